@@ -1,0 +1,24 @@
+"""The application's exception hierarchy. Services raise these; ``config.problems`` turns
+each into an RFC 9457 problem document. Nothing here imports DRF, so services stay free of
+the web layer."""
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of the application's exceptions: each maps to one problem type and status."""
+
+    status_code = 400
+    type_slug = "domain-error"
+    title = "Request could not be processed"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class Conflict(DomainError):
+    status_code = 409
+    type_slug = "conflict"
+    title = "Conflict"

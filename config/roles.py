@@ -1,0 +1,35 @@
+"""The four roles of DESIGN §1 as Django groups, and the helper data migrations use to grant them.
+
+Each app's data migration grants the permissions its own models need, so a role's rights
+grow with the product without one migration knowing every app.
+"""
+
+WORKER = "worker"
+PLS_OWNER = "pls_owner"
+RISK_REVIEWER = "risk_reviewer"
+OPS_VIEWER = "ops_viewer"
+ROLES = (WORKER, PLS_OWNER, RISK_REVIEWER, OPS_VIEWER)
+
+
+def grant(apps, role_permissions: dict[str, list[str]]) -> None:
+    """Adds ``app_label.codename`` permissions to each role's group, creating what is missing.
+
+    Permissions are normally created after migrations run, so this creates them first; it is
+    safe to run more than once.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, perms in role_permissions.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )

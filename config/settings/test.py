@@ -1,0 +1,18 @@
+"""Test settings: the base settings, with a fast password hasher and an isolated .var."""
+
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+_tmp = Path(tempfile.mkdtemp(prefix="pls-test-"))
+if not REDIS_URL:  # noqa: F405
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BEAT_SCHEDULE_FILENAME = str(_tmp / "celerybeat-schedule")

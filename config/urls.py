@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import health
+
+api_v1 = [
+    path("", include("repairs.urls")),
+]
+
+urlpatterns = [
+    path("", health.root_redirect),
+    path("health", health.health, name="health"),
+    path("ready", health.ready, name="ready"),
+    path("", include("django_prometheus.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+handler404 = "config.problems.not_found"
+handler500 = "config.problems.server_error"

@@ -1,0 +1,160 @@
+import re
+from datetime import datetime, timedelta
+
+import django_filters
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.permissions import RolePermissions
+from repairs.models import Gate, RepairEvent
+from repairs.selectors import repair_event_list, worker_for_user
+from repairs.services import repair_event_report, request_digest
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+# Worker clocks drift; an event further ahead than this is a bug in the worker, not drift.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class RepairEventInput(serializers.Serializer):
+    gate = serializers.ChoiceField(choices=Gate.choices)
+    error_class = serializers.SlugField(max_length=100)
+    job = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phase = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    action = serializers.SlugField(max_length=40, required=False, allow_blank=True, default="")
+    message = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    evidence = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    occurred_at = serializers.DateTimeField(required=False)
+
+    def validate_occurred_at(self, value: datetime) -> datetime:
+        if value > timezone.now() + CLOCK_SKEW:
+            raise serializers.ValidationError("occurred_at lies in the future.")
+        return value
+
+
+class RepairEventOutput(serializers.ModelSerializer):
+    worker = serializers.CharField(source="worker.name")
+    job = serializers.SerializerMethodField()
+    verdict = serializers.SerializerMethodField()
+    proposal = serializers.SerializerMethodField()
+    self_heal_request = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RepairEvent
+        fields = [
+            "id",
+            "worker",
+            "job",
+            "gate",
+            "error_class",
+            "fingerprint",
+            "repeat_count",
+            "phase",
+            "action",
+            "message",
+            "evidence",
+            "evidence_cut_bytes",
+            "redactions",
+            "occurred_at",
+            "received_at",
+            "verdict",
+            "proposal",
+            "self_heal_request",
+        ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_job(self, event: RepairEvent) -> str | None:
+        return event.job_ref or None
+
+    # Filled by the governance layer (policy verdicts, proposals, self-heal requests).
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_verdict(self, event: RepairEvent) -> None:
+        return None
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_proposal(self, event: RepairEvent) -> None:
+        return None
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_self_heal_request(self, event: RepairEvent) -> None:
+        return None
+
+
+class RepairEventFilter(django_filters.FilterSet):
+    gate = django_filters.ChoiceFilter(choices=Gate.choices)
+    error_class = django_filters.CharFilter()
+    worker = django_filters.CharFilter(field_name="worker__name")
+    job = django_filters.CharFilter(field_name="job_ref")
+    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+
+    class Meta:
+        model = RepairEvent
+        fields = ["gate", "error_class", "worker", "job", "since"]
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 500
+
+
+class RepairEventListCreateApi(generics.ListAPIView):
+    """Workers report repair events; people and workers read them back."""
+
+    permission_classes = [RolePermissions]
+    serializer_class = RepairEventOutput
+    filterset_class = RepairEventFilter
+    pagination_class = NewestFirst
+    queryset = RepairEvent.objects.none()  # for RolePermissions' model lookup
+
+    def get_queryset(self):
+        return repair_event_list(user=self.request.user)
+
+    @extend_schema(
+        request=RepairEventInput,
+        responses={201: RepairEventOutput},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Same key and body: the first response again. Other body: 409.",
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        worker = worker_for_user(request.user)
+        if worker is None:
+            raise exceptions.PermissionDenied("Only workers report repair events.")
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not IDEMPOTENCY_KEY.match(key):
+            raise exceptions.ValidationError(
+                {"Idempotency-Key": ["Use 1 to 200 visible ASCII characters."]}
+            )
+        payload = RepairEventInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        reported = repair_event_report(
+            worker=worker,
+            gate=data["gate"],
+            error_class=data["error_class"],
+            job_ref=data["job"],
+            phase=data["phase"],
+            action=data["action"],
+            message=data["message"],
+            evidence=data["evidence"],
+            occurred_at=data.get("occurred_at"),
+            idempotency_key=key,
+            digest=request_digest(request.data),
+        )
+        headers = {"Idempotent-Replayed": "true"} if reported.replayed else {}
+        return Response(
+            RepairEventOutput(reported.event).data, status=status.HTTP_201_CREATED, headers=headers
+        )

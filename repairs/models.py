@@ -1,0 +1,156 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Gate(models.TextChoices):
+    STUCK_CLAIM = "stuck_claim", "Stuck claim"
+    REPAIR_SUGGESTED = "repair_suggested", "Repair suggested"
+    ARTIFACT_GUARD = "artifact_guard", "Artifact guard"
+    WORKER_LEARNING = "worker_learning", "Worker learning"
+    FRICTION = "friction", "Friction"
+
+
+class Worker(models.Model):
+    """An AI coding worker process. It acts through its own Django user in group ``worker``."""
+
+    class Status(models.TextChoices):
+        IDLE = "idle"
+        RUNNING = "running"
+        ERROR = "error"
+        PAUSED = "paused"
+
+    class Kind(models.TextChoices):
+        CODEX = "codex", "Codex"
+        CLAUDE_CODE = "claude_code", "Claude Code"
+        OTHER = "other", "Other"
+
+    name = models.SlugField(max_length=100, unique=True)
+    team = models.SlugField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.IDLE)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="worker", editable=False
+    )
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    monthly_budget_cents = models.PositiveBigIntegerField(default=0, help_text="0 = no budget set")
+    month_spend_cents = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkerToken(models.Model):
+    """An API token. Only its SHA-256 digest is stored; the token is shown once, at issue."""
+
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="tokens")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False, help_text="Identifies the token")
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.worker})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Job(models.Model):
+    """A unit of work in the PLS queue, mirrored here so claims and leases can be governed."""
+
+    class Priority(models.TextChoices):
+        HIGH = "high"
+        MEDIUM = "medium"
+        LOW = "low"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLAIMED = "claimed"
+        STUCK = "stuck"
+        COMPLETED = "completed"
+
+    external_id = models.CharField(max_length=200, unique=True)
+    title = models.CharField(max_length=300)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    claimed_by = models.ForeignKey(
+        Worker, null=True, blank=True, on_delete=models.PROTECT, related_name="claimed_jobs"
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    progress = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class RepairEvent(models.Model):
+    """One report from a worker: what failed, where, and what it wants to do about it.
+
+    Append-only: rows are never edited or deleted through the product.
+    """
+
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="repair_events")
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.PROTECT, related_name="repair_events"
+    )
+    job_ref = models.CharField(
+        max_length=200, blank=True, help_text="The job's external id as the worker reported it"
+    )
+    gate = models.CharField(max_length=20, choices=Gate.choices)
+    error_class = models.SlugField(max_length=100)
+    fingerprint = models.CharField(max_length=64)
+    phase = models.CharField(max_length=200, blank=True)
+    action = models.SlugField(max_length=40, blank=True)
+    message = models.TextField(blank=True)
+    evidence = models.TextField(blank=True)
+    evidence_cut_bytes = models.PositiveIntegerField(default=0)
+    redactions = models.PositiveIntegerField(default=0)
+    repeat_count = models.PositiveIntegerField(default=1)
+    # NULL, not "", for "no key": the unique constraint below only covers keyed requests.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    request_digest = models.CharField(max_length=64, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "worker_repair_events"
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["worker", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="repair_event_idempotency_key_per_worker",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["fingerprint", "occurred_at"], name="repair_event_fp_time"),
+            models.Index(fields=["occurred_at"], name="repair_event_time"),
+            models.Index(fields=["gate", "occurred_at"], name="repair_event_gate_time"),
+            models.Index(fields=["error_class", "occurred_at"], name="repair_event_class_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gate}/{self.error_class} by {self.worker_id} #{self.pk}"
