@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install run worker test lint format bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# The console plus real background processing on the embedded default (SQLite and a
+# filesystem Celery broker under .var/), or on PostgreSQL and Redis when DATABASE_URL and
+# REDIS_URL are set. Ctrl-C stops everything.
+run: install
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py seed_demo --url http://127.0.0.1:$(PORT)/
+	@echo "Starting the console on http://127.0.0.1:$(PORT)/admin/ with a Celery worker and beat."
+	@$(VENV)/bin/celery -A config worker --beat --pool solo --loglevel INFO & \
+	CELERY_PID=$$!; trap 'kill $$CELERY_PID 2>/dev/null; wait $$CELERY_PID' EXIT INT TERM; \
+	PORT=$(PORT) BIND=127.0.0.1 $(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application
+
+# The whole suite. Without DATABASE_URL it runs on SQLite and skips, with the reason, the
+# tests that need PostgreSQL or Redis; with DATABASE_URL and REDIS_URL it runs them all.
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf .var .pytest_cache
