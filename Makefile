@@ -24,7 +24,7 @@ run: install
 	@echo "Starting the console on http://127.0.0.1:$(PORT)/admin/ with a Celery worker and beat."
 	@$(VENV)/bin/celery -A config worker --beat --pool solo --loglevel INFO & \
 	CELERY_PID=$$!; trap 'kill $$CELERY_PID 2>/dev/null; wait $$CELERY_PID' EXIT INT TERM; \
-	PORT=$(PORT) BIND=127.0.0.1 $(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application
+	PORT=$(PORT) GUNICORN_HOST=127.0.0.1 $(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application
 
 # The whole suite. Without DATABASE_URL it runs on SQLite and skips, with the reason, the
 # tests that need PostgreSQL or Redis; with DATABASE_URL and REDIS_URL it runs them all.

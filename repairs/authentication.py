@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractBaseUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -34,3 +35,17 @@ class WorkerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="pls"'
+
+
+class WorkerTokenScheme(OpenApiAuthenticationExtension):
+    """Describes the worker token to the OpenAPI schema as an HTTP bearer scheme."""
+
+    target_class = WorkerTokenAuthentication
+    name = "workerToken"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A worker's API token, from `manage.py create_worker` or the console.",
+        }

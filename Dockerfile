@@ -1,0 +1,67 @@
+# syntax=docker/dockerfile:1
+# One image for every process of the stack: gunicorn (the default CMD), the Celery worker,
+# Celery beat and the one-shot migration; docker-compose.yml picks the command per service.
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# --- build: install the runtime dependencies into /opt/venv -----------------------------------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+
+# Dependencies first, read from pyproject.toml, so a code change does not reinstall them.
+COPY pyproject.toml README.md ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && pip check
+
+# --- runtime ---------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+# PYTHONPATH=/app: every process (manage.py, gunicorn, celery) imports the source tree copied
+# below, so BASE_DIR (templates, static) is /app; the build stage installs only dependencies.
+# PROMETHEUS_MULTIPROC_DIR is for the default command (gunicorn, which empties it at start);
+# worker and beat inherit it and only write files there for metrics they actually update.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=config.settings.production \
+    PLS_VAR_DIR=/app/var \
+    PORT=8000 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
+
+# A real, writable home: gunicorn puts its control socket in ~/.gunicorn by default.
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --create-home --home-dir /home/app \
+        --shell /usr/sbin/nologin app
+
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+# Code stays owned by root (read-only to the app user); only var/ and the metrics dir are its.
+COPY manage.py ./
+COPY config ./config
+COPY repairs ./repairs
+COPY policies ./policies
+COPY artifacts ./artifacts
+COPY learning ./learning
+COPY notifications ./notifications
+COPY templates ./templates
+RUN python -m compileall -q /app \
+    && mkdir -p /app/var /tmp/prometheus \
+    && chown app:app /app/var /tmp/prometheus
+
+USER app
+# Static files are collected into the image (STATIC_ROOT=/app/var/static, served by
+# WhiteNoise). production.py refuses the embedded key, so this step gets a random key that
+# exists only for this one command: it is neither an ENV nor an ARG and is not in the image.
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+        python manage.py collectstatic --noinput \
+    && rm -rf /app/var/celery /app/var/cache /app/var/pls.sqlite3*
+
+EXPOSE 8000
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application"]
