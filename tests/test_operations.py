@@ -100,8 +100,12 @@ def test_openapi_schema_documents_the_ingest_endpoint(client):
     assert "post" in schema["paths"]["/api/v1/worker-repair-events"]
 
 
-def test_api_docs_page_renders(client):
-    assert client.get("/api/docs/").status_code == 200
+def test_api_docs_page_renders_with_local_assets(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert b"cdn.jsdelivr.net" not in response.content
+    assert b"/static/drf_spectacular_sidecar/" in response.content
 
 
 def test_unknown_api_path_is_a_problem_document(client):
