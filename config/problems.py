@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -69,6 +70,19 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         body = problem(exc.status_code, exc.title, exc.detail, exc.type_slug, **exc.extra)
         return Response(body, status=exc.status_code, content_type=PROBLEM_CONTENT_TYPE)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down or restarting: say so, and when to retry, rather than 500.
+        # Dropping the broken connection lets the next request reconnect by itself.
+        connection.close_if_unusable_or_obsolete()
+        body = problem(
+            503,
+            "Service Unavailable",
+            "The database is unavailable; retry shortly.",
+            "database-unavailable",
+        )
+        return Response(
+            body, status=503, content_type=PROBLEM_CONTENT_TYPE, headers={"Retry-After": "5"}
+        )
     if isinstance(exc, RequestDataTooBig):
         exc = exceptions.APIException("The request body is too large.")
         exc.status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE

@@ -127,9 +127,13 @@ def repair_event_report(
     occurred_at = occurred_at or timezone.now()
     event_fingerprint = fingerprint(error_class, message)
     window_start = timezone.now() - settings.PLS_REPEAT_WINDOW
-    earlier_repeats = RepairEvent.objects.filter(
-        fingerprint=event_fingerprint, occurred_at__gte=window_start
-    ).count()
+    # Counted up to a cap: an outage repeats one fingerprint thousands of times, and an
+    # uncapped count would read every one of them on every new report.
+    earlier_repeats = (
+        RepairEvent.objects.filter(fingerprint=event_fingerprint, occurred_at__gte=window_start)
+        .values("pk")[: settings.PLS_REPEAT_COUNT_CAP - 1]
+        .count()
+    )
     job = Job.objects.filter(external_id=job_ref).first() if job_ref else None
 
     try:

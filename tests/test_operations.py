@@ -55,6 +55,23 @@ def test_ready_fails_naming_the_database_when_it_is_unreachable(client, unreacha
     assert body["checks"]["broker"] == "ok"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_api_answers_503_with_retry_after_while_the_database_is_down(
+    worker_token, unreachable_database
+):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {worker_token}")
+
+    response = client.get("/api/v1/worker-repair-events")
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["Retry-After"] == "5"
+    assert response.json()["type"].endswith("/database-unavailable")
+
+
 def test_ready_fails_naming_the_broker_when_it_is_unreachable(client, db, settings):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
 

@@ -124,6 +124,9 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = ["config.auth_backends.RoleCachingModelBackend"]
+# Seconds a process keeps a user's permission set; a role change applies within this time.
+PLS_PERMISSION_CACHE_SECONDS = env.int("PLS_PERMISSION_CACHE_SECONDS", default=30)
 
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -165,6 +168,8 @@ PLS_EVIDENCE_MAX_BYTES = env.int("PLS_EVIDENCE_MAX_BYTES", default=64 * 1024)
 # Window in which events with one fingerprint count as repeats. The governance issue moves
 # this onto the versioned worker policy.
 PLS_REPEAT_WINDOW = timedelta(seconds=env.int("PLS_REPEAT_WINDOW_SECONDS", default=24 * 3600))
+# repeat_count stops counting here ("at least this many"); keeps the count's cost bounded.
+PLS_REPEAT_COUNT_CAP = env.int("PLS_REPEAT_COUNT_CAP", default=1000)
 # How stale a token's last-used time may get before a request writes it again.
 PLS_TOKEN_TOUCH_INTERVAL = timedelta(seconds=env.int("PLS_TOKEN_TOUCH_SECONDS", default=60))
 

@@ -161,3 +161,11 @@ def test_list_is_cursor_paginated_newest_first(worker_client):
     assert [e["message"] for e in first["results"]] == ["failure 4", "failure 3"]
     assert [e["message"] for e in second["results"]] == ["failure 2", "failure 1"]
     assert "cursor=" in first["next"]
+
+
+def test_repeat_count_stops_at_the_cap(worker_client, settings):
+    settings.PLS_REPEAT_COUNT_CAP = 3
+    for n in range(5):
+        response = worker_client.post(EVENTS, event_body(message=f"fail {n}"), format="json")
+
+    assert response.json()["repeat_count"] == 3
