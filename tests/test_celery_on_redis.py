@@ -10,7 +10,7 @@ from repairs.tasks import scheduler_tick
 
 
 @pytest.mark.redis
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_celery_worker_runs_tasks_sent_through_redis():
     cache.delete(SCHEDULER_TICK_KEY)
     before = time.time()

@@ -43,7 +43,7 @@ def unreachable_database():
     connection.settings_dict.update(original)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_ready_fails_naming_the_database_when_it_is_unreachable(client, unreachable_database):
     response = client.get("/ready")
 
@@ -55,7 +55,7 @@ def test_ready_fails_naming_the_database_when_it_is_unreachable(client, unreacha
     assert body["checks"]["broker"] == "ok"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_api_answers_503_with_retry_after_while_the_database_is_down(
     worker_token, unreachable_database
 ):

@@ -67,7 +67,7 @@ def test_an_unusable_key_is_a_problem_naming_the_header(worker_client):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_retries_with_one_key_write_one_row(worker_token):
     callers = 12
     barrier = threading.Barrier(callers)
