@@ -3,16 +3,21 @@
     .venv/bin/python bench/ingest.py [--requests 5000] [--clients 16]
 
 Starts gunicorn with config/gunicorn.conf.py on a free 127.0.0.1 port against PostgreSQL at
-DATABASE_URL (default postgres://postgres@127.0.0.1:5432/pls_bench; created and migrated if
-need be), creates a worker, and drives ``POST /api/v1/worker-repair-events`` with --clients
-keep-alive connections. It then does the same against ``POST /bench/bare-repair-events``
+BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/pls_bench; created and migrated
+if need be; never DATABASE_URL, so a developer's own database is left alone), creates a
+worker, and drives ``POST /api/v1/worker-repair-events`` with --clients keep-alive
+connections. It then does the same against ``POST /bench/bare-repair-events``
 (bench/bare.py: the same row through the same middleware, without DRF, authentication or
 validation) and prints events/s, p50 and p99 latency for both and their ratio, then a
 ``RESULT`` line for scripts. Gunicorn is stopped at the end, whatever happened.
 
 The load comes from threads in this process and shares the machine's cores with gunicorn
-and PostgreSQL, so the figures are a floor for a server with cores of its own. Its CPU use
-is printed with them.
+and PostgreSQL, so the figures are a floor for a server with cores of its own. The CPU each
+of them used per event is printed too, with a warning when other processes took a share.
+The RESULT as JSON and gunicorn's log are kept in bench/results/ (not committed).
+
+The figures depend on what the database already holds (the repeat count reads earlier
+events with the same fingerprint), and every run adds to it: compare runs with --fresh.
 """
 
 import argparse
@@ -54,13 +59,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # one repeats as it does when a fleet hits the same outage.
 UPSTREAMS = [f"svc-{name}" for name in ("git", "ci", "registry", "queue", "llm", "s3", "dns")]
 FAILURES = [
-    (
-        "stuck_claim",
-        "context_fetch_failed",
-        "context",
-        "retry",
-        "fetch of job {i} from {up} failed",
-    ),
+    ("stuck_claim", "context_fetch_failed", "context", "retry", "job {i} fetch from {up} failed"),
     ("repair_suggested", "test_failed", "verify", "patch", "{n} tests failed after patch on {up}"),
     ("artifact_guard", "artifact_missing", "publish", "rebuild", "artifact {i} absent on {up}"),
     ("friction", "rate_limited", "plan", "backoff", "{up} answered 429 after {n} calls"),
@@ -81,7 +80,7 @@ class Cpu:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return cls(
             gunicorn=cpu_seconds(gunicorn_pids),
-            postgres=cpu_seconds(postgres_pids()),
+            postgres=cpu_seconds(postgres_pids(), reaped=True),
             client=usage.ru_utime + usage.ru_stime,
             machine=machine_busy(),
         )
@@ -107,6 +106,7 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
     wall_seconds: float = 0.0
+    warmed_up: int = 0
     cpu: Cpu = field(default_factory=lambda: Cpu(0.0, 0.0, 0.0, 0.0))
 
     @property
@@ -131,10 +131,14 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--warmup", type=int, default=400, help="unmeasured requests per target")
     parser.add_argument(
-        "--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help=f"PostgreSQL to run on (default: $BENCH_DATABASE_URL, else {DEFAULT_DATABASE_URL})",
     )
     parser.add_argument(
-        "--fresh", action="store_true", help="drop and recreate the database before the run"
+        "--fresh",
+        action="store_true",
+        help="drop and recreate the database first (only one whose name contains 'bench')",
     )
     group = parser.add_argument_group("gunicorn (default: config/gunicorn.conf.py's own)")
     group.add_argument("--worker-class", help="sets GUNICORN_WORKER_CLASS")
@@ -145,6 +149,8 @@ def parse_args() -> argparse.Namespace:
         parser.error("need --requests >= 2 and --clients >= 1")
     if not args.database_url.startswith(("postgres://", "postgresql://")):
         parser.error(f"the benchmark runs on PostgreSQL only, not {args.database_url}")
+    if args.fresh and "bench" not in conninfo_to_dict(args.database_url).get("dbname", ""):
+        parser.error("--fresh drops the database: it only does so for one named like *bench*")
     return args
 
 
@@ -161,10 +167,18 @@ def prepare_database(url: str, *, fresh: bool) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def count_events(url: str) -> int:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT count(*) FROM worker_repair_events").fetchone()
-    return row[0] if row else 0
+def settle_events_table(url: str) -> tuple[int, str]:
+    """VACUUM ANALYZE the events table; returns its row count and the server's autovacuum.
+
+    A production server's autovacuum keeps the statistics and the visibility map current; a
+    bench database filled by earlier runs may have neither (this machine's PostgreSQL runs with
+    autovacuum off), which would make the repeat-count query read every heap page it counts.
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) worker_repair_events")
+        rows = conn.execute("SELECT count(*) FROM worker_repair_events").fetchone()
+        autovacuum = conn.execute("SHOW autovacuum").fetchone()
+    return (rows[0] if rows else 0), (autovacuum[0] if autovacuum else "unknown")
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -256,8 +270,13 @@ def worker_pids(master: int) -> list[int]:
     return [int(pid) for pid in children.split()]
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU of these processes, from /proc (0 for any that has gone)."""
+def cpu_seconds(pids: list[int], *, reaped: bool = False) -> float:
+    """User plus system CPU of these processes, from /proc (0 for any that has gone).
+
+    With ``reaped``, also the CPU of their children that have exited: PostgreSQL replaces a
+    backend whenever Django reopens a connection (CONN_MAX_AGE), and the postmaster inherits
+    the old backend's CPU when it reaps it.
+    """
     total = 0
     for pid in pids:
         try:
@@ -265,6 +284,8 @@ def cpu_seconds(pids: list[int]) -> float:
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
+        if reaped:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime
     return total / CLOCK_TICKS
 
 
@@ -376,15 +397,41 @@ def measure(
         **common,
     )
     run.cpu = Cpu.now(pids) - cpu_before
+    run.warmed_up = len(warm.latencies)
     return run
+
+
+def counted_by_metrics(port: int) -> float | None:
+    """Repair events /metrics reports, summed over gates (None if it cannot be read).
+
+    With several workers this is only right if multi-process mode works: each worker writes
+    its own files and /metrics, served by whichever worker, adds them up.
+    """
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        response = conn.getresponse()
+        text = response.read().decode()
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+    if response.status != 200:
+        return None
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("pls_repair_events_total{")
+    )
 
 
 def report(
     runs: list[Run],
     settings: dict[str, object],
     args: argparse.Namespace,
-    rows_before: int,
+    table: tuple[int, str],
     log_path: Path,
+    metrics_count: float | None,
 ) -> dict[str, object]:
     ingest, bare = runs
     ratio = ingest.events_per_second / bare.events_per_second if bare.events_per_second else 0.0
@@ -393,7 +440,11 @@ def report(
         f"gunicorn: {settings['worker_class']}, {settings['workers']} workers{threads}, "
         f"keep-alive {settings['keepalive']} s, on {HOST}; {os.cpu_count()} CPUs on this machine"
     )
-    print(f"database: {args.database_url} ({rows_before} events before the run)")
+    rows_before, autovacuum = table
+    print(
+        f"database: {args.database_url}: {rows_before} events before the run, "
+        f"vacuumed and analysed (autovacuum is {autovacuum} on this server)"
+    )
     print(
         f"load: {args.clients} client threads in this process, one keep-alive connection each; "
         f"{args.requests} requests per target (at most {args.duration:.0f} s) "
@@ -431,6 +482,16 @@ def report(
         disturbed = disturbed or run.cpu.other > 0.1 * run.cpu.machine
     if disturbed:
         print("WARNING: other processes used over 10% of the CPU: these figures are disturbed.")
+    accepted = ingest.warmed_up + len(ingest.latencies)
+    if metrics_count is None:
+        print("WARNING: /metrics could not be read.")
+    elif metrics_count != accepted:
+        print(
+            f"WARNING: /metrics counts {metrics_count:.0f} repair events where gunicorn "
+            f"accepted {accepted}: multi-process mode is not adding up the workers."
+        )
+    else:
+        print(f"/metrics counts all {accepted} accepted events, summed across the workers.")
     print(f"gunicorn log: {log_path.relative_to(ROOT)}")
     result = {
         "ingest_eps": round(ingest.events_per_second),
@@ -447,6 +508,7 @@ def report(
         "workers": settings["workers"],
         "threads": settings["threads"],
         "failed": sum(sum(run.failures.values()) for run in runs),
+        "metrics_ok": str(metrics_count == accepted).lower(),
     }
     print("RESULT " + " ".join(f"{key}={value}" for key, value in result.items()))
     return result
@@ -474,7 +536,7 @@ def main() -> int:
         "ALLOWED_HOSTS": HOST,
     }
     manage(env, "migrate", "--noinput", "--verbosity", "0")
-    rows_before = count_events(args.database_url)
+    rows_before, autovacuum = settle_events_table(args.database_url)
     worker = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     token = manage(env, "create_worker", worker, "--team", "bench").strip().splitlines()[-1]
 
@@ -498,7 +560,8 @@ def main() -> int:
                 ),
                 measure("bare", BARE_PATH, port, server.pid, json_headers, args),
             ]
-    result = report(runs, settings, args, rows_before, log_path)
+            metrics_count = counted_by_metrics(port)
+    result = report(runs, settings, args, (rows_before, autovacuum), log_path, metrics_count)
     (RESULTS / f"ingest-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
     return 1 if result["failed"] else 0
 

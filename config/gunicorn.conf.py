@@ -20,11 +20,17 @@ wsgi_app = "config.wsgi:application"
 # load balancer reaches the process on $PORT.
 bind = [f"{os.environ.get('GUNICORN_HOST', '0.0.0.0')}:{_int('PORT', 8000)}"]  # noqa: S104
 
-# Two processes, one per core, each with four threads to overlap database round trips.
-# Measured with bench/ingest.py (16 clients, PostgreSQL on the same 2 cores): sync with 2, 3,
-# 4 and 6 workers and gthread with 2x2, 2x4, 2x8, 3x2, 3x4 and 4x2 all landed within noise of
-# each other (109-138 events/s before the ingest fixes), so the smallest memory footprint
-# that keeps both cores busy wins.
+# gthread, 2 processes (one per core) x 4 threads. bench/ingest.py on the 2-core machine
+# (16 keep-alive clients; PostgreSQL and the load generator on the same cores), 4 interleaved
+# runs each: sync x2 158-230 events/s, sync x5 194-202, gthread 2x2 170-230, gthread 2x4
+# 173-193. The ingest path is CPU-bound (about 7 ms of Python per event), so the worker class
+# does not change throughput beyond the run-to-run noise; sync only had the tighter p99 at
+# saturation (98-148 ms against 131-282 ms). gthread wins on what the bench cannot show:
+# workers keep their connections alive (sync closes every one), a connection whose request
+# has not arrived yet waits in the poller instead of holding one of a few processes (nothing
+# in the compose stack buffers requests in front of gunicorn), and four threads overlap the
+# database round trips when PostgreSQL is on another host. More threads per process only add
+# GIL contention; more processes than cores only add memory.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = _int("GUNICORN_WORKERS", 2)
 threads = _int("GUNICORN_THREADS", 4)
@@ -38,6 +44,11 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 # a cold worker (imports, URL resolver, database connection).
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
+# Workers touch a heartbeat file on every request; in a container /tmp may be a disk-backed
+# overlay, where that write can stall a worker. /dev/shm is memory. (gunicorn creates the file
+# with mkstemp and unlinks it at once, so a shared folder is safe here.)
+_SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", _SHM if os.path.isdir(_SHM) else None)
 
 # At several hundred events a second an access log line per request is a measurable share of
 # the CPU and mostly repeats what the Prometheus request metrics already count.

@@ -131,6 +131,9 @@ def repair_event_report(
     # uncapped count would read every one of them on every new report.
     earlier_repeats = (
         RepairEvent.objects.filter(fingerprint=event_fingerprint, occurred_at__gte=window_start)
+        # Without this, Meta.ordering ("-id") puts ORDER BY id DESC under the LIMIT and
+        # PostgreSQL walks the whole primary key instead of the (fingerprint, time) index.
+        .order_by()
         .values("pk")[: settings.PLS_REPEAT_COUNT_CAP - 1]
         .count()
     )

@@ -169,3 +169,16 @@ def test_repeat_count_stops_at_the_cap(worker_client, settings):
         response = worker_client.post(EVENTS, event_body(message=f"fail {n}"), format="json")
 
     assert response.json()["repeat_count"] == 3
+
+
+def test_repeat_count_query_is_not_ordered(worker_client):
+    # An ORDER BY under the cap's LIMIT made PostgreSQL scan the whole table per report.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        worker_client.post(EVENTS, event_body(), format="json")
+
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1
+    assert "ORDER BY" not in counts[0].upper()
