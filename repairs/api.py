@@ -144,7 +144,8 @@ class RepairEventListCreateApi(generics.ListAPIView):
             evidence=data["evidence"],
             occurred_at=data.get("occurred_at"),
             idempotency_key=key,
-            digest=request_digest(request.data),
+            # Only a keyed request is ever compared with an earlier one.
+            digest=request_digest(request.data) if key else "",
         )
         headers = {"Idempotent-Replayed": "true"} if reported.replayed else {}
         return Response(

@@ -124,9 +124,10 @@ def repair_event_report(
     message = redact(message).text
     phase = redact(phase).text
     evidence_clean = clean_evidence(evidence, settings.PLS_EVIDENCE_MAX_BYTES)
-    occurred_at = occurred_at or timezone.now()
+    now = timezone.now()
+    occurred_at = occurred_at or now
     event_fingerprint = fingerprint(error_class, message)
-    window_start = timezone.now() - settings.PLS_REPEAT_WINDOW
+    window_start = now - settings.PLS_REPEAT_WINDOW
     # Counted up to a cap: an outage repeats one fingerprint thousands of times, and an
     # uncapped count would read every one of them on every new report.
     earlier_repeats = (
