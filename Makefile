@@ -41,6 +41,7 @@ format: install
 
 bench: install
 	$(PY) bench/ingest.py
+	$(PY) bench/outbox.py
 
 clean:
 	rm -rf .var .pytest_cache

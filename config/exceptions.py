@@ -22,3 +22,18 @@ class Conflict(DomainError):
     status_code = 409
     type_slug = "conflict"
     title = "Conflict"
+
+
+class NotAllowed(DomainError):
+    """The caller is known but may not do this: the wrong role, or their own request."""
+
+    status_code = 403
+    type_slug = "not-allowed"
+    title = "Not allowed"
+
+
+class TransitionNotAllowed(Conflict):
+    """The record is no longer in a state that allows this change (decided, expired, stale)."""
+
+    type_slug = "transition-not-allowed"
+    title = "Transition not allowed"

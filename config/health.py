@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 
 from config.problems import PROBLEM_CONTENT_TYPE, problem
+from notifications import selectors as outbox
 
 SCHEDULER_TICK_KEY = "pls:scheduler:last-tick"
 CHECK_TIMEOUT_SECONDS = 2
@@ -67,6 +68,19 @@ def scheduler_tick_age() -> float | None:
     return None if last is None else round(time.time() - last, 1)
 
 
+def outbox_checks(*, database_ok: bool) -> dict[str, float | int | None]:
+    """The oldest pending owner report's age and how many reports have no channel yet."""
+    if not database_ok:
+        return {"outbox_oldest_pending_seconds": None, "outbox_unrouted": None}
+    try:
+        return {
+            "outbox_oldest_pending_seconds": outbox.oldest_pending_age(),
+            "outbox_unrouted": outbox.unrouted_count(),
+        }
+    except Exception:  # informational only: never turns a ready process unready
+        return {"outbox_oldest_pending_seconds": None, "outbox_unrouted": None}
+
+
 @never_cache
 def ready(request: HttpRequest) -> JsonResponse:
     """Readiness: 200 when the database and the broker answer, 503 naming what does not."""
@@ -81,6 +95,9 @@ def ready(request: HttpRequest) -> JsonResponse:
         # Informational: a stopped beat does not make this web process unready, but an
         # operator alerting on it learns that scheduled work has stopped.
         "scheduler_last_tick_seconds_ago": scheduler_tick_age(),
+        # Informational too: reports waiting long mean a channel or the drain is stuck
+        # (details per channel on /metrics and in the console).
+        **outbox_checks(database_ok="database" not in failures),
     }
     if failures:
         body = problem(

@@ -1,4 +1,4 @@
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 
 class RolePermissions(DjangoModelPermissions):
@@ -14,3 +14,15 @@ class RolePermissions(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+def requires(*perms: str) -> type[BasePermission]:
+    """A permission class for an action that needs these permissions, whatever the method
+    (deciding is a POST that needs ``change_``, not ``add_``)."""
+
+    class Requires(BasePermission):
+        def has_permission(self, request, view) -> bool:  # type: ignore[no-untyped-def]
+            return bool(request.user and request.user.has_perms(perms))
+
+    Requires.__name__ = "Requires_" + "_".join(p.split(".")[-1] for p in perms)
+    return Requires

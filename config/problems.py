@@ -24,14 +24,14 @@ PROBLEM_BASE = "https://pls-ops-console.dev/problems/"
 
 
 def problem(status_code: int, title: str, detail: str, type_slug: str, **extra: Any) -> dict:
-    body = {
+    # Extension members never override the standard ones (an extra "status" once did).
+    return {
+        **extra,
         "type": PROBLEM_BASE + type_slug,
         "title": title,
         "status": status_code,
         "detail": detail,
     }
-    body.update(extra)
-    return body
 
 
 def problem_response(

@@ -33,3 +33,11 @@ def grant(apps, role_permissions: dict[str, list[str]]) -> None:
             group.permissions.add(
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )
+
+
+def has_role(user, role: str) -> bool:
+    """Whether ``user`` acts in ``role``. A superuser holds every role, but four-eyes rules
+    still apply to them."""
+    if not user.is_active:
+        return False
+    return user.is_superuser or user.groups.filter(name=role).exists()

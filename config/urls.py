@@ -2,16 +2,19 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import health
+from config import health, metrics
 
 api_v1 = [
     path("", include("repairs.urls")),
+    path("", include("policies.urls")),
 ]
 
 urlpatterns = [
     path("", health.root_redirect),
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
+    # Before django-prometheus's own /metrics: adds the collectors that read the database.
+    path("metrics", metrics.metrics_view, name="prometheus-django-metrics"),
     path("", include("django_prometheus.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -1,10 +1,23 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
 
-from repairs.models import Job, RepairEvent, Worker, WorkerToken
-from repairs.services import worker_register, worker_token_issue, worker_token_revoke
+from config.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected, may_decide
+from repairs.api import SelfHealDecisionInput, SelfHealRejectInput
+from repairs.models import Job, RepairEvent, SelfHealRequest, Worker, WorkerToken
+from repairs.selectors import repair_event_list, self_heal_request_list
+from repairs.services import (
+    self_heal_request_decide,
+    worker_register,
+    worker_token_issue,
+    worker_token_revoke,
+)
 
 
 class ReadOnlyTokenInline(admin.TabularInline):
@@ -95,7 +108,7 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(RepairEvent)
-class RepairEventAdmin(admin.ModelAdmin):
+class RepairEventAdmin(ReadOnlyAdmin):
     """Events are evidence: readable by every role, never edited or deleted."""
 
     list_display = [
@@ -106,19 +119,156 @@ class RepairEventAdmin(admin.ModelAdmin):
         "error_class",
         "job_ref",
         "action",
+        "decision",
+        "proposal_link",
+        "self_heal_link",
         "repeat_count",
     ]
-    list_filter = ["gate", "error_class", "worker__team"]
+    list_filter = ["gate", "decision", "error_class", "worker__team"]
     search_fields = ["error_class", "fingerprint", "job_ref", "message"]
     date_hierarchy = "occurred_at"
-    list_select_related = ["worker"]
+    list_select_related = ["worker", "proposal", "self_heal_request"]
+    readonly_fields = ["self_heal_link"]
     show_full_result_count = False  # counting a million rows on every page view is waste
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RepairEvent]:
+        return repair_event_list(user=request.user)
 
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    @admin.display(description="proposal", ordering="proposal")
+    def proposal_link(self, event: RepairEvent) -> str:
+        return admin_link(event.proposal, f"#{event.proposal_id}") if event.proposal_id else "—"
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    @admin.display(description="self-heal request")
+    def self_heal_link(self, event: RepairEvent) -> str:
+        try:
+            heal = event.self_heal_request
+        except SelfHealRequest.DoesNotExist:
+            return "—"
+        return admin_link(heal, f"#{heal.pk} {heal.status}")
+
+
+class SelfHealApproveForm(SerializerForm):
+    serializer_class = SelfHealDecisionInput
+    approve = True
+
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="The worker reads it with the decision. Required to reject.",
+    )
+
+
+class SelfHealRejectForm(SelfHealApproveForm):
+    serializer_class = SelfHealRejectInput  # which requires the note
+    approve = False
+
+
+@admin.register(SelfHealRequest)
+class SelfHealRequestAdmin(ReadOnlyAdmin):
+    """The approval queue: pending requests first, oldest first; then decided ones, newest
+    first. Approve and Reject are offered to the owner and the risk reviewer; the service
+    decides whether this person may decide this request (the role the policy named, never
+    the requester, not twice, not after expiry)."""
+
+    list_display = [
+        "id",
+        "status",
+        "worker",
+        "action",
+        "target",
+        "approver_role",
+        "age",
+        "expiry",
+        "decided_by",
+        "event_link",
+    ]
+    list_filter = ["status", "approver_role", "action", "worker__team"]
+    search_fields = ["worker__name", "target", "action", "event__job_ref"]
+    list_select_related = ["worker", "event", "decided_by"]
+    fields = [
+        "status",
+        "worker",
+        "event_link",
+        "action",
+        "target",
+        "risk",
+        "reason",
+        "approver_role",
+        "created_at",
+        "expires_at",
+        "decided_by",
+        "decided_at",
+        "note",
+        "callback_url",
+        "callback_delivered_at",
+        "callback_attempts",
+        "callback_last_error",
+    ]
+    readonly_fields = ["event_link", "created_at"]
+    actions = ["approve", "reject"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SelfHealRequest]:
+        pending = Q(status=SelfHealRequest.Status.PENDING)
+        return self_heal_request_list(user=request.user).annotate(
+            pending_rank=Case(When(pending, then=Value(0)), default=Value(1)),
+            pending_since=Case(When(pending, then=F("created_at")), default=None),
+        )
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        return ["pending_rank", "pending_since", "-created_at"]
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return may_decide(request, "repairs.change_selfhealrequest")
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, heal: SelfHealRequest) -> str:
+        return timesince(heal.created_at)
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expiry(self, heal: SelfHealRequest) -> str:
+        if heal.status != SelfHealRequest.Status.PENDING:
+            return "—"
+        if heal.expires_at <= timezone.now():
+            return "overdue (expires on the next sweep)"
+        return f"in {timeuntil(heal.expires_at)}"
+
+    @admin.display(description="event")
+    def event_link(self, heal: SelfHealRequest) -> str:
+        return admin_link(heal.event, f"#{heal.event_id} {heal.event.job_ref}".strip())
+
+    @admin.action(description="Approve selected self-heal requests…", permissions=["decide"])
+    def approve(
+        self, request: HttpRequest, queryset: QuerySet[SelfHealRequest]
+    ) -> HttpResponse | None:
+        return self._decide(request, queryset, SelfHealApproveForm)
+
+    @admin.action(description="Reject selected self-heal requests…", permissions=["decide"])
+    def reject(
+        self, request: HttpRequest, queryset: QuerySet[SelfHealRequest]
+    ) -> HttpResponse | None:
+        return self._decide(request, queryset, SelfHealRejectForm)
+
+    def _decide(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[SelfHealRequest],
+        form_class: type[SelfHealApproveForm],
+    ) -> HttpResponse | None:
+        def decide(heal: SelfHealRequest, data: dict[str, Any]) -> str:
+            decided = self_heal_request_decide(
+                request=heal, user=request.user, approve=form_class.approve, note=data["note"]
+            )
+            return f"Self-heal request #{decided.pk} {decided.status}: {decided.worker} may " + (
+                f"{decided.action} now." if form_class.approve else f"not {decided.action}."
+            )
+
+        verb = "Approve" if form_class.approve else "Reject"
+        return decide_selected(
+            self,
+            request,
+            queryset,
+            form_class=form_class,
+            noun="Self-heal request",
+            title=f"{verb} self-heal requests",
+            decide=decide,
+        )

@@ -2,18 +2,24 @@ import re
 from datetime import datetime, timedelta
 
 import django_filters
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from config.permissions import RolePermissions
-from repairs.models import Gate, RepairEvent
-from repairs.selectors import repair_event_list, worker_for_user
-from repairs.services import repair_event_report, request_digest
+from config.pagination import NewestFirst
+from config.permissions import RolePermissions, requires
+from policies import ladder
+from repairs.models import Gate, RepairEvent, SelfHealRequest
+from repairs.selectors import (
+    repair_event_list,
+    self_heal_request_list,
+    worker_for_user,
+)
+from repairs.services import repair_event_report, request_digest, self_heal_request_decide
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 # Worker clocks drift; an event further ahead than this is a bug in the worker, not drift.
@@ -25,7 +31,27 @@ class RepairEventInput(serializers.Serializer):
     error_class = serializers.SlugField(max_length=100)
     job = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     phase = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    action = serializers.SlugField(max_length=40, required=False, allow_blank=True, default="")
+    action = serializers.SlugField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The self-heal action the worker wants; the answer carries the verdict",
+    )
+    target = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What the action acts on (default: the job)",
+    )
+    callback_url = serializers.URLField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Receives a signed POST when a self-heal request this event opens is decided",
+    )
     message = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     evidence = serializers.CharField(
         required=False, allow_blank=True, default="", trim_whitespace=False
@@ -36,6 +62,17 @@ class RepairEventInput(serializers.Serializer):
         if value > timezone.now() + CLOCK_SKEW:
             raise serializers.ValidationError("occurred_at lies in the future.")
         return value
+
+
+class VerdictOutput(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=[ladder.ALLOWED, ladder.NEEDS_APPROVAL, ladder.DENIED]
+    )
+    action = serializers.CharField()
+    rung = serializers.CharField(help_text="L0 observe, L1 safe, L2 risky, L3 forbidden")
+    reason = serializers.CharField()
+    retries_left = serializers.IntegerField(allow_null=True)
+    approver_role = serializers.CharField(allow_null=True)
 
 
 class RepairEventOutput(serializers.Serializer):
@@ -54,6 +91,7 @@ class RepairEventOutput(serializers.Serializer):
     evidence = serializers.CharField()
     evidence_cut_bytes = serializers.IntegerField()
     redactions = serializers.IntegerField()
+    target = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     received_at = serializers.DateTimeField()
     verdict = serializers.SerializerMethodField()
@@ -64,18 +102,23 @@ class RepairEventOutput(serializers.Serializer):
     def get_job(self, event: RepairEvent) -> str | None:
         return event.job_ref or None
 
-    # Filled by the governance layer (policy verdicts, proposals, self-heal requests).
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_verdict(self, event: RepairEvent) -> None:
-        return None
+    @extend_schema_field(VerdictOutput(allow_null=True))
+    def get_verdict(self, event: RepairEvent) -> dict | None:
+        return event.verdict
 
-    @extend_schema_field(OpenApiTypes.INT)
-    def get_proposal(self, event: RepairEvent) -> None:
-        return None
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_proposal(self, event: RepairEvent) -> int | None:
+        return event.proposal_id
 
-    @extend_schema_field(OpenApiTypes.INT)
-    def get_self_heal_request(self, event: RepairEvent) -> None:
-        return None
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_self_heal_request(self, event: RepairEvent) -> int | None:
+        # Only an escalated verdict opens one; asking otherwise would cost a query.
+        if event.decision != ladder.NEEDS_APPROVAL:
+            return None
+        try:
+            return event.self_heal_request.pk
+        except SelfHealRequest.DoesNotExist:
+            return None
 
 
 class RepairEventFilter(django_filters.FilterSet):
@@ -88,13 +131,6 @@ class RepairEventFilter(django_filters.FilterSet):
     class Meta:
         model = RepairEvent
         fields = ["gate", "error_class", "worker", "job", "since"]
-
-
-class NewestFirst(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 500
 
 
 class RepairEventListCreateApi(generics.ListAPIView):
@@ -140,10 +176,13 @@ class RepairEventListCreateApi(generics.ListAPIView):
             job_ref=data["job"],
             phase=data["phase"],
             action=data["action"],
+            target=data["target"],
             message=data["message"],
             evidence=data["evidence"],
             occurred_at=data.get("occurred_at"),
             idempotency_key=key,
+            token=request.auth,
+            callback_url=data["callback_url"],
             # Only a keyed request is ever compared with an earlier one.
             digest=request_digest(request.data) if key else "",
         )
@@ -151,3 +190,98 @@ class RepairEventListCreateApi(generics.ListAPIView):
         return Response(
             RepairEventOutput(reported.event).data, status=status.HTTP_201_CREATED, headers=headers
         )
+
+
+class SelfHealRequestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    event = serializers.IntegerField(source="event_id")
+    worker = serializers.CharField(source="worker.name")
+    job = serializers.CharField(source="event.job_ref", allow_null=True)
+    action = serializers.CharField()
+    target = serializers.CharField()
+    risk = serializers.CharField()
+    reason = serializers.CharField()
+    approver_role = serializers.CharField()
+    status = serializers.ChoiceField(choices=SelfHealRequest.Status.choices)
+    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    callback_url = serializers.CharField()
+    callback_delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+class SelfHealRequestFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=SelfHealRequest.Status.choices)
+    worker = django_filters.CharFilter(field_name="worker__name")
+    approver_role = django_filters.CharFilter()
+
+    class Meta:
+        model = SelfHealRequest
+        fields = ["status", "worker", "approver_role"]
+
+
+class SelfHealRequestListApi(generics.ListAPIView):
+    """Self-heal requests: a worker sees its own, people with the view right see all."""
+
+    permission_classes = [RolePermissions]
+    serializer_class = SelfHealRequestOutput
+    filterset_class = SelfHealRequestFilter
+    pagination_class = NewestFirst
+    queryset = SelfHealRequest.objects.none()
+
+    def get_queryset(self):
+        return self_heal_request_list(user=self.request.user)
+
+
+class SelfHealRequestDetailApi(generics.RetrieveAPIView):
+    """Poll one request (a worker: only its own; another's is 404)."""
+
+    permission_classes = [RolePermissions]
+    serializer_class = SelfHealRequestOutput
+    queryset = SelfHealRequest.objects.none()
+
+    def get_queryset(self):
+        return self_heal_request_list(user=self.request.user)
+
+
+class SelfHealDecisionInput(serializers.Serializer):
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class SelfHealRejectInput(SelfHealDecisionInput):
+    note = serializers.CharField(max_length=4000, help_text="Why; the worker reads it")
+
+
+def _decide(request: Request, pk: int, *, approve: bool) -> Response:
+    payload = (SelfHealDecisionInput if approve else SelfHealRejectInput)(data=request.data)
+    payload.is_valid(raise_exception=True)
+    heal_request = get_object_or_404(self_heal_request_list(user=request.user), pk=pk)
+    decided = self_heal_request_decide(
+        request=heal_request,
+        user=request.user,
+        approve=approve,
+        note=payload.validated_data["note"],
+    )
+    return Response(SelfHealRequestOutput(decided).data)
+
+
+class SelfHealApproveApi(APIView):
+    """Approve (the role the policy names; never the requester, never a worker)."""
+
+    permission_classes = [requires("repairs.change_selfhealrequest")]
+
+    @extend_schema(request=SelfHealDecisionInput, responses=SelfHealRequestOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        return _decide(request, pk, approve=True)
+
+
+class SelfHealRejectApi(APIView):
+    """Reject with a note (the role the policy names; never the requester, never a worker)."""
+
+    permission_classes = [requires("repairs.change_selfhealrequest")]
+
+    @extend_schema(request=SelfHealRejectInput, responses=SelfHealRequestOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        return _decide(request, pk, approve=False)

@@ -8,4 +8,13 @@ class RepairsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the project's counters at zero so /metrics shows them before any event.
+        from notifications import digests
+        from policies import simulation
         from repairs import metrics  # noqa: F401
+        from repairs.digests import daily_scorecard, weekly_learning_review
+        from repairs.selectors import past_actions
+
+        simulation.past_actions_source(past_actions)
+
+        digests.register(digests.DAILY_SCORECARD, daily_scorecard)
+        digests.register(digests.WEEKLY_LEARNING, weekly_learning_review)

@@ -17,6 +17,22 @@ evidence_redactions = Counter(
 auth_failures = Counter(
     "pls_api_auth_failures_total", "Requests refused for an unknown or revoked token."
 )
+verdicts = Counter("pls_verdicts_total", "Verdicts given on worker actions.", ["decision"])
+proposals_raised = Counter(
+    "pls_repair_proposals_raised_total", "Repair proposals raised by repeated fingerprints."
+)
+self_heal_decisions = Counter(
+    "pls_self_heal_decisions_total", "Self-heal requests settled, by outcome.", ["status"]
+)
+callbacks = Counter(
+    "pls_self_heal_callbacks_total", "Signed decision callbacks sent to workers.", ["result"]
+)
 
 for _gate in Gate.values:
     repair_events.labels(gate=_gate)
+for _decision in ("allowed", "needs_approval", "denied"):
+    verdicts.labels(decision=_decision)
+for _status in ("approved", "rejected", "expired"):
+    self_heal_decisions.labels(status=_status)
+for _result in ("delivered", "failed"):
+    callbacks.labels(result=_result)

@@ -129,6 +129,31 @@ class RepairEvent(models.Model):
     evidence_cut_bytes = models.PositiveIntegerField(default=0)
     redactions = models.PositiveIntegerField(default=0)
     repeat_count = models.PositiveIntegerField(default=1)
+    target = models.CharField(
+        max_length=200, blank=True, help_text="What the action would act on (default: the job)"
+    )
+    # The verdict the policy gave the action, as returned to the worker; the decision is
+    # also a column of its own so dashboards can count it.
+    verdict = models.JSONField(null=True, blank=True)
+    decision = models.CharField(max_length=20, blank=True, db_index=True)
+    policy = models.ForeignKey(
+        "policies.WorkerPolicy", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposal = models.ForeignKey(
+        "policies.Proposal",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    token = models.ForeignKey(
+        WorkerToken,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The token the event was reported with; signs its callbacks",
+    )
     # NULL, not "", for "no key": the unique constraint below only covers keyed requests.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     request_digest = models.CharField(max_length=64, blank=True)
@@ -150,7 +175,65 @@ class RepairEvent(models.Model):
             models.Index(fields=["occurred_at"], name="repair_event_time"),
             models.Index(fields=["gate", "occurred_at"], name="repair_event_gate_time"),
             models.Index(fields=["error_class", "occurred_at"], name="repair_event_class_time"),
+            # The retry budget: this worker's earlier automatic actions on one job and class.
+            models.Index(
+                fields=["worker", "job_ref", "error_class", "action"], name="repair_event_budget"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.gate}/{self.error_class} by {self.worker_id} #{self.pk}"
+
+
+class SelfHealRequest(models.Model):
+    """A worker's request to take an action the policy escalated, waiting for a human.
+
+    Created with the event whose verdict was ``needs_approval``; decided once, by the role
+    the policy's approval matrix names, never by the requester; expires after the policy's
+    approval TTL.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        EXPIRED = "expired"
+
+    event = models.OneToOneField(
+        RepairEvent, on_delete=models.PROTECT, related_name="self_heal_request"
+    )
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="self_heal_requests")
+    action = models.SlugField(max_length=40)
+    target = models.CharField(max_length=200, blank=True)
+    risk = models.CharField(max_length=2, default="L2")
+    reason = models.TextField(blank=True, help_text="Why the policy escalated it")
+    approver_role = models.CharField(max_length=30)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    callback_url = models.URLField(max_length=500, blank=True)
+    callback_delivered_at = models.DateTimeField(null=True, blank=True)
+    callback_attempts = models.PositiveSmallIntegerField(default=0)
+    callback_last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="self_heal_status_expiry")]
+        verbose_name = "self-heal request"
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} for {self.worker} ({self.status})"
+
+    @property
+    def job_ref(self) -> str:
+        return self.event.job_ref

@@ -17,10 +17,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     )
     skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://...")
     for item in items:
-        if "postgres" in item.keywords and not uses_postgres:
+        if item.get_closest_marker("postgres") and not uses_postgres:
             item.add_marker(skip_postgres)
-        if "redis" in item.keywords and not settings.REDIS_URL:
+        if item.get_closest_marker("redis") and not settings.REDIS_URL:
             item.add_marker(skip_redis)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _migration_data_survives_the_run(django_db_setup, django_db_blocker):
+    """Puts the migrations' data (roles, the interim policy, the policy questions) back at
+    the end of the run.
+
+    A transactional test empties the tables when it ends, and Django restores the data only
+    when the next such test starts; after the last one the database is left empty, and a
+    later ``--reuse-db`` run would find no roles.
+    """
+    yield
+    with django_db_blocker.unblock():
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents and not Group.objects.exists():
+            connection.creation.deserialize_db_from_string(contents)
 
 
 @pytest.fixture

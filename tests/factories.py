@@ -1,6 +1,9 @@
 import factory
 from django.contrib.auth import get_user_model
 
+from policies.models import WorkerPolicy
+from policies.selectors import policy_current
+from policies.services import policy_change
 from repairs.models import Job, Worker
 from repairs.services import worker_register, worker_token_issue
 
@@ -54,3 +57,27 @@ def event_body(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def policy_set(**changes) -> WorkerPolicy:
+    """Makes the next policy version with ``changes``, as an owner would."""
+    owner = UserFactory(is_superuser=True)
+    decision = policy_change(
+        policy=policy_current(), changes=changes, rationale="test setup", user=owner
+    )
+    return WorkerPolicy.objects.get(pk=decision.policy_after_id)
+
+
+# --- Owner notifications ---------------------------------------------------------------------
+
+
+class ChannelFactory(factory.django.DjangoModelFactory):
+    """A generic-webhook channel by default; point ``url`` at a local test server."""
+
+    class Meta:
+        model = "notifications.Channel"
+
+    name = factory.Sequence(lambda n: f"channel-{n}")
+    kind = "webhook"
+    url = factory.Sequence(lambda n: f"http://127.0.0.1:9/hook-{n}")
+    signing_secret = factory.Sequence(lambda n: f"hmac-secret-{n}-do-not-leak")

@@ -105,6 +105,9 @@ def test_metrics_has_project_counters_at_zero_before_any_event():
     for gate in Gate.values:
         assert f'pls_repair_events_total{{gate="{gate}"}} 0.0' in output
     assert "pls_repair_event_replays_total 0.0" in output
+    for decision in ("allowed", "needs_approval", "denied"):
+        assert f'pls_verdicts_total{{decision="{decision}"}} 0.0' in output
+    assert 'pls_self_heal_decisions_total{status="expired"} 0.0' in output
     assert "django_http_requests_before_middlewares_total" in output
 
 
@@ -114,6 +117,14 @@ def test_openapi_schema_documents_the_ingest_endpoint(client):
     assert response.status_code == 200
     schema = json.loads(response.content)
     assert "/api/v1/worker-repair-events" in schema["paths"]
+    for path in (
+        "/api/v1/worker-policy/current",
+        "/api/v1/worker-policy/{id}",
+        "/api/v1/worker-policy/simulate",
+        "/api/v1/self-heal-requests/{id}/approve",
+        "/api/v1/proposals/{id}/decide",
+    ):
+        assert path in schema["paths"], path
     assert "post" in schema["paths"]["/api/v1/worker-repair-events"]
 
 

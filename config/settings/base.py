@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("PLS_VAR_DIR", default=str(BASE_DIR / ".var")))
@@ -133,6 +134,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "repairs.authentication.WorkerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        # People calling the API from a script or curl (`curl -u reviewer:…`); workers have
+        # no usable password, so this is never a way in for them. Use it over HTTPS only.
+        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -165,11 +169,15 @@ PLS_MAX_REQUEST_BYTES = env.int("PLS_MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PLS_MAX_REQUEST_BYTES
 # Evidence longer than this keeps its head and tail with a marker saying how much was cut.
 PLS_EVIDENCE_MAX_BYTES = env.int("PLS_EVIDENCE_MAX_BYTES", default=64 * 1024)
-# Window in which events with one fingerprint count as repeats. The governance issue moves
-# this onto the versioned worker policy.
-PLS_REPEAT_WINDOW = timedelta(seconds=env.int("PLS_REPEAT_WINDOW_SECONDS", default=24 * 3600))
+# The repeat window itself is on the versioned worker policy (``repeat_window``).
 # repeat_count stops counting here ("at least this many"); keeps the count's cost bounded.
 PLS_REPEAT_COUNT_CAP = env.int("PLS_REPEAT_COUNT_CAP", default=1000)
+# How long a process keeps the current worker policy before reading it again; a change made
+# in the process is seen at once, other processes see it within this many seconds.
+PLS_POLICY_CACHE_SECONDS = env.int("PLS_POLICY_CACHE_SECONDS", default=5)
+# Policy simulation replays at most this many of the newest actions in its window (and says
+# when it left older ones out), so a what-if answers in seconds on a large fleet.
+PLS_SIMULATION_MAX_EVENTS = env.int("PLS_SIMULATION_MAX_EVENTS", default=200_000)
 # How stale a token's last-used time may get before a request writes it again.
 PLS_TOKEN_TOUCH_INTERVAL = timedelta(seconds=env.int("PLS_TOKEN_TOUCH_SECONDS", default=60))
 
@@ -193,6 +201,9 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# Keep a worker's database connection across tasks; config/celery.py still drops broken or
+# CONN_MAX_AGE-old ones before and after each task, as Django does around a request.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -202,6 +213,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "scheduler-tick": {"task": "repairs.tasks.scheduler_tick", "schedule": 30.0},
+    "self-heal-requests-sweep": {
+        "task": "repairs.tasks.self_heal_requests_sweep",
+        "schedule": 60.0,
+    },
 }
 # Enqueueing never holds a request for long: a broker that does not answer in this time is
 # treated as down, and the beat sweeps pick the work up once it is back.
@@ -222,3 +237,62 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Owner notifications (notifications app, DESIGN §7) ----------------------------------------
+# Reports wait in the outbox (table owner_reports) and Celery sends them per channel.
+# A drain run sends at most this many reports per channel; the next run picks up the rest.
+PLS_NOTIFY_MAX_COUNT = env.int("PLS_NOTIFY_MAX_COUNT", default=5)
+# A report whose dedup key a channel took within this time is suppressed (counted, not sent).
+PLS_NOTIFY_DEDUP_COOLDOWN = timedelta(
+    seconds=env.int("PLS_NOTIFY_DEDUP_COOLDOWN_SECONDS", default=600)
+)
+# How often beat sweeps the outbox: routes unrouted reports and drains every channel with
+# work, so a report whose drain task never reached the broker still goes out.
+PLS_NOTIFY_SWEEP_SECONDS = env.float("PLS_NOTIFY_SWEEP_SECONDS", default=30.0)
+# Asking Celery to drain after a commit tries the broker once with this timeout; after a
+# failure it stops asking for this long (the sweep covers), so a broker outage never slows
+# the requests that raise reports.
+PLS_NOTIFY_BROKER_TIMEOUT_SECONDS = env.float("PLS_NOTIFY_BROKER_TIMEOUT_SECONDS", default=0.5)
+PLS_NOTIFY_BROKER_PAUSE_SECONDS = env.float("PLS_NOTIFY_BROKER_PAUSE_SECONDS", default=10.0)
+# A drain holds a channel's lease this long (renewed before every send). It must outlast one
+# send with its HTTP timeouts; a drain that dies holding it delays the channel this long.
+PLS_NOTIFY_LEASE_SECONDS = env.int("PLS_NOTIFY_LEASE_SECONDS", default=120)
+# Backoff after a failed send: base x 2^(failures-1), capped; a longer Retry-After wins.
+PLS_NOTIFY_BACKOFF_BASE_SECONDS = env.int("PLS_NOTIFY_BACKOFF_BASE_SECONDS", default=10)
+PLS_NOTIFY_BACKOFF_MAX_SECONDS = env.int("PLS_NOTIFY_BACKOFF_MAX_SECONDS", default=3600)
+# Provider API bases (a channel's own api_base wins); pointed at a local server in tests.
+PLS_NOTIFY_TELEGRAM_API_BASE = env.str(
+    "PLS_NOTIFY_TELEGRAM_API_BASE", default="https://api.telegram.org"
+)
+PLS_NOTIFY_LINE_API_BASE = env.str("PLS_NOTIFY_LINE_API_BASE", default="https://api.line.me")
+# Email channels send through Django's mail backend, configured by one URL, e.g.
+# smtp+tls://user:password@smtp.example.com:587 (the default is Django's: SMTP on localhost).
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="pls-ops-console@localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# urllib3 logs each request's path at DEBUG; for Telegram and webhooks the path is the
+# credential, so its request lines stay out of the logs even at LOG_LEVEL=DEBUG.
+LOGGING.setdefault("loggers", {})["urllib3.connectionpool"] = {"level": "INFO"}
+# Outbound HTTP (config/http.py): seconds to connect, and to wait for each read.
+PLS_HTTP_CONNECT_TIMEOUT = env.float("PLS_HTTP_CONNECT_TIMEOUT", default=3.05)
+PLS_HTTP_READ_TIMEOUT = env.float("PLS_HTTP_READ_TIMEOUT", default=10.0)
+
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "notifications-drain-sweep": {
+            "task": "notifications.tasks.drain_sweep",
+            "schedule": PLS_NOTIFY_SWEEP_SECONDS,
+        },
+        # Digests are built by the apps that own the figures (notifications.digests).
+        "notifications-daily-scorecard": {
+            "task": "notifications.tasks.send_digest",
+            "schedule": crontab(minute=10, hour=9),
+            "args": ["daily_scorecard"],
+        },
+        "notifications-weekly-learning-review": {
+            "task": "notifications.tasks.send_digest",
+            "schedule": crontab(minute=20, hour=9, day_of_week="mon"),
+            "args": ["weekly_learning"],
+        },
+    }
+)

@@ -8,6 +8,7 @@ from .base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests change roles mid-test; tests/test_permission_cache.py turns the cache on itself.
 PLS_PERMISSION_CACHE_SECONDS = 0
+PLS_POLICY_CACHE_SECONDS = 0
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -54,7 +54,7 @@ def test_keys_are_per_worker(worker_client, db):
     response = other.post(EVENTS, event_body(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
 
     assert response.status_code == 201
-    assert RepairEvent.objects.count() == 2
+    assert RepairEvent.objects.filter(idempotency_key="k-1").count() == 2
 
 
 def test_an_unusable_key_is_a_problem_naming_the_header(worker_client):

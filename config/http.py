@@ -1,0 +1,93 @@
+"""The one way this project makes outbound HTTP requests.
+
+Notification channels, signed self-heal callbacks and artifact checks all go through here,
+so timeouts, the User-Agent, keep-alive and request signing are decided once, and tests
+point one place at a local server.
+
+Never call this inside a database transaction: a slow peer would hold row locks for as long
+as it takes to answer.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import threading
+from typing import Any
+
+import requests
+from django.conf import settings
+
+USER_AGENT = "pls-ops-console/1 (+https://pls-ops-console.dev)"
+SIGNATURE_HEADER = "X-PLS-Signature"
+
+Timeout = float | tuple[float, float]
+
+_local = threading.local()
+
+
+def _reset_after_fork() -> None:
+    # A Session created before a fork (Celery's prefork pool, gunicorn's preload) would share
+    # its keep-alive sockets with the parent; each process and thread makes its own.
+    global _local
+    _local = threading.local()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def session() -> requests.Session:
+    """This thread's Session: its connection pool keeps connections to each host alive."""
+    current = getattr(_local, "session", None)
+    if current is None:
+        current = requests.Session()
+        current.headers["User-Agent"] = USER_AGENT
+        _local.session = current
+    return current
+
+
+def default_timeout() -> tuple[float, float]:
+    """(connect, read) seconds: a peer that does not answer costs at most this per read."""
+    return (settings.PLS_HTTP_CONNECT_TIMEOUT, settings.PLS_HTTP_READ_TIMEOUT)
+
+
+def sign(body: bytes, key: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256 of body>``, the value of ``X-PLS-Signature``.
+
+    A receiver recomputes it over the exact bytes it received and compares in constant time.
+    """
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def encode_json(payload: Any) -> bytes:
+    """The bytes a JSON payload is sent as (compact, UTF-8), so a signature covers them."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def post_json(
+    url: str,
+    payload: Any,
+    *,
+    signing_key: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: Timeout | None = None,
+) -> requests.Response:
+    """POSTs ``payload`` as JSON; with ``signing_key``, signs the exact bytes sent.
+
+    Redirects are not followed: a webhook that moved is a configuration to fix, and
+    following one would send a signed body, or a credential in a header, somewhere else.
+    Raises ``requests.RequestException`` for timeouts and connection errors; HTTP error
+    statuses are returned for the caller to judge.
+    """
+    body = encode_json(payload)
+    sent_headers = {"Content-Type": "application/json"}
+    if signing_key is not None:
+        sent_headers[SIGNATURE_HEADER] = sign(body, signing_key)
+    sent_headers.update(headers or {})
+    return session().post(
+        url,
+        data=body,
+        headers=sent_headers,
+        timeout=timeout if timeout is not None else default_timeout(),
+        allow_redirects=False,
+    )

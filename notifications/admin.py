@@ -1,0 +1,265 @@
+"""The operator's view of the outbox: channels (owner only) and the reports sent through them."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from notifications.models import Channel, OwnerReport
+from notifications.services import (
+    channel_save,
+    channel_send_test,
+    report_purge_archived,
+    report_replay_failed,
+)
+
+_LAST_ERROR_CHARS = 80
+# Which reports a channel takes: shown in its list, edited in its form.
+_ROUTING_FIELDS = ["role", "team", "min_status", "muted_until"]
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _LAST_ERROR_CHARS else text[: _LAST_ERROR_CHARS - 1] + "…"
+
+
+class ChannelForm(forms.ModelForm):
+    """Secrets are write-only: never rendered back, and a blank field keeps the stored value."""
+
+    api_base = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text=Channel._meta.get_field("api_base").help_text,
+    )
+
+    class Meta:
+        model = Channel
+        fields = [
+            "name",
+            "kind",
+            "enabled",
+            *_ROUTING_FIELDS,
+            *Channel.SECRET_FIELDS,
+            "target",
+            "api_base",
+        ]
+        widgets = {
+            name: forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+            for name in Channel.SECRET_FIELDS
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in Channel.SECRET_FIELDS:
+            field = self.fields[name]
+            if getattr(self.instance, name, ""):
+                field.help_text = f"Set. Leave blank to keep it. {field.help_text}"
+            field.initial = ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in Channel.SECRET_FIELDS:
+            if not cleaned.get(name):
+                cleaned[name] = getattr(self.instance, name, "")
+        return cleaned
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelForm
+    list_display = [
+        "name",
+        "kind",
+        "enabled",
+        *_ROUTING_FIELDS,
+        "destination",
+        "pending_reports",
+        "failed_reports",
+        "retry_at",
+        "last_error_short",
+        "last_sent_at",
+    ]
+    list_filter = ["kind", "enabled", "role", "min_status"]
+    search_fields = ["name", "team"]  # never the secret columns: a search would be an oracle
+    readonly_fields = [
+        "failure_streak",
+        "retry_at",
+        "last_error",
+        "last_sent_at",
+        "sent_total",
+        "transient_error_total",
+        "permanent_error_total",
+        "suppressed_total",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "enabled"]}),
+        ("Which reports", {"fields": _ROUTING_FIELDS}),
+        (
+            "Destination",
+            {"fields": ["url", "token", "signing_secret", "target", "api_base"]},
+        ),
+        ("Delivery", {"fields": readonly_fields}),
+    ]
+    actions = ["send_test"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Channel]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                pending_count=Count("reports", filter=Q(reports__state=OwnerReport.State.PENDING)),
+                failed_count=Count("reports", filter=Q(reports__state=OwnerReport.State.FAILED)),
+            )
+        )
+
+    def _reports_link(self, channel: Channel, state: str, count: int) -> str:
+        url = reverse("admin:notifications_ownerreport_changelist")
+        return format_html(
+            '<a href="{}?channel__id__exact={}&state__exact={}">{}</a>',
+            url,
+            channel.pk,
+            state,
+            count,
+        )
+
+    @admin.display(description="pending", ordering="pending_count")
+    def pending_reports(self, channel: Channel) -> str:
+        return self._reports_link(channel, OwnerReport.State.PENDING, channel.pending_count)  # type: ignore[attr-defined]
+
+    @admin.display(description="failed", ordering="failed_count")
+    def failed_reports(self, channel: Channel) -> str:
+        return self._reports_link(channel, OwnerReport.State.FAILED, channel.failed_count)  # type: ignore[attr-defined]
+
+    @admin.display(description="last error")
+    def last_error_short(self, channel: Channel) -> str:
+        return _short(channel.last_error)
+
+    def save_model(self, request: HttpRequest, obj: Channel, form: Any, change: bool) -> None:
+        channel_save(channel=obj)
+
+    @admin.action(description="Send a test report", permissions=["change"])
+    def send_test(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        for channel in queryset:
+            channel_send_test(channel=channel)
+        self.message_user(
+            request,
+            f"Queued a test report for {queryset.count()} channel(s); "
+            "its state in Owner reports shows whether the channel took it.",
+            messages.SUCCESS,
+        )
+
+
+class ChannelOrUnroutedFilter(admin.SimpleListFilter):
+    title = "routing"
+    parameter_name = "routed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Unrouted (no channel yet)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[OwnerReport]) -> QuerySet:
+        return queryset.filter(channel__isnull=True) if self.value() == "no" else queryset
+
+
+class PurgeForm(forms.Form):
+    older_than_days = forms.IntegerField(min_value=0, initial=30, label="Older than (days)")
+
+
+@admin.register(OwnerReport)
+class OwnerReportAdmin(admin.ModelAdmin):
+    """Reports are a record of what owners were told: read-only, replayable, purgeable."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "channel_or_unrouted",
+        "state",
+        "status",
+        "source",
+        "title",
+        "team",
+        "worker",
+        "task_id",
+        "attempts",
+        "last_error_short",
+        "sent_at",
+        "suppressed_count",
+    ]
+    list_filter = ["state", "channel", ChannelOrUnroutedFilter, "status", "source"]
+    search_fields = ["title", "task_id", "worker", "team", "dedup_key"]
+    list_select_related = ["channel"]
+    ordering = ["-id"]  # newest first here; the outbox itself goes oldest first
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["replay_failed"]
+
+    @admin.display(description="channel", ordering="channel__name")
+    def channel_or_unrouted(self, report: OwnerReport) -> str:
+        return report.channel.name if report.channel else "(unrouted)"
+
+    @admin.display(description="last error")
+    def last_error_short(self, report: OwnerReport) -> str:
+        return _short(report.last_error)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OwnerReport | None = None) -> bool:
+        # The change permission is the right to replay (a list action); a report itself is
+        # never edited.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: OwnerReport | None = None) -> bool:
+        return False  # only archived reports go, through "Purge archived" (purge_view)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(
+        description="Replay selected failed reports (in their original order)",
+        permissions=["change"],
+    )
+    def replay_failed(self, request: HttpRequest, queryset: QuerySet[OwnerReport]) -> None:
+        replayed = report_replay_failed(report_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"Re-queued {replayed} failed report(s).", messages.SUCCESS)
+
+    def get_urls(self) -> list:
+        purge = path(
+            "purge/",
+            self.admin_site.admin_view(self.purge_view),
+            name="notifications_ownerreport_purge",
+        )
+        return [purge, *super().get_urls()]
+
+    def _may_purge(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("notifications.delete_ownerreport")
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "may_purge": self._may_purge(request)}
+        return super().changelist_view(request, extra_context)
+
+    def purge_view(self, request: HttpRequest) -> HttpResponse:
+        if not self._may_purge(request):
+            raise PermissionDenied
+        form = PurgeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            purged = report_purge_archived(older_than_days=form.cleaned_data["older_than_days"])
+            self.message_user(request, f"Purged {purged} archived report(s).", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:notifications_ownerreport_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Purge archived reports",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/notifications/ownerreport/purge.html", context)

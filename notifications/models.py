@@ -1,0 +1,229 @@
+"""Owner channels and the outbox of reports waiting to reach them (DESIGN §7)."""
+
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from config.roles import ROLES
+
+
+class Status(models.TextChoices):
+    """How urgently a report needs a human. Ordered: a channel takes its minimum and above."""
+
+    NORMAL = "normal", "Normal"
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+    @classmethod
+    def at_least(cls, minimum: str) -> list[str]:
+        order = list(cls.values)
+        return order[order.index(minimum) :]
+
+
+ROLE_CHOICES = [("", "Any role"), *((role, role) for role in ROLES)]
+
+
+class Channel(models.Model):
+    """Where an owner receives reports. Secrets are stored to be sent, never to be shown."""
+
+    class Kind(models.TextChoices):
+        DISCORD = "discord", "Discord webhook"
+        TELEGRAM = "telegram", "Telegram bot"
+        SLACK = "slack", "Slack webhook"
+        LINE = "line", "LINE Messaging API push"
+        WEBHOOK = "webhook", "Generic webhook (HMAC-signed)"
+        EMAIL = "email", "Email"
+
+    # Fields that hold credentials: write-only in the console, never rendered or logged.
+    SECRET_FIELDS = ("url", "token", "signing_secret")
+
+    name = models.SlugField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    enabled = models.BooleanField(default=True)
+    role = models.CharField(
+        max_length=32,
+        choices=ROLE_CHOICES,
+        blank=True,
+        help_text="Receives reports addressed to this role (and to any role). Blank: all.",
+    )
+    team = models.SlugField(
+        max_length=100, blank=True, help_text="Receives only this team's reports. Blank: all."
+    )
+    min_status = models.CharField(max_length=10, choices=Status.choices, default=Status.NORMAL)
+    muted_until = models.DateTimeField(
+        null=True, blank=True, help_text="Reports are held, not dropped, until then."
+    )
+
+    url = models.CharField(
+        max_length=500, blank=True, help_text="Discord / Slack / generic webhook URL (secret)."
+    )
+    token = models.CharField(
+        max_length=500, blank=True, help_text="Telegram bot token or LINE channel access token."
+    )
+    signing_secret = models.CharField(
+        max_length=200, blank=True, help_text="Generic webhook: HMAC-SHA256 key."
+    )
+    target = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Telegram chat id, LINE user/group id, or comma-separated email addresses.",
+    )
+    api_base = models.URLField(
+        blank=True,
+        help_text="Telegram / LINE API base URL; blank uses the provider's (or the setting).",
+    )
+
+    # Drain state. One drain at a time holds a channel's lease (compare-and-set on these two
+    # columns), which is what keeps a channel's reports in order and never sent twice.
+    lease_token = models.CharField(max_length=32, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    failure_streak = models.PositiveIntegerField(default=0, editable=False)
+    retry_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Backing off after a failure until then."
+    )
+    last_error = models.TextField(blank=True, editable=False)
+    last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Monotonic totals for /metrics. Kept in the database because the drain runs in Celery
+    # processes, possibly on other hosts, while /metrics is served by the web process.
+    sent_total = models.PositiveBigIntegerField(default=0, editable=False)
+    transient_error_total = models.PositiveBigIntegerField(default=0, editable=False)
+    permanent_error_total = models.PositiveBigIntegerField(default=0, editable=False)
+    suppressed_total = models.PositiveBigIntegerField(default=0, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        required = {
+            self.Kind.DISCORD: ["url"],
+            self.Kind.SLACK: ["url"],
+            self.Kind.WEBHOOK: ["url", "signing_secret"],
+            self.Kind.TELEGRAM: ["token", "target"],
+            self.Kind.LINE: ["token", "target"],
+            self.Kind.EMAIL: ["target"],
+        }.get(self.kind, [])
+        errors = {
+            name: "Required for this kind of channel."
+            for name in required
+            if not getattr(self, name)
+        }
+        if self.url and urlsplit(self.url).scheme not in {"http", "https"}:
+            errors["url"] = "Must be an http(s) URL."
+        if self.kind == self.Kind.EMAIL and self.target:
+            try:
+                for address in self.recipients:
+                    validate_email(address)
+            except ValidationError:
+                errors["target"] = "Comma-separated email addresses."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [part.strip() for part in self.target.split(",") if part.strip()]
+
+    @property
+    def destination(self) -> str:
+        """Where reports go, with every secret left out: safe for lists, logs and reports."""
+        if self.kind in {self.Kind.DISCORD, self.Kind.SLACK, self.Kind.WEBHOOK}:
+            host = urlsplit(self.url).hostname if self.url else None
+            return f"{host}/…" if host else "(no URL)"
+        return self.target or "(no target)"
+
+    def is_muted(self, now=None) -> bool:
+        return self.muted_until is not None and self.muted_until > (now or timezone.now())
+
+
+class OwnerReport(models.Model):
+    """One report for one channel: a row of the outbox, archived once the channel took it."""
+
+    class State(models.TextChoices):
+        UNROUTED = "unrouted", "Unrouted (no channel matches yet)"
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (permanent error)"
+        SUPPRESSED = "suppressed", "Suppressed duplicate"
+
+    # What the caller said, as opposed to delivery bookkeeping: copied when a report is
+    # routed to several channels.
+    CONTENT_FIELDS = (
+        "source",
+        "title",
+        "status",
+        "team",
+        "worker",
+        "task_id",
+        "progress",
+        "done",
+        "next_step",
+        "role",
+        "dedup_key",
+    )
+
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+    )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    source = models.CharField(max_length=64, help_text="What raised it, e.g. self_heal.pending")
+    title = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NORMAL)
+    team = models.CharField(max_length=100, blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+    task_id = models.CharField(max_length=200, blank=True)
+    progress = models.TextField(blank=True)
+    done = models.TextField(blank=True)
+    next_step = models.TextField(blank=True)
+    role = models.CharField(max_length=32, blank=True, help_text="The role that must act.")
+    dedup_key = models.CharField(max_length=200, blank=True)
+
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    suppressed_count = models.PositiveIntegerField(
+        default=0, help_text="Duplicates suppressed inside the cooldown after this one was sent."
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "owner_reports"
+        # The outbox order is the primary key: rows of one channel are inserted in the order
+        # they are raised, and replay keeps a report's original place.
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["channel", "id"],
+                name="owner_report_pending",
+                condition=Q(state="pending"),
+            ),
+            models.Index(
+                fields=["channel", "dedup_key", "sent_at"],
+                name="owner_report_dedup",
+                condition=Q(state="sent") & ~Q(dedup_key=""),
+            ),
+            models.Index(fields=["state", "created_at"], name="owner_report_state_age"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state="unrouted", channel__isnull=True)
+                | (~Q(state="unrouted") & Q(channel__isnull=False)),
+                name="owner_report_unrouted_has_no_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} [{self.status}] {self.title[:60]}"

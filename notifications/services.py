@@ -1,0 +1,307 @@
+"""Every write to channels and owner reports goes through these functions.
+
+Other apps call ``report_enqueue``; nothing here imports them, so notifications stay at the
+bottom of the dependency graph.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from config.roles import PLS_OWNER
+from notifications import broker, digests
+from notifications.models import Channel, OwnerReport, Status
+
+logger = logging.getLogger(__name__)
+
+
+def _matching_channels(*, role: str, team: str, status: str) -> QuerySet[Channel]:
+    """Enabled channels that want a report with this role, team and status, oldest first.
+
+    A channel's blank role or team means "all". A report for no role in particular ("") is
+    for the owner, so it reaches catch-all and ``pls_owner`` channels.
+    """
+    roles = ["", role] if role else ["", PLS_OWNER]
+    teams = ["", team] if team else [""]
+    return Channel.objects.filter(
+        enabled=True,
+        role__in=roles,
+        team__in=teams,
+        min_status__in=[s for s in Status.values if status in Status.at_least(s)],
+    ).order_by("pk")
+
+
+def report_enqueue(
+    *,
+    source: str,
+    title: str,
+    status: str = "normal",
+    team: str = "",
+    worker: str = "",
+    task_id: str = "",
+    progress: str = "",
+    done: str = "",
+    next_step: str = "",
+    role: str = "",
+    dedup_key: str = "",
+    channel: str | None = None,
+) -> list[OwnerReport]:
+    """Writes a report to the outbox, one row per channel that wants it, in the caller's
+    transaction, and asks Celery to drain those channels once that transaction commits.
+
+    ``channel`` names one channel to use instead of the role/team/status routing (it may be
+    disabled or muted: the report then waits for it). When no channel matches, the report is
+    kept as one ``unrouted`` row and routed as soon as a matching channel exists; nothing is
+    dropped. Never raises for a broker or channel problem: sending happens later, elsewhere.
+    """
+    return _enqueue(
+        source=source,
+        title=title,
+        status=status,
+        team=team,
+        worker=worker,
+        task_id=task_id,
+        progress=progress,
+        done=done,
+        next_step=next_step,
+        role=role,
+        dedup_key=dedup_key,
+        channel=channel,
+    )
+
+
+def _enqueue(
+    *, channel: str | None, exclude: Channel | None = None, **fields: str
+) -> list[OwnerReport]:
+    if fields["status"] not in Status.values:
+        raise ValueError(f"status must be one of {Status.values}, not {fields['status']!r}")
+    for name in OwnerReport.CONTENT_FIELDS:
+        # Cut to the column, never refused: a long title must not fail the caller's change.
+        limit = OwnerReport._meta.get_field(name).max_length
+        if limit:
+            fields[name] = fields[name][:limit]
+
+    targets: list[Channel]
+    if channel is not None:
+        named = Channel.objects.filter(name=channel).first()
+        if named is None:
+            # A wrong name is a bug in the caller, but the caller's business change must not
+            # fail because of it, and the report must not be lost: route it normally.
+            logger.warning(
+                "report %s names unknown channel %r; routing it normally", fields["source"], channel
+            )
+        targets = [named] if named is not None else []
+    if channel is None or not targets:
+        targets = list(
+            _matching_channels(role=fields["role"], team=fields["team"], status=fields["status"])
+        )
+    if exclude is not None:
+        targets = [c for c in targets if c.pk != exclude.pk]
+
+    now = timezone.now()
+    if not targets:
+        reports = [
+            OwnerReport.objects.create(state=OwnerReport.State.UNROUTED, created_at=now, **fields)
+        ]
+        logger.info("report %s has no matching channel yet; kept unrouted", fields["source"])
+        return reports
+
+    reports = OwnerReport.objects.bulk_create(
+        [
+            OwnerReport(channel=c, state=OwnerReport.State.PENDING, created_at=now, **fields)
+            for c in targets
+        ]
+    )
+    request_drain_on_commit([c.pk for c in targets])
+    return reports
+
+
+def request_drain_on_commit(channel_ids: Iterable[int]) -> None:
+    """Asks Celery to drain these channels after the current transaction commits, once per
+    channel however many reports the transaction raised."""
+    # The wanted channels are collected on the connection whose commit releases them. Each
+    # call registers its own callback, so a rolled-back savepoint that took the first one
+    # away cannot lose the request; the first callback to run sends them all.
+    connection = transaction.get_connection()
+    if not any(entry[1] is _flush_drain_requests for entry in connection.run_on_commit):
+        connection.__dict__[_DRAIN_WANTED] = set()  # left over from a rolled-back transaction
+    connection.__dict__[_DRAIN_WANTED].update(channel_ids)
+    transaction.on_commit(_flush_drain_requests)
+
+
+_DRAIN_WANTED = "_pls_outbox_drain_wanted"
+
+
+def _flush_drain_requests() -> None:
+    wanted = transaction.get_connection().__dict__.pop(_DRAIN_WANTED, None)
+    if wanted:
+        request_drain(sorted(wanted))
+
+
+def request_drain(channel_ids: Iterable[int], *, coalesce: bool = True) -> bool:
+    """Asks Celery to drain these channels (those without a drain task already waiting,
+    unless ``coalesce`` is off); False if the broker is unavailable.
+
+    Never raises and never waits long: a report whose task could not be sent is still in
+    the outbox, and the beat sweep (every ``PLS_NOTIFY_SWEEP_SECONDS``) sends it.
+    """
+    return broker.publish_drains(channel_ids, coalesce=coalesce)
+
+
+def report_route_unrouted(*, limit: int = 500, notify: bool = True) -> int:
+    """Gives unrouted reports to the channels that now match them (one row per channel);
+    returns how many reports were routed. The unrouted row itself becomes the first
+    channel's row, so its place in that channel's order is the moment it was raised.
+
+    Reports are taken by their (role, team, status): few distinct ones, so reports that
+    still match no channel cost one query per sweep, however many there are.
+    """
+    routed = 0
+    touched: set[int] = set()
+    unrouted = OwnerReport.objects.filter(state=OwnerReport.State.UNROUTED)
+    kinds = unrouted.order_by().values_list("role", "team", "status").distinct()
+    for role, team, status in kinds:
+        targets = list(_matching_channels(role=role, team=team, status=status))
+        if not targets:
+            continue
+        first, *others = targets
+        same_kind = unrouted.filter(role=role, team=team, status=status).order_by("pk")
+        for report in same_kind[: limit - routed]:
+            with transaction.atomic():
+                # Compare-and-set: two concurrent sweeps route a report once.
+                claimed = OwnerReport.objects.filter(
+                    pk=report.pk, state=OwnerReport.State.UNROUTED
+                ).update(channel=first, state=OwnerReport.State.PENDING)
+                if not claimed:
+                    continue
+                OwnerReport.objects.bulk_create([_copy_for(report, c) for c in others])
+            routed += 1
+            touched.update(c.pk for c in targets)
+        if routed >= limit:
+            break
+    if touched and notify:
+        request_drain_on_commit(touched)
+    return routed
+
+
+def _copy_for(report: OwnerReport, channel: Channel) -> OwnerReport:
+    return OwnerReport(
+        channel=channel,
+        state=OwnerReport.State.PENDING,
+        created_at=report.created_at,
+        **{name: getattr(report, name) for name in OwnerReport.CONTENT_FIELDS},
+    )
+
+
+def channel_failed_report(
+    *, channel: Channel, report: OwnerReport, error: str
+) -> list[OwnerReport]:
+    """Tells the owner, on every other channel, that ``channel`` refused a report for good."""
+    if report.source == "channel.failed":
+        # A broken channel reporting another broken channel would ping-pong forever.
+        return []
+    return _enqueue(
+        source="channel.failed",
+        title=f"Channel {channel.name} refused a report permanently; fix it, then replay",
+        status=Status.CRITICAL,
+        team="",
+        worker="",
+        task_id=str(report.pk),
+        progress="",
+        done=f"Report #{report.pk} ({report.source}) was marked failed: {error}",
+        next_step=f"Check channel {channel.name} ({channel.get_kind_display()}) in the console, "
+        "then replay its failed reports.",
+        role=PLS_OWNER,
+        dedup_key=f"channel.failed:{channel.name}",
+        channel=None,
+        exclude=channel,
+    )
+
+
+def channel_save(*, channel: Channel) -> Channel:
+    """Creates or updates a channel from the console.
+
+    Saving a channel is how an owner fixes one, so its backoff is cleared and it is tried
+    again at once; reports that had no channel are routed to it if it matches them.
+    """
+    channel.full_clean()
+    channel.failure_streak = 0
+    channel.retry_at = None
+    with transaction.atomic():
+        channel.save()
+        report_route_unrouted()
+        request_drain_on_commit([channel.pk])
+    return channel
+
+
+def channel_send_test(*, channel: Channel) -> list[OwnerReport]:
+    """Queues a test report for this channel only. It goes through the outbox like any
+    report, so it proves the whole path (and waits behind the channel's older reports)."""
+    return report_enqueue(
+        source="channel.test",
+        title=f"Test report for channel {channel.name}",
+        done="The owner asked the console to send a test report.",
+        next_step="Nothing to do: this channel works.",
+        channel=channel.name,
+    )
+
+
+def report_replay_failed(*, report_ids: Iterable[int]) -> int:
+    """Puts failed reports back in the outbox. Each keeps its original place (its id), so
+    replayed reports go out in the order they were first raised, before anything newer.
+    The channels' backoff is cleared: a replay is the owner saying "try now".
+    """
+    with transaction.atomic():
+        failed = OwnerReport.objects.filter(pk__in=list(report_ids), state=OwnerReport.State.FAILED)
+        channel_ids = set(failed.values_list("channel_id", flat=True))
+        replayed = failed.update(state=OwnerReport.State.PENDING)
+        Channel.objects.filter(pk__in=channel_ids).update(failure_streak=0, retry_at=None)
+        request_drain_on_commit(channel_ids)
+    return replayed
+
+
+ARCHIVED_STATES = (OwnerReport.State.SENT, OwnerReport.State.SUPPRESSED)
+
+
+def report_purge_archived(*, older_than_days: int, batch_size: int = 5000) -> int:
+    """Deletes sent and suppressed reports raised more than ``older_than_days`` ago.
+
+    Pending, unrouted and failed reports are never purged: they still need someone. Deletes
+    in batches so a large purge never holds a long lock on the outbox.
+    """
+    if older_than_days < 0:
+        raise ValueError("older_than_days must be 0 or more")
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    purged = 0
+    while True:
+        batch = list(
+            OwnerReport.objects.filter(state__in=ARCHIVED_STATES, created_at__lt=cutoff)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not batch:
+            return purged
+        deleted, _ = OwnerReport.objects.filter(pk__in=batch).delete()
+        purged += deleted
+
+
+def digest_enqueue(*, name: str) -> list[OwnerReport]:
+    """Builds the named digest with the builder another app registered and enqueues it.
+
+    Once per digest and day: if beat runs twice (two beat processes, a restart at the wrong
+    moment), the dedup key keeps the owner from reading the same digest twice.
+    """
+    builder = digests.builder(name)
+    if builder is None:
+        logger.info("no builder registered for digest %r; nothing sent", name)
+        return []
+    fields = builder()
+    if not fields:
+        return []  # the builder had nothing worth saying
+    fields.setdefault("source", f"digest.{name}")
+    fields.setdefault("dedup_key", f"digest.{name}:{timezone.now():%Y-%m-%d}")
+    return report_enqueue(**fields)

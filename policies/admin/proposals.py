@@ -1,0 +1,234 @@
+"""Proposals decided by admin actions, and the read-only decision records."""
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
+
+from config.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected, may_decide
+from policies.admin.display import changes_list
+from policies.api import ProposalDecideInput
+from policies.models import PolicyDecision, Proposal
+from policies.selectors import decision_list, open_question_count, proposal_list
+from policies.services import proposal_decide
+
+Decision = PolicyDecision.Decision
+
+
+class OptionalJSONField(forms.JSONField):
+    """Blank, not ``null``, when there is no value, so leaving it blank means "not given"."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value is None else super().prepare_value(value)
+
+
+class ProposalDecisionForm(SerializerForm):
+    """The reasons for a decision, checked by the API's ``ProposalDecideInput``."""
+
+    serializer_class = ProposalDecideInput
+    decision: str
+
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Why; kept in the decision record.",
+    )
+
+    def serializer_data(self, cleaned: dict[str, Any]) -> dict[str, Any]:
+        return {**super().serializer_data(cleaned), "decision": self.decision}
+
+
+class ProposalRejectForm(ProposalDecisionForm):
+    decision = Decision.REJECT
+
+
+class ProposalAdoptForm(ProposalDecisionForm):
+    decision = Decision.ADOPT
+
+    policy_change = OptionalJSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text="Optional JSON object of policy fields to set (durations in seconds). Blank: "
+        "each proposal's own suggested change. {}: adopt without changing policy fields.",
+    )
+    fix = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="For a repair proposal: the fix workers should apply (default: the rationale).",
+    )
+
+
+class ProposalDeferForm(ProposalDecisionForm):
+    decision = Decision.DEFER
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdmin):
+    """Proposals change only by a decision: the Adopt / Reject / Defer actions, offered to
+    the owner and the risk reviewer (policy questions: the service lets only the owner)."""
+
+    list_display = [
+        "id",
+        "title",
+        "kind",
+        "status",
+        "occurrences",
+        "workers",
+        "short_fingerprint",
+        "updated_at",
+    ]
+    list_display_links = ["id", "title"]
+    list_filter = ["kind", "status"]
+    search_fields = ["title", "fingerprint", "error_class", "question_key"]
+    fields = [
+        "kind",
+        "status",
+        "title",
+        "detail",
+        "question_key",
+        "error_class",
+        "fingerprint",
+        "occurrences",
+        "affected_workers",
+        "suggested_change",
+        "decision_records",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = ["suggested_change", "decision_records", "created_at", "updated_at"]
+    actions = ["adopt", "reject", "defer"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Proposal]:
+        return proposal_list()
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return may_decide(request, "policies.change_proposal")
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        questions = proposal_list().filter(kind=Proposal.Kind.POLICY_QUESTION)
+        context = {
+            "questions_open": open_question_count(),
+            "questions_total": questions.count(),
+            "undecided": ",".join(Proposal.UNDECIDED),
+        }
+        return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    @admin.display(description="affected workers")
+    def workers(self, proposal: Proposal) -> str:
+        return ", ".join(proposal.affected_workers) or "—"
+
+    @admin.display(description="fingerprint", ordering="fingerprint")
+    def short_fingerprint(self, proposal: Proposal) -> str:
+        return proposal.fingerprint[:12] or "—"
+
+    @admin.display(description="suggested policy change")
+    def suggested_change(self, proposal: Proposal) -> str:
+        return json.dumps(proposal.policy_change, sort_keys=True) if proposal.policy_change else "—"
+
+    @admin.display(description="decisions")
+    def decision_records(self, proposal: Proposal) -> str:
+        decisions = decision_list().filter(proposal=proposal)
+        return (
+            format_html_join(
+                ", ", "{}", ((admin_link(d, f"#{d.pk} {d.decision}"),) for d in decisions)
+            )
+            or "—"
+        )
+
+    @admin.action(description="Adopt selected proposals…", permissions=["decide"])
+    def adopt(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> HttpResponse | None:
+        return self._decide(request, queryset, ProposalAdoptForm)
+
+    @admin.action(description="Reject selected proposals…", permissions=["decide"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> HttpResponse | None:
+        return self._decide(request, queryset, ProposalRejectForm)
+
+    @admin.action(description="Defer selected proposals…", permissions=["decide"])
+    def defer(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> HttpResponse | None:
+        return self._decide(request, queryset, ProposalDeferForm)
+
+    def _decide(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Proposal],
+        form_class: type[ProposalDecisionForm],
+    ) -> HttpResponse | None:
+        def decide(proposal: Proposal, data: dict[str, Any]) -> str:
+            # ``data`` is ProposalDecideInput's output: the service's own arguments.
+            decision = proposal_decide(proposal=proposal, user=request.user, **data)
+            versions = (
+                f", policy v{decision.policy_before.version} → v{decision.policy_after.version}"
+                if decision.policy_after_id
+                else ""
+            )
+            status = decision.proposal.status
+            return f"Proposal #{proposal.pk} {status} (decision #{decision.pk}{versions})."
+
+        verb = Decision(form_class.decision).label
+        return decide_selected(
+            self,
+            request,
+            queryset,
+            form_class=form_class,
+            noun="Proposal",
+            title=f"{verb} proposals",
+            decide=decide,
+        )
+
+
+# --- Decision records ------------------------------------------------------------------------
+
+
+@admin.register(PolicyDecision)
+class PolicyDecisionAdmin(ReadOnlyAdmin):
+    """The append-only record of every decision (on PostgreSQL the database refuses UPDATE
+    and DELETE too)."""
+
+    list_display = [
+        "id",
+        "decided_at",
+        "decision",
+        "proposal_link",
+        "decided_by",
+        "versions",
+        "changes_readable",
+    ]
+    list_display_links = ["id", "decided_at"]
+    list_filter = ["decision", "proposal__kind"]
+    search_fields = ["rationale", "decided_by__username"]
+    fields = [
+        "decision",
+        "proposal_link",
+        "decided_by",
+        "decided_at",
+        "rationale",
+        "versions",
+        "changes_readable",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PolicyDecision]:
+        return decision_list()
+
+    @admin.display(description="proposal", ordering="proposal")
+    def proposal_link(self, decision: PolicyDecision) -> str:
+        return admin_link(decision.proposal) if decision.proposal_id else "— (policy change)"
+
+    @admin.display(description="policy before → after")
+    def versions(self, decision: PolicyDecision) -> str:
+        if not decision.policy_after_id:
+            return "— (no new version)"
+        return format_html(
+            "{} → {}",
+            admin_link(decision.policy_before, f"v{decision.policy_before.version}"),
+            admin_link(decision.policy_after, f"v{decision.policy_after.version}"),
+        )
+
+    @admin.display(description="changes")
+    def changes_readable(self, decision: PolicyDecision) -> str:
+        return changes_list(decision.changes)

@@ -1,0 +1,196 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from config.roles import RISK_REVIEWER
+
+L2_ACTIONS = ("release", "reclaim", "restart_session", "reset_session", "rerun_pipeline")
+
+
+def default_approval_matrix() -> dict[str, str]:
+    return dict.fromkeys(L2_ACTIONS, RISK_REVIEWER)
+
+
+def default_protected_resources() -> list[str]:
+    return ["*-db", "*postgres*"]
+
+
+# What a policy change may set; everything else on a version is bookkeeping.
+EDITABLE_FIELDS = (
+    "max_auto_retries",
+    "allow_auto_touch",
+    "auto_proposal_threshold",
+    "repeat_window",
+    "approval_ttl",
+    "approval_matrix",
+    "protected_resources",
+)
+
+
+DURATION_FIELDS = ("repeat_window", "approval_ttl")
+
+
+def policy_values(change: dict) -> dict:
+    """A change as stored in JSON (durations in seconds) as field values."""
+    return {
+        name: timedelta(seconds=value) if name in DURATION_FIELDS else value
+        for name, value in change.items()
+    }
+
+
+class WorkerPolicy(models.Model):
+    """One immutable version of the rules every worker action is judged by (DESIGN §3 to §4).
+
+    The newest version is the current one. A change never edits a row: it writes the next
+    version and a ``PolicyDecision`` saying who changed what and why.
+    """
+
+    version = models.PositiveIntegerField(unique=True, editable=False)
+    max_auto_retries = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Retries (and touches) a worker may take on its own, per job and error class",
+    )
+    allow_auto_touch = models.BooleanField(
+        default=False, help_text="May a worker revive its stuck claim without approval?"
+    )
+    auto_proposal_threshold = models.PositiveSmallIntegerField(
+        default=2, help_text="Repeats of one fingerprint that raise a repair proposal; 0 = never"
+    )
+    repeat_window = models.DurationField(default=timedelta(hours=24))
+    approval_ttl = models.DurationField(default=timedelta(hours=24))
+    approval_matrix = models.JSONField(
+        default=default_approval_matrix, help_text="Action → role that must approve it"
+    )
+    protected_resources = models.JSONField(
+        default=default_protected_resources, help_text="Glob patterns of targets never touched"
+    )
+    known_repairs = models.JSONField(
+        default=list, blank=True, help_text="Adopted repair proposals: the agreed fix per error"
+    )
+    answered_questions = models.JSONField(
+        default=dict, blank=True, help_text="Open policy question → the answer that settled it"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        db_table = "worker_policies"
+        ordering = ["-version"]
+        permissions = [("simulate_workerpolicy", "Can replay past events through a draft policy")]
+        verbose_name = "worker policy"
+        verbose_name_plural = "worker policies"
+
+    def __str__(self) -> str:
+        return f"Worker policy v{self.version}"
+
+    def as_dict(self) -> dict:
+        """The editable fields as JSON values (durations in seconds), as the API shows them."""
+        values = {}
+        for name in EDITABLE_FIELDS:
+            value = getattr(self, name)
+            values[name] = int(value.total_seconds()) if isinstance(value, timedelta) else value
+        return values
+
+
+class Proposal(models.Model):
+    """Something humans decide: a repair raised by repeated errors, one of the open policy
+    questions, or friction a worker reported."""
+
+    class Kind(models.TextChoices):
+        REPAIR = "repair"
+        POLICY_QUESTION = "policy_question", "Policy question"
+        FRICTION = "friction"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        DEFERRED = "deferred"
+        ADOPTED = "adopted"
+        REJECTED = "rejected"
+
+    # A deferred proposal is still undecided: it can be decided later and it still collects
+    # the repeats of its fingerprint.
+    UNDECIDED = (Status.OPEN, Status.DEFERRED)
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    title = models.CharField(max_length=300)
+    detail = models.TextField(blank=True)
+    question_key = models.SlugField(max_length=50, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    error_class = models.SlugField(max_length=100, blank=True)
+    occurrences = models.PositiveIntegerField(default=0)
+    affected_workers = models.JSONField(default=list, blank=True)
+    policy_change = models.JSONField(
+        default=dict, blank=True, help_text="Policy fields this proposal would set if adopted"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fingerprint"],
+                condition=Q(kind="repair", status__in=["open", "deferred"]),
+                name="proposal_one_undecided_repair_per_fingerprint",
+            ),
+            models.UniqueConstraint(
+                fields=["question_key"],
+                condition=Q(kind="policy_question"),
+                name="proposal_one_policy_question_per_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "kind"], name="proposal_status_kind")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def is_undecided(self) -> bool:
+        return self.status in self.UNDECIDED
+
+
+class PolicyDecision(models.Model):
+    """A human decision on the policy or a proposal. Append-only: on PostgreSQL a trigger
+    refuses UPDATE and DELETE, and the console offers neither."""
+
+    class Decision(models.TextChoices):
+        ADOPT = "adopt"
+        REJECT = "reject"
+        DEFER = "defer"
+
+    proposal = models.ForeignKey(
+        Proposal, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    rationale = models.TextField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    policy_before = models.ForeignKey(
+        WorkerPolicy, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    policy_after = models.ForeignKey(
+        WorkerPolicy, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    changes = models.JSONField(
+        default=dict, blank=True, help_text="Field → [before, after] for a policy change"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "worker_policy_decisions"
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        subject = f"proposal #{self.proposal_id}" if self.proposal_id else "policy"
+        return f"{self.decision} {subject} by {self.decided_by}"

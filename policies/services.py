@@ -1,0 +1,231 @@
+"""Every write to policies, proposals and decisions goes through these functions."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from config.exceptions import NotAllowed
+from config.roles import PLS_OWNER, RISK_REVIEWER, has_role
+from notifications.services import report_enqueue
+from policies.exceptions import InvalidPolicyChange, ProposalAlreadyDecided, StalePolicyVersion
+from policies.models import (
+    EDITABLE_FIELDS,
+    PolicyDecision,
+    Proposal,
+    WorkerPolicy,
+    policy_values,
+)
+from policies.selectors import policy_forget
+
+Decision = PolicyDecision.Decision
+
+
+def _json_value(value: Any) -> Any:
+    return int(value.total_seconds()) if isinstance(value, timedelta) else value
+
+
+def _apply(
+    *,
+    user: AbstractBaseUser,
+    expected: WorkerPolicy | None,
+    changes: dict[str, Any],
+    rationale: str,
+    decision: str = Decision.ADOPT,
+    proposal: Proposal | None = None,
+    known_repair: dict | None = None,
+    answered_question: tuple[str, str] | None = None,
+) -> PolicyDecision:
+    """Writes the next policy version with ``changes`` and the decision record saying so.
+
+    ``expected`` is the version the change was made against (None: whatever is current).
+    Call inside a transaction.
+    """
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidPolicyChange(f"Not policy fields: {', '.join(sorted(unknown))}.")
+    current = WorkerPolicy.objects.select_for_update().order_by("-version").first()
+    if current is None:
+        raise WorkerPolicy.DoesNotExist("No worker policy: run `manage.py migrate`.")
+    if expected is not None and current.pk != expected.pk:
+        raise StalePolicyVersion(
+            f"Version {expected.version} is no longer current (v{current.version} is); re-read "
+            "the policy and apply the change to the current version.",
+            current_version=current.version,
+        )
+
+    diff = {
+        name: [_json_value(getattr(current, name)), _json_value(value)]
+        for name, value in changes.items()
+        if getattr(current, name) != value
+    }
+    following = WorkerPolicy(
+        version=current.version + 1,
+        created_by=user,
+        known_repairs=list(current.known_repairs),
+        answered_questions=dict(current.answered_questions),
+        **{name: getattr(current, name) for name in EDITABLE_FIELDS},
+    )
+    for name, value in changes.items():
+        setattr(following, name, value)
+    if known_repair is not None:
+        following.known_repairs.append(known_repair)
+        diff["known_repairs"] = [len(current.known_repairs), len(following.known_repairs)]
+    if answered_question is not None:
+        key, answer = answered_question
+        following.answered_questions[key] = answer
+        diff["answered_questions"] = [current.answered_questions.get(key), answer]
+    if not diff:
+        raise InvalidPolicyChange("The change sets every field to its current value.")
+    following.save()
+    transaction.on_commit(policy_forget)
+    return PolicyDecision.objects.create(
+        proposal=proposal,
+        decision=decision,
+        rationale=rationale,
+        decided_by=user,
+        policy_before=current,
+        policy_after=following,
+        changes=diff,
+    )
+
+
+@transaction.atomic
+def policy_change(
+    *, policy: WorkerPolicy, changes: dict[str, Any], rationale: str, user: AbstractBaseUser
+) -> PolicyDecision:
+    """The owner changes the policy directly: the next version and its decision record.
+
+    ``policy`` is the version the owner looked at; if another change landed since, the
+    change is refused rather than silently applied on top of one they have not seen.
+    """
+    if not has_role(user, PLS_OWNER):
+        raise NotAllowed("Only the PLS owner changes the worker policy.")
+    return _apply(user=user, expected=policy, changes=changes, rationale=rationale)
+
+
+def proposal_for_repeat(
+    *, fingerprint: str, error_class: str, message: str, worker: str, repeats: int
+) -> tuple[Proposal, bool]:
+    """Records a repeat of ``fingerprint`` on its undecided repair proposal, creating the
+    proposal on the first repeat that reaches the threshold. Returns it and whether it is new.
+
+    Call inside the ingest transaction. A partial unique index allows one undecided repair
+    proposal per fingerprint, so concurrent reporters settle on one row.
+    """
+    try:
+        with transaction.atomic():
+            proposal = Proposal.objects.create(
+                kind=Proposal.Kind.REPAIR,
+                fingerprint=fingerprint,
+                error_class=error_class,
+                title=f"Repeated {error_class}: {message[:200] or 'no message'}",
+                detail=(
+                    f"The same error fingerprint was reported {repeats} times inside the "
+                    "repeat window. Decide whether to adopt a repair into the worker policy."
+                ),
+                occurrences=repeats,
+                affected_workers=[worker],
+            )
+    except IntegrityError:
+        pass
+    else:
+        report_enqueue(
+            source="proposal.created",
+            title=f"Repair proposal #{proposal.pk}: {error_class} repeated {repeats} times",
+            status="warning",
+            worker=worker,
+            task_id=f"proposal-{proposal.pk}",
+            progress=proposal.title,
+            next_step="Adopt or reject it in the console (Proposals).",
+            role="",
+            dedup_key=f"proposal.created:{proposal.pk}",
+        )
+        return proposal, True
+
+    proposal = (
+        Proposal.objects.select_for_update()
+        .filter(kind=Proposal.Kind.REPAIR, fingerprint=fingerprint, status__in=Proposal.UNDECIDED)
+        .get()
+    )
+    proposal.occurrences = F("occurrences") + 1
+    if worker not in proposal.affected_workers:
+        proposal.affected_workers.append(worker)
+    proposal.save(update_fields=["occurrences", "affected_workers", "updated_at"])
+    proposal.refresh_from_db(fields=["occurrences"])
+    return proposal, False
+
+
+@transaction.atomic
+def proposal_decide(
+    *,
+    proposal: Proposal,
+    user: AbstractBaseUser,
+    decision: str,
+    rationale: str,
+    policy_change: dict[str, Any] | None = None,
+    fix: str = "",
+) -> PolicyDecision:
+    """Decides a proposal. Adopting one that changes the policy writes the next policy
+    version in the same transaction as the decision, so neither exists without the other.
+
+    Answering a policy question (adopt or reject) always yields a new version that records
+    the answer; deferring leaves the proposal open and the policy as it is.
+    """
+    proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+    _check_decider(proposal, user)
+    if not proposal.is_undecided:
+        raise ProposalAlreadyDecided(
+            f"Proposal #{proposal.pk} was already {proposal.status}.",
+            current_status=proposal.status,
+        )
+    proposal.status = {
+        Decision.ADOPT: Proposal.Status.ADOPTED,
+        Decision.REJECT: Proposal.Status.REJECTED,
+        Decision.DEFER: Proposal.Status.DEFERRED,
+    }[decision]
+    proposal.save(update_fields=["status", "updated_at"])
+
+    if decision == Decision.DEFER:
+        return PolicyDecision.objects.create(
+            proposal=proposal, decision=decision, rationale=rationale, decided_by=user
+        )
+    changes = dict(policy_change or {})
+    if decision == Decision.ADOPT and policy_change is None:
+        changes = policy_values(proposal.policy_change)
+    known_repair = None
+    answered = None
+    if proposal.kind == Proposal.Kind.POLICY_QUESTION:
+        answered = (proposal.question_key, decision)
+    elif decision == Decision.ADOPT and proposal.kind == Proposal.Kind.REPAIR:
+        known_repair = {
+            "proposal": proposal.pk,
+            "error_class": proposal.error_class,
+            "fingerprint": proposal.fingerprint,
+            "fix": fix or rationale,
+        }
+    if not changes and known_repair is None and answered is None:
+        return PolicyDecision.objects.create(
+            proposal=proposal, decision=decision, rationale=rationale, decided_by=user
+        )
+    return _apply(
+        user=user,
+        expected=None,  # a proposal applies to whatever version is current
+        changes=changes,
+        rationale=rationale,
+        decision=decision,
+        proposal=proposal,
+        known_repair=known_repair,
+        answered_question=answered,
+    )
+
+
+def _check_decider(proposal: Proposal, user: AbstractBaseUser) -> None:
+    if proposal.kind == Proposal.Kind.POLICY_QUESTION:
+        if not has_role(user, PLS_OWNER):
+            raise NotAllowed("Only the PLS owner answers policy questions.")
+        return
+    if not (has_role(user, PLS_OWNER) or has_role(user, RISK_REVIEWER)):
+        raise NotAllowed("Only the PLS owner or the risk reviewer decides proposals.")

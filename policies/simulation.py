@@ -1,0 +1,107 @@
+"""Policy simulation (DESIGN §4): replay past actions through a draft policy and show which
+verdicts would change, next to what was actually decided.
+
+``simulate`` is pure. The past actions are recorded by the repairs app, which sits above this
+one, so it hands its reader in from its ``AppConfig.ready()`` (``past_actions_source``) and
+this module never imports it.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from policies import ladder
+from policies.models import EDITABLE_FIELDS, WorkerPolicy
+
+EXAMPLES_PER_CHANGE = 5
+
+
+@dataclass(frozen=True)
+class PastAction:
+    event: int
+    worker: str
+    job_ref: str
+    error_class: str
+    action: str
+    target: str
+    decision: str  # the verdict actually given; "" for events from before verdicts
+    occurred_at: datetime
+
+
+PastActionsReader = Callable[..., tuple[list[PastAction], bool]]
+_reader: PastActionsReader | None = None
+
+
+def past_actions_source(reader: PastActionsReader) -> None:
+    """Sets where past actions come from: ``reader(since=, limit=)`` returns them oldest
+    first and whether older ones in the window were left out."""
+    global _reader
+    _reader = reader
+
+
+def past_actions(*, since: datetime, limit: int) -> tuple[list[PastAction], bool]:
+    if _reader is None:
+        raise RuntimeError("No source of past actions: is the repairs app installed?")
+    return _reader(since=since, limit=limit)
+
+
+def policy_draft(base: WorkerPolicy, changes: dict[str, Any]) -> WorkerPolicy:
+    """An unsaved policy: ``base`` with ``changes`` applied."""
+    draft = WorkerPolicy(**{name: getattr(base, name) for name in EDITABLE_FIELDS})
+    for name, value in changes.items():
+        setattr(draft, name, value)
+    return draft
+
+
+def simulate(draft: WorkerPolicy, actions: Iterable[PastAction]) -> dict[str, Any]:
+    """Verdict counts actually given and under ``draft``, the changes between them and a few
+    examples of each change. ``actions`` must come oldest first: the retry budget depends on
+    what each worker already spent on a job and error class."""
+    spent: Counter[tuple[str, str, str, str]] = Counter()
+    actual: Counter[str] = Counter()
+    simulated: Counter[str] = Counter()
+    changed: Counter[str] = Counter()
+    examples: dict[str, list[dict]] = defaultdict(list)
+    considered = 0
+    for past in actions:
+        if past.action not in ladder.KNOWN_ACTIONS:
+            continue
+        considered += 1
+        key = (past.worker, past.job_ref, past.error_class, past.action)
+        verdict = ladder.judge(
+            draft, action=past.action, target=past.target or past.job_ref, spent=spent[key]
+        )
+        if verdict.decision == ladder.ALLOWED and past.action in ladder.BUDGETED:
+            spent[key] += 1
+        was = past.decision or "none"
+        actual[was] += 1
+        simulated[verdict.decision] += 1
+        if was != verdict.decision:
+            change = f"{was} → {verdict.decision}"
+            changed[change] += 1
+            if len(examples[change]) < EXAMPLES_PER_CHANGE:
+                examples[change].append(
+                    {
+                        "event": past.event,
+                        "worker": past.worker,
+                        "job": past.job_ref or None,
+                        "error_class": past.error_class,
+                        "action": past.action,
+                        "occurred_at": past.occurred_at.isoformat(),
+                        "actual": was,
+                        "simulated": verdict.decision,
+                        "reason": verdict.reason,
+                    }
+                )
+    return {
+        "events_considered": considered,
+        "actual": dict(actual),
+        "simulated": dict(simulated),
+        "unchanged": considered - sum(changed.values()),
+        "changed": [
+            {"change": change, "count": count, "examples": examples[change]}
+            for change, count in changed.most_common()
+        ],
+    }

@@ -1,0 +1,264 @@
+"""Repair events: a worker's report, judged by the policy in force."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from notifications.services import report_enqueue
+from policies import ladder
+from policies.exceptions import UnknownActionError
+from policies.models import Proposal, WorkerPolicy
+from policies.selectors import policy_current
+from policies.services import proposal_for_repeat
+from repairs import metrics
+from repairs.evidence import clean_evidence, fingerprint
+from repairs.exceptions import IdempotencyConflict
+from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, Worker, WorkerToken
+from repairs.redaction import redact
+
+# Namespaces this product's advisory locks on PostgreSQL ("PLS").
+_LOCK_SPACE = 0x504C53
+
+
+def request_digest(payload: Any) -> str:
+    """Digest of a request body as data, so key order and whitespace do not matter."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReportedEvent:
+    event: RepairEvent
+    replayed: bool
+
+
+def repair_event_report(
+    *,
+    worker: Worker,
+    gate: str,
+    error_class: str,
+    job_ref: str = "",
+    phase: str = "",
+    action: str = "",
+    target: str = "",
+    message: str = "",
+    evidence: str = "",
+    occurred_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    digest: str = "",
+    token: WorkerToken | None = None,
+    callback_url: str = "",
+) -> ReportedEvent:
+    """Records a worker's repair event with the policy's verdict on its action, or returns
+    the earlier one for a repeated request.
+
+    A ``needs_approval`` verdict opens a self-heal request; a fingerprint that reaches the
+    policy's repeat threshold raises (or adds to) a repair proposal. Both happen in the
+    event's transaction, with the owner reports they cause.
+
+    The same ``idempotency_key`` with the same ``digest`` returns the first event; with
+    another digest it raises ``IdempotencyConflict``. Concurrent retries are settled by the
+    database's unique constraint, so only one row is ever written.
+    """
+    if action and action not in ladder.KNOWN_ACTIONS:
+        raise UnknownActionError(
+            f"Unknown action {action!r}. Known actions: {', '.join(ladder.KNOWN_ACTIONS)}.",
+            known_actions=list(ladder.KNOWN_ACTIONS),
+        )
+    if idempotency_key:
+        earlier = RepairEvent.objects.filter(worker=worker, idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            return _replay(earlier, digest)
+
+    message = redact(message).text
+    phase = redact(phase).text
+    evidence_clean = clean_evidence(evidence, settings.PLS_EVIDENCE_MAX_BYTES)
+    now = timezone.now()
+    event_fingerprint = fingerprint(error_class, message)
+    policy = policy_current(cached=True)
+    job = Job.objects.filter(external_id=job_ref).first() if job_ref else None
+
+    try:
+        with transaction.atomic():
+            repeats = _repeats_so_far(event_fingerprint, since=now - policy.repeat_window) + 1
+            verdict = None
+            if action:
+                spent = _budget_spent(worker, job_ref, error_class, action)
+                verdict = ladder.judge(policy, action=action, target=target or job_ref, spent=spent)
+            event = RepairEvent.objects.create(
+                worker=worker,
+                job=job,
+                job_ref=job_ref,
+                gate=gate,
+                error_class=error_class,
+                fingerprint=event_fingerprint,
+                phase=phase,
+                action=action,
+                target=target,
+                message=message,
+                evidence=evidence_clean.text,
+                evidence_cut_bytes=evidence_clean.cut_bytes,
+                redactions=evidence_clean.redactions,
+                repeat_count=repeats,
+                verdict=verdict.as_dict() if verdict else None,
+                decision=verdict.decision if verdict else "",
+                policy=policy,
+                token=token,
+                idempotency_key=idempotency_key or None,
+                request_digest=digest,
+                occurred_at=occurred_at or now,
+            )
+            if verdict is not None and verdict.decision == ladder.NEEDS_APPROVAL:
+                _self_heal_request_open(event, verdict, policy, callback_url, now)
+            threshold = policy.auto_proposal_threshold
+            if threshold and repeats >= threshold and gate != Gate.REPAIR_SUGGESTED:
+                _proposal_record(event, policy, now)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # A concurrent request with the same key committed first: answer as it did.
+        earlier = RepairEvent.objects.get(worker=worker, idempotency_key=idempotency_key)
+        return _replay(earlier, digest)
+
+    metrics.repair_events.labels(gate=gate).inc()
+    if verdict is not None:
+        metrics.verdicts.labels(decision=verdict.decision).inc()
+    if evidence_clean.redactions:
+        metrics.evidence_redactions.inc(evidence_clean.redactions)
+    return ReportedEvent(event, replayed=False)
+
+
+def _repeats_so_far(event_fingerprint: str, *, since: datetime) -> int:
+    """Earlier events of this fingerprint inside the repeat window, counted up to a cap."""
+    if connection.vendor == "postgresql":
+        # Reporters of one fingerprint take turns from here to commit, so each counts the
+        # ones before it and the threshold is crossed by exactly one report. (SQLite
+        # serialises writers already.) A new statement afterwards sees what they committed.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [_LOCK_SPACE, int(event_fingerprint[:7], 16)],
+            )
+    # Capped: an outage repeats one fingerprint thousands of times, and an uncapped count
+    # would read every one of them on every new report.
+    return (
+        RepairEvent.objects.filter(fingerprint=event_fingerprint, occurred_at__gte=since)
+        # Without this, Meta.ordering ("-id") puts ORDER BY id DESC under the LIMIT and
+        # PostgreSQL walks the whole primary key instead of the (fingerprint, time) index.
+        .order_by()
+        .values("pk")[: settings.PLS_REPEAT_COUNT_CAP - 1]
+        .count()
+    )
+
+
+def _budget_spent(worker: Worker, job_ref: str, error_class: str, action: str) -> int:
+    """Automatic ``action``s this worker already took on this job and error class."""
+    if action not in ladder.BUDGETED:
+        return 0
+    # Serialises one worker's budgeted actions, so two concurrent retries cannot both take
+    # the last one.
+    Worker.objects.select_for_update().filter(pk=worker.pk).values("pk").get()
+    return RepairEvent.objects.filter(
+        worker=worker,
+        job_ref=job_ref,
+        error_class=error_class,
+        action=action,
+        decision=ladder.ALLOWED,
+    ).count()
+
+
+def _self_heal_request_open(
+    event: RepairEvent,
+    verdict: ladder.Verdict,
+    policy: WorkerPolicy,
+    callback_url: str,
+    now: datetime,
+) -> SelfHealRequest:
+    worker = event.worker
+    request = SelfHealRequest.objects.create(
+        event=event,
+        worker=worker,
+        action=event.action,
+        target=event.target or event.job_ref,
+        risk=verdict.rung,
+        reason=verdict.reason,
+        approver_role=verdict.approver_role or "",
+        requested_by_id=worker.user_id,
+        expires_at=now + policy.approval_ttl,
+        callback_url=callback_url,
+    )
+    report_enqueue(
+        source="self_heal.pending",
+        title=f"{worker.name} asks to {request.action} {request.target}".strip(),
+        status="warning",
+        team=worker.team,
+        worker=worker.name,
+        task_id=event.job_ref,
+        progress=verdict.reason,
+        next_step=(
+            f"Approve or reject self-heal request #{request.pk} before "
+            f"{request.expires_at:%Y-%m-%d %H:%M} UTC ({request.approver_role})."
+        ),
+        role=request.approver_role,
+        dedup_key=f"self_heal.pending:{request.pk}",
+    )
+    return request
+
+
+def _proposal_record(event: RepairEvent, policy: WorkerPolicy, now: datetime) -> None:
+    """Adds the event to its fingerprint's repair proposal, raising the proposal (and a
+    ``repair_suggested`` event) when this is the report that reaches the threshold."""
+    since = now - policy.repeat_window
+    recently_rejected = Proposal.objects.filter(
+        kind=Proposal.Kind.REPAIR,
+        fingerprint=event.fingerprint,
+        status=Proposal.Status.REJECTED,
+        updated_at__gte=since,
+    )
+    # A proposal humans just turned down is not raised again for the same burst of errors.
+    if recently_rejected.exists():
+        return
+    proposal, created = proposal_for_repeat(
+        fingerprint=event.fingerprint,
+        error_class=event.error_class,
+        message=event.message,
+        worker=event.worker.name,
+        repeats=event.repeat_count,
+    )
+    event.proposal = proposal
+    event.save(update_fields=["proposal"])
+    if created:
+        RepairEvent.objects.create(
+            worker=event.worker,
+            job=event.job,
+            job_ref=event.job_ref,
+            gate=Gate.REPAIR_SUGGESTED,
+            error_class=event.error_class,
+            # Its own fingerprint, so the proposal's record never counts as a repeat.
+            fingerprint=fingerprint(Gate.REPAIR_SUGGESTED, event.fingerprint),
+            action="propose",
+            message=f"Repair proposal #{proposal.pk} raised after {event.repeat_count} repeats.",
+            verdict=ladder.judge(policy, action="propose").as_dict(),
+            decision=ladder.ALLOWED,
+            policy=policy,
+            proposal=proposal,
+            occurred_at=now,
+        )
+        metrics.proposals_raised.inc()
+
+
+def _replay(earlier: RepairEvent, digest: str) -> ReportedEvent:
+    if earlier.request_digest != digest:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was first used with a different body; use a new key "
+            "for a new event.",
+            event=earlier.pk,
+        )
+    metrics.idempotent_replays.inc()
+    return ReportedEvent(earlier, replayed=True)

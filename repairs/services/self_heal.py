@@ -1,0 +1,181 @@
+"""Self-heal requests: a worker's escalated action, decided by a human or expired."""
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from config.exceptions import NotAllowed
+from config.http import post_json
+from config.roles import has_role
+from notifications.services import report_enqueue
+from repairs import metrics
+from repairs.exceptions import CallbackFailed, RequestAlreadyDecided, RequestExpired
+from repairs.models import SelfHealRequest, Worker
+
+Status = SelfHealRequest.Status
+# The sweep re-sends a callback only after the task's own retries had their chance, and
+# gives up on a URL after this many attempts (the worker can still poll).
+CALLBACK_SWEEP_AFTER = timedelta(minutes=10)
+CALLBACK_MAX_ATTEMPTS = 12
+
+
+def self_heal_request_decide(
+    *, request: SelfHealRequest, user: AbstractBaseUser, approve: bool, note: str = ""
+) -> SelfHealRequest:
+    """Approves or rejects a pending request, once, by the role the policy named.
+
+    Refused for the requester (four-eyes), for workers, for any other role, for a request
+    already decided and for one past its expiry (which is then recorded as expired).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = SelfHealRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.requested_by_id == user.pk:
+            raise NotAllowed("Nobody decides their own request; another person must.")
+        if Worker.objects.filter(user_id=user.pk).exists():
+            raise NotAllowed("Workers approve nothing; a person in the approving role decides.")
+        if not has_role(user, locked.approver_role):
+            raise NotAllowed(f"Only the {locked.approver_role} role decides this request.")
+        if locked.status != Status.PENDING:
+            raise RequestAlreadyDecided(
+                f"Self-heal request #{locked.pk} is already {locked.status}.",
+                current_status=locked.status,
+            )
+        expired = locked.expires_at <= now
+        if expired:
+            _settle(locked, Status.EXPIRED, now)
+        else:
+            locked.decided_by = user
+            locked.note = note
+            _settle(locked, Status.APPROVED if approve else Status.REJECTED, now)
+    if expired:
+        # Raised after the commit, so the expiry itself is kept.
+        raise RequestExpired(
+            f"Self-heal request #{locked.pk} expired at {locked.expires_at.isoformat()}; the "
+            "worker must ask again.",
+            current_status=Status.EXPIRED,
+        )
+    return locked
+
+
+def self_heal_requests_expire(*, now: datetime | None = None) -> int:
+    """Marks every pending request past its expiry as expired and tells its worker's team.
+
+    Each row is claimed with a conditional update, so two runs at once expire it once.
+    """
+    now = now or timezone.now()
+    due = SelfHealRequest.objects.filter(status=Status.PENDING, expires_at__lte=now)
+    expired = 0
+    for pk in due.order_by("expires_at").values_list("pk", flat=True)[:1000]:
+        with transaction.atomic():
+            request = SelfHealRequest.objects.select_for_update().get(pk=pk)
+            if request.status != Status.PENDING:
+                continue
+            _settle(request, Status.EXPIRED, now)
+            expired += 1
+    return expired
+
+
+def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
+    """Writes the final status, the owner report and (after commit) the worker's callback."""
+    request.status = status
+    request.decided_at = now
+    request.save(update_fields=["status", "decided_by", "decided_at", "note"])
+    worker = request.worker
+    decided = f" by {request.decided_by}" if request.decided_by_id else ""
+    report_enqueue(
+        source="self_heal.expired" if status == Status.EXPIRED else "self_heal.decided",
+        title=f"Self-heal request #{request.pk} ({request.action}) {status}{decided}",
+        status="warning" if status == Status.EXPIRED else "normal",
+        team=worker.team,
+        worker=worker.name,
+        task_id=request.event.job_ref,
+        progress=request.note,
+        next_step=(
+            "The worker asks again or records the blocker."
+            if status == Status.EXPIRED
+            else f"The worker may {request.action} now."
+            if status == Status.APPROVED
+            else "The worker records the blocker and moves on."
+        ),
+        dedup_key=f"self_heal.{status}:{request.pk}",
+    )
+    metrics.self_heal_decisions.labels(status=status).inc()
+    if request.callback_url:
+        from repairs.tasks import self_heal_callback_send
+
+        # robust: a broker outage must not fail the decision; the sweep sends it later.
+        transaction.on_commit(lambda: self_heal_callback_send.delay(request.pk), robust=True)
+
+
+def callback_payload(request: SelfHealRequest) -> dict:
+    return {
+        "type": "self_heal_request.decided",
+        "self_heal_request": request.pk,
+        "event": request.event_id,
+        "worker": request.worker.name,
+        "job": request.event.job_ref or None,
+        "action": request.action,
+        "target": request.target,
+        "status": request.status,
+        "note": request.note,
+        "decided_by": request.decided_by.get_username() if request.decided_by_id else None,
+        "decided_at": request.decided_at.isoformat() if request.decided_at else None,
+    }
+
+
+def self_heal_callback_deliver(*, request_id: int) -> bool:
+    """POSTs the decision to the worker's callback URL, signed with the token it reported
+    with. Returns False when there is nothing (more) to send; raises ``CallbackFailed`` for
+    the task to retry. Safe to run twice: a delivered callback is not sent again."""
+    request = SelfHealRequest.objects.select_related("worker", "decided_by", "event__token").get(
+        pk=request_id
+    )
+    if (
+        not request.callback_url
+        or request.callback_delivered_at
+        or request.status == Status.PENDING
+    ):
+        return False
+    token = request.event.token
+    headers = {"X-PLS-Token-Id": str(token.pk)} if token else {}
+    SelfHealRequest.objects.filter(pk=request.pk).update(
+        callback_attempts=request.callback_attempts + 1
+    )
+    try:
+        response = post_json(
+            request.callback_url,
+            callback_payload(request),
+            signing_key=token.digest.encode() if token else None,
+            headers=headers,
+        )
+        error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    except OSError as exc:  # requests' errors derive from OSError
+        error = f"{type(exc).__name__}: {exc}"
+    if error:
+        SelfHealRequest.objects.filter(pk=request.pk).update(callback_last_error=error[:500])
+        metrics.callbacks.labels(result="failed").inc()
+        raise CallbackFailed(error)
+    SelfHealRequest.objects.filter(pk=request.pk, callback_delivered_at__isnull=True).update(
+        callback_delivered_at=timezone.now(), callback_last_error=""
+    )
+    metrics.callbacks.labels(result="delivered").inc()
+    return True
+
+
+def self_heal_callbacks_due(*, limit: int = 100) -> list[int]:
+    """Decided requests whose callback has not gone out after its retries should have run."""
+    settled_before = timezone.now() - CALLBACK_SWEEP_AFTER
+    return list(
+        SelfHealRequest.objects.exclude(status=Status.PENDING)
+        .exclude(callback_url="")
+        .filter(
+            callback_delivered_at__isnull=True,
+            decided_at__lte=settled_before,
+            callback_attempts__lt=CALLBACK_MAX_ATTEMPTS,
+        )
+        .order_by("decided_at")
+        .values_list("pk", flat=True)[:limit]
+    )

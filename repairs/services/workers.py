@@ -1,0 +1,76 @@
+"""Workers, their Django users and their API tokens."""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+from django.utils import timezone
+
+from config.roles import WORKER
+from repairs.models import Worker, WorkerToken
+
+# A fixed prefix makes a leaked token easy to recognise and to scan for.
+TOKEN_PREFIX = "pls_"
+
+
+def _digest(raw_token: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast hash is as safe as a slow one here and
+    # keeps authentication to one indexed lookup.
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+@transaction.atomic
+def worker_register(worker: Worker) -> Worker:
+    """Saves a new worker with the Django user it acts as, in group ``worker``."""
+    worker.full_clean(exclude=["user"])
+    user = get_user_model().objects.create_user(username=f"worker-{worker.name}")
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    user.groups.add(Group.objects.get(name=WORKER))
+    worker.user = user
+    worker.save()
+    return worker
+
+
+def worker_token_issue(
+    *, worker: Worker, issued_by: AbstractBaseUser | None = None, label: str = ""
+) -> tuple[WorkerToken, str]:
+    """Issues a token and returns it with the raw value, which is never stored or shown again."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = WorkerToken.objects.create(
+        worker=worker,
+        digest=_digest(raw),
+        prefix=raw[:12],
+        label=label,
+        created_by=issued_by,
+    )
+    return token, raw
+
+
+def worker_token_revoke(*, token: WorkerToken, revoked_by: AbstractBaseUser | None = None) -> bool:
+    """Revokes a token; returns False if it was already revoked (the first revocation stands)."""
+    updated = WorkerToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_by=revoked_by
+    )
+    return bool(updated)
+
+
+def worker_token_authenticate(raw_token: str) -> WorkerToken | None:
+    """The active token for ``raw_token``, or None. Records when it was last used."""
+    token = (
+        WorkerToken.objects.select_related("worker__user")
+        .filter(digest=_digest(raw_token), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.worker.user.is_active:
+        return None
+    now = timezone.now()
+    # Written at most once a minute per token, so heavy reporting does not turn every
+    # request into two writes.
+    if token.last_used_at is None or now - token.last_used_at > settings.PLS_TOKEN_TOUCH_INTERVAL:
+        WorkerToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

@@ -1,0 +1,94 @@
+"""The three open questions of DESIGN §4: each answer is a decision and a new policy version."""
+
+import pytest
+
+from policies.models import Proposal, WorkerPolicy
+from policies.selectors import open_question_count
+
+pytestmark = pytest.mark.django_db
+
+
+def question(key: str) -> Proposal:
+    return Proposal.objects.get(kind="policy_question", question_key=key)
+
+
+def answer(client, key: str, **body):
+    return client.post(f"/api/v1/proposals/{question(key).pk}/decide", body, format="json")
+
+
+def test_three_questions_are_open_after_migrate():
+    assert open_question_count() == 3
+    assert {p.question_key for p in Proposal.objects.filter(kind="policy_question")} == {
+        "auto_touch_retry",
+        "auto_repair_proposal",
+        "approval_matrix",
+    }
+
+
+def test_adopting_a_question_applies_its_suggested_change(owner, session_client):
+    response = answer(
+        session_client(owner), "auto_touch_retry", decision="adopt", rationale="yes, once"
+    )
+
+    assert response.status_code == 200, response.content
+    policy = WorkerPolicy.objects.get(version=2)
+    assert policy.allow_auto_touch is True
+    assert policy.answered_questions == {"auto_touch_retry": "adopt"}
+    assert open_question_count() == 2
+
+
+def test_the_owner_may_answer_with_another_change(owner, session_client):
+    answer(
+        session_client(owner),
+        "approval_matrix",
+        decision="adopt",
+        rationale="owner approves resets and reruns",
+        policy_change={
+            "approval_matrix": {"reset_session": "pls_owner", "rerun_pipeline": "pls_owner"}
+        },
+    )
+
+    matrix = WorkerPolicy.objects.get(version=2).approval_matrix
+    assert matrix == {"reset_session": "pls_owner", "rerun_pipeline": "pls_owner"}
+
+
+def test_rejecting_a_question_is_an_answer_too(owner, session_client):
+    response = answer(
+        session_client(owner),
+        "auto_repair_proposal",
+        decision="reject",
+        rationale="we triage by hand",
+        policy_change={"auto_proposal_threshold": 0},
+    )
+
+    assert response.json()["policy_after"] == 2
+    policy = WorkerPolicy.objects.get(version=2)
+    assert policy.auto_proposal_threshold == 0
+    assert policy.answered_questions == {"auto_repair_proposal": "reject"}
+
+
+def test_deferring_a_question_keeps_it_open(owner, session_client):
+    answer(session_client(owner), "auto_touch_retry", decision="defer", rationale="next week")
+
+    assert open_question_count() == 3
+    assert WorkerPolicy.objects.count() == 1
+
+
+def test_only_the_owner_answers_policy_questions(reviewer, session_client):
+    response = answer(
+        session_client(reviewer), "auto_touch_retry", decision="adopt", rationale="why not"
+    )
+
+    assert response.status_code == 403
+    assert "owner" in response.json()["detail"]
+    assert open_question_count() == 3
+
+
+def test_open_questions_are_listed_through_the_api(viewer, session_client):
+    body = (
+        session_client(viewer)
+        .get("/api/v1/proposals", {"kind": "policy_question", "status": "open"})
+        .json()
+    )
+
+    assert len(body["results"]) == 3
