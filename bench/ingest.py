@@ -60,9 +60,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 UPSTREAMS = [f"svc-{name}" for name in ("git", "ci", "registry", "queue", "llm", "s3", "dns")]
 FAILURES = [
     ("stuck_claim", "context_fetch_failed", "context", "retry", "job {i} fetch from {up} failed"),
-    ("repair_suggested", "test_failed", "verify", "patch", "{n} tests failed after patch on {up}"),
-    ("artifact_guard", "artifact_missing", "publish", "rebuild", "artifact {i} absent on {up}"),
-    ("friction", "rate_limited", "plan", "backoff", "{up} answered 429 after {n} calls"),
+    ("stuck_claim", "test_failed", "verify", "propose", "{n} tests failed after patch on {up}"),
+    ("artifact_guard", "artifact_missing", "publish", "diagnose", "artifact {i} absent on {up}"),
+    ("friction", "rate_limited", "plan", "report_friction", "{up} answered 429 after {n} calls"),
 ]
 
 

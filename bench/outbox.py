@@ -293,10 +293,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--reuse-db-connections",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
-        help="set CELERY_DB_REUSE_MAX=N for the worker (default: the project's settings, where "
-        "Celery's Django fixup closes the database connection after every task)",
+        help="CELERY_DB_REUSE_MAX for the worker (default: the project's, 1000; 0 makes Celery's "
+        "Django fixup close the database connection after every task)",
     )
     parser.add_argument(
         "--database-url",
@@ -334,15 +334,8 @@ def main() -> int:
         }
         if args.max_count:
             env["PLS_NOTIFY_MAX_COUNT"] = str(args.max_count)
-        if args.reuse_db_connections:
-            # The product's settings plus this one, as a module of the run's own.
-            (Path(tmp) / "bench_outbox_settings.py").write_text(
-                "from config.settings.base import *  # noqa: F403\n"
-                f"CELERY_DB_REUSE_MAX = {args.reuse_db_connections}\n"
-            )
-            env["PYTHONPATH"] = os.pathsep.join([tmp, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-            env["DJANGO_SETTINGS_MODULE"] = "bench_outbox_settings"
-            sys.path.insert(0, tmp)
+        if args.reuse_db_connections is not None:
+            env["CELERY_DB_REUSE_MAX"] = str(args.reuse_db_connections)
         manage(env, "migrate", "--noinput", "--verbosity", "0")
         os.environ.update(env)
         import django
@@ -388,7 +381,11 @@ def main() -> int:
 
 
 def report(args: argparse.Namespace, sink: Sink, phases: list[Phase], log_path: Path) -> dict:
-    reuse = args.reuse_db_connections or "off (project default)"
+    reuse = (
+        "project default"
+        if args.reuse_db_connections is None
+        else args.reuse_db_connections or "0 (close after every task)"
+    )
     print(
         f"One Celery worker (--pool {args.pool} --concurrency {args.concurrency}), "
         f"{args.channels} webhook channel(s), Redis broker, PostgreSQL, max_count "

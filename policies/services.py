@@ -1,11 +1,10 @@
 """Every write to policies, proposals and decisions goes through these functions."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from config.exceptions import NotAllowed
 from config.roles import PLS_OWNER, RISK_REVIEWER, has_role
@@ -107,14 +106,36 @@ def policy_change(
 
 
 def proposal_for_repeat(
-    *, fingerprint: str, error_class: str, message: str, worker: str, repeats: int
-) -> tuple[Proposal, bool]:
-    """Records a repeat of ``fingerprint`` on its undecided repair proposal, creating the
-    proposal on the first repeat that reaches the threshold. Returns it and whether it is new.
+    *,
+    fingerprint: str,
+    error_class: str,
+    message: str,
+    worker: str,
+    repeats: int,
+    rejected_since: datetime,
+) -> tuple[Proposal | None, bool]:
+    """Counts a repeat of ``fingerprint`` on its undecided repair proposal, raising the
+    proposal if there is none. Returns it and whether it is new; (None, False) when humans
+    rejected this fingerprint's proposal since ``rejected_since`` (the same burst of errors
+    is not put to them again).
 
     Call inside the ingest transaction. A partial unique index allows one undecided repair
     proposal per fingerprint, so concurrent reporters settle on one row.
     """
+    undecided = Proposal.objects.select_for_update().filter(
+        kind=Proposal.Kind.REPAIR, fingerprint=fingerprint, status__in=Proposal.UNDECIDED
+    )
+    proposal = undecided.order_by("pk").first()
+    if proposal is not None:
+        return _repeat_counted(proposal, worker), False
+    recently_rejected = Proposal.objects.filter(
+        kind=Proposal.Kind.REPAIR,
+        fingerprint=fingerprint,
+        status=Proposal.Status.REJECTED,
+        updated_at__gte=rejected_since,
+    )
+    if recently_rejected.exists():
+        return None, False
     try:
         with transaction.atomic():
             proposal = Proposal.objects.create(
@@ -130,32 +151,28 @@ def proposal_for_repeat(
                 affected_workers=[worker],
             )
     except IntegrityError:
-        pass
-    else:
-        report_enqueue(
-            source="proposal.created",
-            title=f"Repair proposal #{proposal.pk}: {error_class} repeated {repeats} times",
-            status="warning",
-            worker=worker,
-            task_id=f"proposal-{proposal.pk}",
-            progress=proposal.title,
-            next_step="Adopt or reject it in the console (Proposals).",
-            role="",
-            dedup_key=f"proposal.created:{proposal.pk}",
-        )
-        return proposal, True
-
-    proposal = (
-        Proposal.objects.select_for_update()
-        .filter(kind=Proposal.Kind.REPAIR, fingerprint=fingerprint, status__in=Proposal.UNDECIDED)
-        .get()
+        # Another reporter raised it since the read above.
+        return _repeat_counted(undecided.get(), worker), False
+    report_enqueue(
+        source="proposal.created",
+        title=f"Repair proposal #{proposal.pk}: {error_class} repeated {repeats} times",
+        status="warning",
+        worker=worker,
+        task_id=f"proposal-{proposal.pk}",
+        progress=proposal.title,
+        next_step="Adopt or reject it in the console (Proposals).",
+        dedup_key=f"proposal.created:{proposal.pk}",
     )
-    proposal.occurrences = F("occurrences") + 1
+    return proposal, True
+
+
+def _repeat_counted(proposal: Proposal, worker: str) -> Proposal:
+    # The row is locked (select_for_update), so counting in Python loses no concurrent repeat.
+    proposal.occurrences += 1
     if worker not in proposal.affected_workers:
         proposal.affected_workers.append(worker)
     proposal.save(update_fields=["occurrences", "affected_workers", "updated_at"])
-    proposal.refresh_from_db(fields=["occurrences"])
-    return proposal, False
+    return proposal
 
 
 @transaction.atomic

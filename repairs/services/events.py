@@ -13,7 +13,7 @@ from django.utils import timezone
 from notifications.services import report_enqueue
 from policies import ladder
 from policies.exceptions import UnknownActionError
-from policies.models import Proposal, WorkerPolicy
+from policies.models import WorkerPolicy
 from policies.selectors import policy_current
 from policies.services import proposal_for_repeat
 from repairs import metrics
@@ -87,6 +87,17 @@ def repair_event_report(
     try:
         with transaction.atomic():
             repeats = _repeats_so_far(event_fingerprint, since=now - policy.repeat_window) + 1
+            proposal, raised = None, False
+            threshold = policy.auto_proposal_threshold
+            if threshold and repeats >= threshold and gate != Gate.REPAIR_SUGGESTED:
+                proposal, raised = proposal_for_repeat(
+                    fingerprint=event_fingerprint,
+                    error_class=error_class,
+                    message=message,
+                    worker=worker.name,
+                    repeats=repeats,
+                    rejected_since=now - policy.repeat_window,
+                )
             verdict = None
             if action:
                 spent = _budget_spent(worker, job_ref, error_class, action)
@@ -109,6 +120,7 @@ def repair_event_report(
                 verdict=verdict.as_dict() if verdict else None,
                 decision=verdict.decision if verdict else "",
                 policy=policy,
+                proposal=proposal,
                 token=token,
                 idempotency_key=idempotency_key or None,
                 request_digest=digest,
@@ -116,9 +128,8 @@ def repair_event_report(
             )
             if verdict is not None and verdict.decision == ladder.NEEDS_APPROVAL:
                 _self_heal_request_open(event, verdict, policy, callback_url, now)
-            threshold = policy.auto_proposal_threshold
-            if threshold and repeats >= threshold and gate != Gate.REPAIR_SUGGESTED:
-                _proposal_record(event, policy, now)
+            if raised:
+                _repair_suggested_record(event, policy, now)
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -211,46 +222,26 @@ def _self_heal_request_open(
     return request
 
 
-def _proposal_record(event: RepairEvent, policy: WorkerPolicy, now: datetime) -> None:
-    """Adds the event to its fingerprint's repair proposal, raising the proposal (and a
-    ``repair_suggested`` event) when this is the report that reaches the threshold."""
-    since = now - policy.repeat_window
-    recently_rejected = Proposal.objects.filter(
-        kind=Proposal.Kind.REPAIR,
-        fingerprint=event.fingerprint,
-        status=Proposal.Status.REJECTED,
-        updated_at__gte=since,
-    )
-    # A proposal humans just turned down is not raised again for the same burst of errors.
-    if recently_rejected.exists():
-        return
-    proposal, created = proposal_for_repeat(
-        fingerprint=event.fingerprint,
+def _repair_suggested_record(event: RepairEvent, policy: WorkerPolicy, now: datetime) -> None:
+    """The ``repair_suggested`` event that says this report raised its fingerprint's
+    proposal."""
+    RepairEvent.objects.create(
+        worker=event.worker,
+        job=event.job,
+        job_ref=event.job_ref,
+        gate=Gate.REPAIR_SUGGESTED,
         error_class=event.error_class,
-        message=event.message,
-        worker=event.worker.name,
-        repeats=event.repeat_count,
+        # Its own fingerprint, so the proposal's record never counts as a repeat.
+        fingerprint=fingerprint(Gate.REPAIR_SUGGESTED, event.fingerprint),
+        action="propose",
+        message=f"Repair proposal #{event.proposal_id} raised after {event.repeat_count} repeats.",
+        verdict=ladder.judge(policy, action="propose").as_dict(),
+        decision=ladder.ALLOWED,
+        policy=policy,
+        proposal_id=event.proposal_id,
+        occurred_at=now,
     )
-    event.proposal = proposal
-    event.save(update_fields=["proposal"])
-    if created:
-        RepairEvent.objects.create(
-            worker=event.worker,
-            job=event.job,
-            job_ref=event.job_ref,
-            gate=Gate.REPAIR_SUGGESTED,
-            error_class=event.error_class,
-            # Its own fingerprint, so the proposal's record never counts as a repeat.
-            fingerprint=fingerprint(Gate.REPAIR_SUGGESTED, event.fingerprint),
-            action="propose",
-            message=f"Repair proposal #{proposal.pk} raised after {event.repeat_count} repeats.",
-            verdict=ladder.judge(policy, action="propose").as_dict(),
-            decision=ladder.ALLOWED,
-            policy=policy,
-            proposal=proposal,
-            occurred_at=now,
-        )
-        metrics.proposals_raised.inc()
+    metrics.proposals_raised.inc()
 
 
 def _replay(earlier: RepairEvent, digest: str) -> ReportedEvent:
