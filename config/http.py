@@ -14,9 +14,15 @@ import json
 import os
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from requests_hardened import Config, HTTPSession
+from requests_hardened.ip_filter import InvalidIPAddress
+
+# Raised when a worker-chosen URL resolves to an address the guard refuses.
+BlockedAddress = InvalidIPAddress
 
 USER_AGENT = "pls-ops-console/1 (+https://pls-ops-console.dev)"
 SIGNATURE_HEADER = "X-PLS-Signature"
@@ -46,6 +52,31 @@ def session() -> requests.Session:
     return current
 
 
+def guarded_session() -> requests.Session:
+    """This thread's Session for URLs a worker chose: it refuses, at connect time and for
+    the address actually connected to, loopback, private, link-local (cloud metadata),
+    multicast and reserved addresses, IPv4-mapped IPv6 included (requests-hardened)."""
+    current = getattr(_local, "guarded", None)
+    if current is None:
+        current = HTTPSession(
+            Config(
+                ip_filter_enable=True,
+                ip_filter_allow_loopback_ips=False,
+                never_redirect=True,
+                default_timeout=default_timeout(),
+                user_agent_override=USER_AGENT,
+            )
+        )
+        _local.guarded = current
+    return current
+
+
+def _session_for(url: str, *, guarded: bool) -> requests.Session:
+    if guarded and urlsplit(url).hostname not in settings.PLS_OUTBOUND_ALLOWED_HOSTS:
+        return guarded_session()
+    return session()
+
+
 def default_timeout() -> tuple[float, float]:
     """(connect, read) seconds: a peer that does not answer costs at most this per read."""
     return (settings.PLS_HTTP_CONNECT_TIMEOUT, settings.PLS_HTTP_READ_TIMEOUT)
@@ -71,20 +102,23 @@ def post_json(
     signing_key: bytes | None = None,
     headers: dict[str, str] | None = None,
     timeout: Timeout | None = None,
+    guarded: bool = False,
 ) -> requests.Response:
     """POSTs ``payload`` as JSON; with ``signing_key``, signs the exact bytes sent.
 
     Redirects are not followed: a webhook that moved is a configuration to fix, and
     following one would send a signed body, or a credential in a header, somewhere else.
     Raises ``requests.RequestException`` for timeouts and connection errors; HTTP error
-    statuses are returned for the caller to judge.
+    statuses are returned for the caller to judge. ``guarded``: the URL came from a worker,
+    so it goes through ``guarded_session`` unless its host is in
+    ``PLS_OUTBOUND_ALLOWED_HOSTS`` (raises ``BlockedAddress`` when refused).
     """
     body = encode_json(payload)
     sent_headers = {"Content-Type": "application/json"}
     if signing_key is not None:
         sent_headers[SIGNATURE_HEADER] = sign(body, signing_key)
     sent_headers.update(headers or {})
-    return session().post(
+    return _session_for(url, guarded=guarded).post(
         url,
         data=body,
         headers=sent_headers,

@@ -12,11 +12,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.redaction import redact
 from config.roles import PLS_OWNER
 from notifications import broker, digests
 from notifications.models import Channel, OwnerReport, Status
 
 logger = logging.getLogger(__name__)
+# The fields a caller fills with prose, which may quote a worker's message.
+_FREE_TEXT = ("title", "progress", "done", "next_step")
 
 
 def _matching_channels(*, role: str, team: str, status: str) -> QuerySet[Channel]:
@@ -80,6 +83,10 @@ def _enqueue(
     if fields["status"] not in Status.values:
         raise ValueError(f"status must be one of {Status.values}, not {fields['status']!r}")
     for name in OwnerReport.CONTENT_FIELDS:
+        if name in _FREE_TEXT:
+            # Callers pass redacted text; this is the second net, since a report leaves the
+            # building.
+            fields[name] = redact(fields[name]).text
         # Cut to the column, never refused: a long title must not fail the caller's change.
         limit = OwnerReport._meta.get_field(name).max_length
         if limit:

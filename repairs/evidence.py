@@ -4,7 +4,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from repairs.redaction import redact
+from config.redaction import redact
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _HEX_LITERAL = re.compile(r"\b0x[0-9a-f]+\b")

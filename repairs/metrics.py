@@ -34,5 +34,5 @@ for _decision in ("allowed", "needs_approval", "denied"):
     verdicts.labels(decision=_decision)
 for _status in ("approved", "rejected", "expired"):
     self_heal_decisions.labels(status=_status)
-for _result in ("delivered", "failed"):
+for _result in ("delivered", "failed", "refused"):
     callbacks.labels(result=_result)

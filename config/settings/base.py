@@ -226,7 +226,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "repairs.redaction.RedactingFilter"}},
+    "filters": {"redact_secrets": {"()": "config.redaction.RedactingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {
@@ -273,6 +273,9 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # urllib3 logs each request's path at DEBUG; for Telegram and webhooks the path is the
 # credential, so its request lines stay out of the logs even at LOG_LEVEL=DEBUG.
 LOGGING.setdefault("loggers", {})["urllib3.connectionpool"] = {"level": "INFO"}
+# Hosts a worker-chosen URL (a self-heal callback) may reach although they resolve to a
+# loopback or private address; every other such address is refused. Comma-separated.
+PLS_OUTBOUND_ALLOWED_HOSTS = env.list("PLS_OUTBOUND_ALLOWED_HOSTS", default=[])
 # Outbound HTTP (config/http.py): seconds to connect, and to wait for each read.
 PLS_HTTP_CONNECT_TIMEOUT = env.float("PLS_HTTP_CONNECT_TIMEOUT", default=3.05)
 PLS_HTTP_READ_TIMEOUT = env.float("PLS_HTTP_READ_TIMEOUT", default=10.0)

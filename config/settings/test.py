@@ -9,6 +9,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests change roles mid-test; tests/test_permission_cache.py turns the cache on itself.
 PLS_PERMISSION_CACHE_SECONDS = 0
 PLS_POLICY_CACHE_SECONDS = 0
+# Tests' callback receivers are local HTTP servers; tests of the guard clear this.
+PLS_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from config.redaction import redact
 from notifications.services import report_enqueue
 from policies import ladder
 from policies.exceptions import UnknownActionError
@@ -20,7 +21,6 @@ from repairs import metrics
 from repairs.evidence import clean_evidence, fingerprint
 from repairs.exceptions import IdempotencyConflict
 from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, Worker, WorkerToken
-from repairs.redaction import redact
 
 # Namespaces this product's advisory locks on PostgreSQL ("PLS").
 _LOCK_SPACE = 0x504C53

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.exceptions import NotAllowed
-from config.http import post_json
+from config.http import BlockedAddress, post_json
 from config.roles import has_role
 from notifications.services import report_enqueue
 from repairs import metrics
@@ -150,8 +150,17 @@ def self_heal_callback_deliver(*, request_id: int) -> bool:
             callback_payload(request),
             signing_key=token.digest.encode() if token else None,
             headers=headers,
+            guarded=True,
         )
         error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    except BlockedAddress as exc:
+        # Asking again cannot change where the worker pointed us: give up on this URL.
+        SelfHealRequest.objects.filter(pk=request.pk).update(
+            callback_attempts=CALLBACK_MAX_ATTEMPTS,
+            callback_last_error=f"refused: the URL resolves to a private address ({exc})"[:500],
+        )
+        metrics.callbacks.labels(result="refused").inc()
+        return False
     except OSError as exc:  # requests' errors derive from OSError
         error = f"{type(exc).__name__}: {exc}"
     if error:

@@ -155,3 +155,17 @@ def test_a_new_secret_replaces_the_stored_one(db, client, owner, channels):
 
     hook.refresh_from_db()
     assert hook.signing_secret == "rotated-key"
+
+
+def test_a_secret_a_caller_quotes_is_redacted_before_the_report_is_stored(db):
+    from notifications.services import report_enqueue
+
+    (report,) = report_enqueue(
+        source="stuck_claim",
+        title="codex-7 stuck",
+        progress="ran: curl -H 'Authorization: Bearer ghp_abcdefghijklmnopqrstuvwxyz0123456789'",
+    )
+
+    report.refresh_from_db()
+    assert "ghp_" not in report.progress
+    assert "[REDACTED:" in report.progress

@@ -3,9 +3,9 @@ import re
 
 import pytest
 
+from config.redaction import RedactingFilter, redact
 from repairs.evidence import clean_evidence, truncate_middle
 from repairs.models import RepairEvent
-from repairs.redaction import RedactingFilter, redact
 from tests.factories import event_body
 
 EVENTS = "/api/v1/worker-repair-events"

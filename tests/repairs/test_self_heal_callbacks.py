@@ -128,3 +128,29 @@ def test_a_callback_url_must_be_http(worker_client):
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["pointer"] == "#/callback_url"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_callback_to_a_private_address_is_refused_and_not_retried(
+    worker_client,
+    reviewer,
+    session_client,
+    httpserver,
+    settings,
+    host,
+    django_capture_on_commit_callbacks,
+):
+    settings.PLS_OUTBOUND_ALLOWED_HOSTS = []  # production: nothing private is allowed
+    url = httpserver.url_for("/hook").replace("localhost", host)
+    request_id = escalate_with_callback(worker_client, url)
+    approve(reviewer, session_client, request_id, django_capture_on_commit_callbacks)
+
+    from repairs.services import self_heal_callback_deliver
+
+    assert self_heal_callback_deliver(request_id=request_id) is False
+
+    assert httpserver.log == []
+    refused = SelfHealRequest.objects.get(pk=request_id)
+    assert refused.callback_last_error.startswith("refused: the URL resolves to a private")
+    assert refused.callback_delivered_at is None
+    assert self_heal_callbacks_due() == []  # the sweep does not try it again
