@@ -249,11 +249,11 @@ PLS_NOTIFY_DEDUP_COOLDOWN = timedelta(
 # How often beat sweeps the outbox: routes unrouted reports and drains every channel with
 # work, so a report whose drain task never reached the broker still goes out.
 PLS_NOTIFY_SWEEP_SECONDS = env.float("PLS_NOTIFY_SWEEP_SECONDS", default=30.0)
-# Asking Celery to drain after a commit tries the broker once with this timeout; after a
-# failure it stops asking for this long (the sweep covers), so a broker outage never slows
-# the requests that raise reports.
-PLS_NOTIFY_BROKER_TIMEOUT_SECONDS = env.float("PLS_NOTIFY_BROKER_TIMEOUT_SECONDS", default=0.5)
-PLS_NOTIFY_BROKER_PAUSE_SECONDS = env.float("PLS_NOTIFY_BROKER_PAUSE_SECONDS", default=10.0)
+# Asking Celery for work after a commit (config/broker.py: an outbox drain, a callback) tries
+# the broker once with this timeout; after a failure it stops asking for this long (beat
+# sweeps cover), so a broker outage never slows the requests that cause the work.
+PLS_BROKER_PUBLISH_TIMEOUT_SECONDS = env.float("PLS_BROKER_PUBLISH_TIMEOUT_SECONDS", default=0.5)
+PLS_BROKER_PAUSE_SECONDS = env.float("PLS_BROKER_PAUSE_SECONDS", default=10.0)
 # A drain holds a channel's lease this long (renewed before every send). It must outlast one
 # send with its HTTP timeouts; a drain that dies holding it delays the channel this long.
 PLS_NOTIFY_LEASE_SECONDS = env.int("PLS_NOTIFY_LEASE_SECONDS", default=120)

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from config import broker
 from config.exceptions import NotAllowed
 from config.http import BlockedAddress, post_json
 from config.roles import has_role
@@ -106,8 +107,8 @@ def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
     if request.callback_url:
         from repairs.tasks import self_heal_callback_send
 
-        # robust: a broker outage must not fail the decision; the sweep sends it later.
-        transaction.on_commit(lambda: self_heal_callback_send.delay(request.pk), robust=True)
+        # Never holds up or fails the decision: if the broker is down, the sweep sends it.
+        transaction.on_commit(lambda: broker.publish(self_heal_callback_send, [[request.pk]]))
 
 
 def callback_payload(request: SelfHealRequest) -> dict:

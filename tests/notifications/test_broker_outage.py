@@ -18,8 +18,8 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
+from config import broker
 from config.celery import app
-from notifications import broker
 from notifications.models import OwnerReport
 from notifications.services import report_enqueue
 from tests.notifications.conftest import answer, received_ids
@@ -113,10 +113,9 @@ def publishing_to(own_redis, monkeypatch, settings):
         }
     }
     monkeypatch.setattr(app.conf, "broker_url", own_redis.url)
-    monkeypatch.setattr(broker, "_paused_until", 0.0)
-    broker._drop_connection()
+    broker.reset()
     yield own_redis
-    broker._drop_connection()
+    broker.reset()
 
 
 def database_url() -> str:
@@ -200,7 +199,7 @@ def test_report_raised_while_the_broker_is_down_goes_out_by_the_beat_sweep(
     elapsed = time.monotonic() - started
 
     assert elapsed < 1.0
-    assert "could not ask Celery to drain the outbox" in caplog.text
+    assert "could not publish notifications.tasks.drain_channel" in caplog.text
     time.sleep(1.5)
     assert report_state(during) == "pending"
 

@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
+from config import broker as config_broker
 from config.celery import app
 from notifications import broker
 from notifications.services import report_enqueue
@@ -68,7 +69,7 @@ def test_a_broker_failure_clears_the_marks_so_the_next_commit_tries_again(
     db, make_channel, monkeypatch, empty_queue
 ):
     ops = make_channel("ops")
-    monkeypatch.setattr(broker, "_paused_until", 0.0)
+    config_broker.reset()
 
     def down(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
@@ -77,6 +78,6 @@ def test_a_broker_failure_clears_the_marks_so_the_next_commit_tries_again(
     assert broker.publish_drains([ops.pk]) is False
 
     monkeypatch.undo()
-    monkeypatch.setattr(broker, "_paused_until", 0.0)
+    config_broker.reset()
     assert broker.publish_drains([ops.pk]) is True
     assert queued_tasks() == 1

@@ -154,3 +154,30 @@ def test_a_callback_to_a_private_address_is_refused_and_not_retried(
     assert refused.callback_last_error.startswith("refused: the URL resolves to a private")
     assert refused.callback_delivered_at is None
     assert self_heal_callbacks_due() == []  # the sweep does not try it again
+
+
+def test_a_decision_goes_through_at_once_while_the_broker_is_down(
+    worker_client, reviewer, session_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    import time
+
+    from config import broker
+
+    request_id = escalate_with_callback(worker_client, "http://127.0.0.1:9/hook")
+    broker.reset()
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(self_heal_callback_send, "apply_async", broker_down)
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = session_client(reviewer).post(
+            f"/api/v1/self-heal-requests/{request_id}/approve", {"note": "go"}, format="json"
+        )
+
+    assert response.status_code == 200
+    assert time.monotonic() - started < 1
+    # Left for the sweep: still undelivered, and due once its own retries would have run.
+    assert SelfHealRequest.objects.get(pk=request_id).callback_delivered_at is None
+    broker.reset()
