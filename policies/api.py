@@ -16,7 +16,7 @@ from config.pagination import NewestFirst
 from config.permissions import RolePermissions, requires
 from config.roles import PLS_OWNER, RISK_REVIEWER
 from policies import ladder
-from policies.models import PolicyDecision, Proposal, WorkerPolicy
+from policies.models import PolicyDecision, Proposal, WorkerPolicy, json_value, policy_values
 from policies.selectors import decision_list, policy_current, proposal_list
 from policies.services import policy_change, proposal_decide
 from policies.simulation import past_actions, policy_draft, simulate
@@ -57,11 +57,7 @@ class PolicyFieldsInput(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: ["Not a field of the worker policy."] for name in unknown}
                 )
-        values = super().to_internal_value(data)
-        for name in ("repeat_window", "approval_ttl"):
-            if name in values:
-                values[name] = timedelta(seconds=values[name])
-        return values
+        return policy_values(super().to_internal_value(data))
 
     def validate_approval_matrix(self, matrix: dict[str, str]) -> dict[str, str]:
         forbidden = sorted(set(matrix) & set(ladder.FORBIDDEN))
@@ -103,10 +99,10 @@ class PolicyOutput(serializers.Serializer):
         return policy.pk == policy_current().pk
 
     def get_repeat_window(self, policy: WorkerPolicy) -> int:
-        return int(policy.repeat_window.total_seconds())
+        return json_value(policy.repeat_window)
 
     def get_approval_ttl(self, policy: WorkerPolicy) -> int:
-        return int(policy.approval_ttl.total_seconds())
+        return json_value(policy.approval_ttl)
 
 
 class DecisionOutput(serializers.Serializer):

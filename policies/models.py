@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -30,6 +31,11 @@ EDITABLE_FIELDS = (
 
 
 DURATION_FIELDS = ("repeat_window", "approval_ttl")
+
+
+def json_value(value: Any) -> Any:
+    """A policy value as JSON holds it: durations in seconds."""
+    return int(value.total_seconds()) if isinstance(value, timedelta) else value
 
 
 def policy_values(change: dict) -> dict:
@@ -94,11 +100,7 @@ class WorkerPolicy(models.Model):
 
     def as_dict(self) -> dict:
         """The editable fields as JSON values (durations in seconds), as the API shows them."""
-        values = {}
-        for name in EDITABLE_FIELDS:
-            value = getattr(self, name)
-            values[name] = int(value.total_seconds()) if isinstance(value, timedelta) else value
-        return values
+        return {name: json_value(getattr(self, name)) for name in EDITABLE_FIELDS}
 
 
 class Proposal(models.Model):

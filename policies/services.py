@@ -1,6 +1,6 @@
 """Every write to policies, proposals and decisions goes through these functions."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,15 +15,12 @@ from policies.models import (
     PolicyDecision,
     Proposal,
     WorkerPolicy,
+    json_value,
     policy_values,
 )
 from policies.selectors import policy_forget
 
 Decision = PolicyDecision.Decision
-
-
-def _json_value(value: Any) -> Any:
-    return int(value.total_seconds()) if isinstance(value, timedelta) else value
 
 
 def _apply(
@@ -56,7 +53,7 @@ def _apply(
         )
 
     diff = {
-        name: [_json_value(getattr(current, name)), _json_value(value)]
+        name: [json_value(getattr(current, name)), json_value(value)]
         for name, value in changes.items()
         if getattr(current, name) != value
     }

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from policies.models import Proposal
 from policies.selectors import open_question_count
@@ -31,7 +32,7 @@ def daily_scorecard() -> dict[str, Any]:
         "done": _line("by gate", by_gate) + "\n" + _line("verdicts", by_decision),
         "progress": (
             f"{waiting} self-heal request(s) pending"
-            + (f", oldest {_age(now - oldest)}" if oldest else "")
+            + (f", oldest {timesince(oldest, now)}" if oldest else "")
             + f"; {open_proposals} open proposal(s); {open_question_count()} open policy "
             "question(s)."
         ),
@@ -61,8 +62,3 @@ def weekly_learning_review() -> dict[str, Any]:
 def _line(label: str, counts: dict[str, int]) -> str:
     shown = ", ".join(f"{key} {n}" for key, n in sorted(counts.items())) or "none"
     return f"{label}: {shown}"
-
-
-def _age(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    return f"{hours:.1f} h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f} min"

@@ -19,20 +19,21 @@ def worker_for_user(user: AbstractBaseUser) -> Worker | None:
 
 def repair_event_list(*, user: AbstractBaseUser) -> QuerySet[RepairEvent]:
     """Events the user may read: a worker sees its own, people with the view right see all."""
-    events = RepairEvent.objects.select_related("worker", "self_heal_request")
-    worker = worker_for_user(user)
-    if worker is not None:
-        return events.filter(worker=worker)
-    return events
+    return _visible_to(user, RepairEvent.objects.select_related("worker", "self_heal_request"))
 
 
 def self_heal_request_list(*, user: AbstractBaseUser) -> QuerySet[SelfHealRequest]:
     """Requests the user may read: a worker sees its own, people with the view right see all."""
-    requests = SelfHealRequest.objects.select_related("worker", "event", "decided_by")
+    return _visible_to(
+        user, SelfHealRequest.objects.select_related("worker", "event", "decided_by")
+    )
+
+
+def _visible_to(user: AbstractBaseUser, records: QuerySet) -> QuerySet:
+    """A worker's own records; everything for a person (their view right is checked by the
+    caller)."""
     worker = worker_for_user(user)
-    if worker is not None:
-        return requests.filter(worker=worker)
-    return requests
+    return records if worker is None else records.filter(worker=worker)
 
 
 def past_actions(*, since: datetime, limit: int) -> tuple[list[PastAction], bool]:

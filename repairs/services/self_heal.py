@@ -13,7 +13,8 @@ from config.roles import has_role
 from notifications.services import report_enqueue
 from repairs import metrics
 from repairs.exceptions import CallbackFailed, RequestAlreadyDecided, RequestExpired
-from repairs.models import SelfHealRequest, Worker
+from repairs.models import SelfHealRequest
+from repairs.selectors import worker_for_user
 
 Status = SelfHealRequest.Status
 # The sweep re-sends a callback only after the task's own retries had their chance, and
@@ -35,7 +36,7 @@ def self_heal_request_decide(
         locked = SelfHealRequest.objects.select_for_update().get(pk=request.pk)
         if locked.requested_by_id == user.pk:
             raise NotAllowed("Nobody decides their own request; another person must.")
-        if Worker.objects.filter(user_id=user.pk).exists():
+        if worker_for_user(user) is not None:
             raise NotAllowed("Workers approve nothing; a person in the approving role decides.")
         if not has_role(user, locked.approver_role):
             raise NotAllowed(f"Only the {locked.approver_role} role decides this request.")
