@@ -7,6 +7,9 @@ from config import health, metrics
 api_v1 = [
     path("", include("repairs.urls")),
     path("", include("policies.urls")),
+    path("", include("artifacts.urls")),
+    path("", include("learning.urls")),
+    path("", include("dashboards.urls")),
 ]
 
 urlpatterns = [

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
 from config.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected, may_decide
-from repairs.api import SelfHealDecisionInput, SelfHealRejectInput
+from repairs.api.self_heal import SelfHealDecisionInput, SelfHealRejectInput
 from repairs.models import Job, RepairEvent, SelfHealRequest, Worker, WorkerToken
 from repairs.selectors import repair_event_list, self_heal_request_list
 from repairs.services import (

@@ -18,3 +18,8 @@ class RequestExpired(TransitionNotAllowed):
 
 class CallbackFailed(Exception):
     """A worker's callback URL did not take the decision; the task retries it."""
+
+
+class OutcomeAlreadyRecorded(TransitionNotAllowed):
+    type_slug = "outcome-already-recorded"
+    title = "The event's outcome is already recorded"

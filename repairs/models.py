@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 
 class Gate(models.TextChoices):
@@ -9,6 +9,11 @@ class Gate(models.TextChoices):
     ARTIFACT_GUARD = "artifact_guard", "Artifact guard"
     WORKER_LEARNING = "worker_learning", "Worker learning"
     FRICTION = "friction", "Friction"
+
+
+class Outcome(models.TextChoices):
+    RESOLVED = "resolved", "Resolved"
+    FAILED = "failed", "Failed"
 
 
 class Worker(models.Model):
@@ -33,8 +38,15 @@ class Worker(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="worker", editable=False
     )
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    paused_reason = models.CharField(
+        max_length=300, blank=True, help_text="Told to the worker when a paused worker calls"
+    )
     monthly_budget_cents = models.PositiveBigIntegerField(default=0, help_text="0 = no budget set")
     month_spend_cents = models.PositiveBigIntegerField(default=0)
+    # The budget month (its 1st, UTC) that month_spend_cents counts; a new month starts at 0.
+    budget_month = models.DateField(null=True, blank=True, editable=False)
+    # The budget month the owner was last warned about at 80 %, so the warning goes once.
+    budget_warned_month = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -89,18 +101,43 @@ class Job(models.Model):
     external_id = models.CharField(max_length=200, unique=True)
     title = models.CharField(max_length=300)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    # high → 1, medium → 2, low → 3: claim-next orders by it, with the index below.
+    priority_rank = models.GeneratedField(
+        expression=Case(
+            When(priority="high", then=Value(1)),
+            When(priority="medium", then=Value(2)),
+            default=Value(3),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     claimed_by = models.ForeignKey(
         Worker, null=True, blank=True, on_delete=models.PROTECT, related_name="claimed_jobs"
     )
+    claimed_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     progress = models.TextField(blank=True)
+    stuck_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # claim-next: the oldest open job of the highest priority.
+            models.Index(
+                fields=["priority_rank", "created_at", "id"],
+                condition=Q(status="open"),
+                name="job_open_queue",
+            ),
+            # The stuck-claim watchdog: claimed jobs by lease expiry.
+            models.Index(
+                fields=["lease_expires_at"], condition=Q(status="claimed"), name="job_claimed_lease"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.external_id
@@ -129,6 +166,13 @@ class RepairEvent(models.Model):
     evidence_cut_bytes = models.PositiveIntegerField(default=0)
     redactions = models.PositiveIntegerField(default=0)
     repeat_count = models.PositiveIntegerField(default=1)
+    # Whether the repair worked, reported by the worker (at once or later) or set by the owner
+    # in the console; blank until someone says. Set once.
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     target = models.CharField(
         max_length=200, blank=True, help_text="What the action would act on (default: the job)"
     )

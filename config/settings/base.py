@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "artifacts",
     "learning",
     "notifications",
+    "dashboards",
 ]
 
 MIDDLEWARE = [
@@ -299,3 +300,11 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# --- Jobs, claims, leases and budgets (repairs app, DESIGN §2 stuck_claim) ----------------------
+
+# --- Artifact gate checks (artifacts app, DESIGN §2 artifact_guard) ----------------------------
+
+# --- Learning memory and the prompt pack (learning app, DESIGN §2 worker_learning) -------------
+
+# --- Console home and scorecard (dashboards app, DESIGN §8) -------------------------------------

@@ -1,7 +1,12 @@
 """Every write to workers, tokens, repair events and self-heal requests goes through these
 functions; views, the console, commands and tasks only call them."""
 
-from repairs.services.events import ReportedEvent, repair_event_report, request_digest
+from repairs.services.events import (
+    ReportedEvent,
+    repair_event_report,
+    repair_event_resolve,
+    request_digest,
+)
 from repairs.services.self_heal import (
     self_heal_callback_deliver,
     self_heal_callbacks_due,
@@ -20,6 +25,7 @@ __all__ = [
     "TOKEN_PREFIX",
     "ReportedEvent",
     "repair_event_report",
+    "repair_event_resolve",
     "request_digest",
     "self_heal_callback_deliver",
     "self_heal_callbacks_due",

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -19,8 +20,8 @@ from policies.selectors import policy_current
 from policies.services import proposal_for_repeat
 from repairs import metrics
 from repairs.evidence import clean_evidence, fingerprint
-from repairs.exceptions import IdempotencyConflict
-from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, Worker, WorkerToken
+from repairs.exceptions import IdempotencyConflict, OutcomeAlreadyRecorded
+from repairs.models import Gate, Job, Outcome, RepairEvent, SelfHealRequest, Worker, WorkerToken
 
 # Namespaces this product's advisory locks on PostgreSQL ("PLS").
 _LOCK_SPACE = 0x504C53
@@ -253,3 +254,38 @@ def _replay(earlier: RepairEvent, digest: str) -> ReportedEvent:
         )
     metrics.idempotent_replays.inc()
     return ReportedEvent(earlier, replayed=True)
+
+
+def repair_event_resolve(
+    *,
+    event: RepairEvent,
+    outcome: str,
+    by: AbstractBaseUser,
+    lesson: str = "",
+    fix: str = "",
+    next_round_priority: int | None = None,
+) -> RepairEvent:
+    """Records whether the event's repair worked. Set once: a second outcome is refused.
+
+    A resolved repair feeds the learning memory (the ``worker_learning`` gate): the lesson
+    and fix given here, or ones derived from the event, become a ``repair_lesson``.
+    """
+    from learning.services import repair_lesson_record
+
+    now = timezone.now()
+    with transaction.atomic():
+        updated = RepairEvent.objects.filter(pk=event.pk, outcome="").update(
+            outcome=outcome, resolved_at=now, resolved_by=by
+        )
+        if not updated:
+            event.refresh_from_db(fields=["outcome", "resolved_at"])
+            raise OutcomeAlreadyRecorded(
+                f"Event #{event.pk} already has the outcome {event.outcome!r}.",
+                outcome=event.outcome,
+            )
+        event.outcome, event.resolved_at, event.resolved_by = outcome, now, by
+        if outcome == Outcome.RESOLVED:
+            repair_lesson_record(
+                event=event, lesson=lesson, fix=fix, next_round_priority=next_round_priority
+            )
+    return event

@@ -2,24 +2,21 @@ import re
 from datetime import datetime, timedelta
 
 import django_filters
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from config.pagination import NewestFirst
-from config.permissions import RolePermissions, requires
+from config.permissions import RolePermissions
 from policies import ladder
 from repairs.models import Gate, RepairEvent, SelfHealRequest
 from repairs.selectors import (
     repair_event_list,
-    self_heal_request_list,
     worker_for_user,
 )
-from repairs.services import repair_event_report, request_digest, self_heal_request_decide
+from repairs.services import repair_event_report, request_digest
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 # Worker clocks drift; an event further ahead than this is a bug in the worker, not drift.
@@ -190,98 +187,3 @@ class RepairEventListCreateApi(generics.ListAPIView):
         return Response(
             RepairEventOutput(reported.event).data, status=status.HTTP_201_CREATED, headers=headers
         )
-
-
-class SelfHealRequestOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    event = serializers.IntegerField(source="event_id")
-    worker = serializers.CharField(source="worker.name")
-    job = serializers.CharField(source="event.job_ref", allow_null=True)
-    action = serializers.CharField()
-    target = serializers.CharField()
-    risk = serializers.CharField()
-    reason = serializers.CharField()
-    approver_role = serializers.CharField()
-    status = serializers.ChoiceField(choices=SelfHealRequest.Status.choices)
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
-    decided_at = serializers.DateTimeField(allow_null=True)
-    note = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField()
-    callback_url = serializers.CharField()
-    callback_delivered_at = serializers.DateTimeField(allow_null=True)
-
-
-class SelfHealRequestFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=SelfHealRequest.Status.choices)
-    worker = django_filters.CharFilter(field_name="worker__name")
-    approver_role = django_filters.CharFilter()
-
-    class Meta:
-        model = SelfHealRequest
-        fields = ["status", "worker", "approver_role"]
-
-
-class SelfHealRequestListApi(generics.ListAPIView):
-    """Self-heal requests: a worker sees its own, people with the view right see all."""
-
-    permission_classes = [RolePermissions]
-    serializer_class = SelfHealRequestOutput
-    filterset_class = SelfHealRequestFilter
-    pagination_class = NewestFirst
-    queryset = SelfHealRequest.objects.none()
-
-    def get_queryset(self):
-        return self_heal_request_list(user=self.request.user)
-
-
-class SelfHealRequestDetailApi(generics.RetrieveAPIView):
-    """Poll one request (a worker: only its own; another's is 404)."""
-
-    permission_classes = [RolePermissions]
-    serializer_class = SelfHealRequestOutput
-    queryset = SelfHealRequest.objects.none()
-
-    def get_queryset(self):
-        return self_heal_request_list(user=self.request.user)
-
-
-class SelfHealDecisionInput(serializers.Serializer):
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
-
-
-class SelfHealRejectInput(SelfHealDecisionInput):
-    note = serializers.CharField(max_length=4000, help_text="Why; the worker reads it")
-
-
-def _decide(request: Request, pk: int, *, approve: bool) -> Response:
-    payload = (SelfHealDecisionInput if approve else SelfHealRejectInput)(data=request.data)
-    payload.is_valid(raise_exception=True)
-    heal_request = get_object_or_404(self_heal_request_list(user=request.user), pk=pk)
-    decided = self_heal_request_decide(
-        request=heal_request,
-        user=request.user,
-        approve=approve,
-        note=payload.validated_data["note"],
-    )
-    return Response(SelfHealRequestOutput(decided).data)
-
-
-class SelfHealApproveApi(APIView):
-    """Approve (the role the policy names; never the requester, never a worker)."""
-
-    permission_classes = [requires("repairs.change_selfhealrequest")]
-
-    @extend_schema(request=SelfHealDecisionInput, responses=SelfHealRequestOutput)
-    def post(self, request: Request, pk: int) -> Response:
-        return _decide(request, pk, approve=True)
-
-
-class SelfHealRejectApi(APIView):
-    """Reject with a note (the role the policy names; never the requester, never a worker)."""
-
-    permission_classes = [requires("repairs.change_selfhealrequest")]
-
-    @extend_schema(request=SelfHealRejectInput, responses=SelfHealRequestOutput)
-    def post(self, request: Request, pk: int) -> Response:
-        return _decide(request, pk, approve=False)

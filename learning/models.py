@@ -1,0 +1,97 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class LearningMemoryUpdate(models.Model):
+    """One lesson the fleet learned, counted each time it is learned again.
+
+    The same lesson (normalised text) of the same kind and error class for the same team is
+    one row whose ``occurrences`` grows. Accepted lessons go into the team's prompt pack.
+    """
+
+    class Kind(models.TextChoices):
+        REPAIR_LESSON = "repair_lesson", "Repair lesson"
+        POLICY_FRICTION = "policy_friction", "Policy friction"
+        ADOPTION_SIGNAL = "adoption_signal", "Adoption signal"
+        BLOCKING_SIGNAL = "blocking_signal", "Blocking signal"
+
+    class Review(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        RETIRED = "retired"
+
+    worker = models.ForeignKey(
+        "repairs.Worker",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="learning_updates",
+    )
+    event = models.ForeignKey(
+        "repairs.RepairEvent",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="learning_updates",
+    )
+    team = models.SlugField(max_length=100, blank=True, help_text="Blank: the whole fleet")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    error_class = models.SlugField(max_length=100)
+    lesson = models.TextField()
+    fix = models.TextField(blank=True)
+    next_round_priority = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="1 = do first … 5 = last",
+    )
+    # SHA-256 of the normalised lesson text: what "the same lesson" means.
+    lesson_digest = models.CharField(max_length=64, editable=False)
+    occurrences = models.PositiveIntegerField(default=1)
+    review = models.CharField(
+        max_length=10, choices=Review.choices, default=Review.PENDING, db_index=True
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "learning_memory_updates"
+        ordering = ["next_round_priority", "-occurrences", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "kind", "error_class", "lesson_digest"],
+                name="learning_update_one_per_lesson",
+            ),
+            models.CheckConstraint(
+                condition=Q(next_round_priority__gte=1, next_round_priority__lte=5),
+                name="learning_update_priority_1_to_5",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "created_at"], name="learning_update_kind_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.error_class}: {self.lesson[:60]}"
+
+
+class PromptPackExport(models.Model):
+    """A record that a team's prompt pack was exported (API or console), and what it held."""
+
+    team = models.SlugField(max_length=100, blank=True)
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lesson_count = models.PositiveIntegerField()
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the Markdown exported")
+    exported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "learning_prompt_pack_exports"
+        ordering = ["-exported_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"prompt pack for {self.team or 'the fleet'} at {self.exported_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,1 @@
+"""The repairs API: one module per resource (events, self-heal requests, …)."""
