@@ -81,3 +81,12 @@ class ChannelFactory(factory.django.DjangoModelFactory):
     kind = "webhook"
     url = factory.Sequence(lambda n: f"http://127.0.0.1:9/hook-{n}")
     signing_secret = factory.Sequence(lambda n: f"hmac-secret-{n}-do-not-leak")
+
+
+# --- Jobs, claims and budgets ------------------------------------------------------------------
+
+
+# --- Artifact gate checks ----------------------------------------------------------------------
+
+
+# --- Learning memory ---------------------------------------------------------------------------

@@ -26,3 +26,5 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(_tmp / "celerybeat-schedule")
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not SQLite's in-memory default, so a test may close and reopen the connection.
     DATABASES["default"]["TEST"] = {"NAME": str(_tmp / "test.sqlite3")}  # noqa: F405
+# Tests' artifact servers are local HTTP servers; tests of the SSRF guard clear this.
+ARTIFACT_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]

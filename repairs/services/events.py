@@ -55,6 +55,7 @@ def repair_event_report(
     digest: str = "",
     token: WorkerToken | None = None,
     callback_url: str = "",
+    failure: bool = True,
 ) -> ReportedEvent:
     """Records a worker's repair event with the policy's verdict on its action, or returns
     the earlier one for a repeated request.
@@ -62,6 +63,9 @@ def repair_event_report(
     A ``needs_approval`` verdict opens a self-heal request; a fingerprint that reaches the
     policy's repeat threshold raises (or adds to) a repair proposal. Both happen in the
     event's transaction, with the owner reports they cause.
+
+    ``failure=False`` records a success (a passed artifact check): it is counted but never
+    raises a repair proposal, which is for repeated errors.
 
     The same ``idempotency_key`` with the same ``digest`` returns the first event; with
     another digest it raises ``IdempotencyConflict``. Concurrent retries are settled by the
@@ -90,7 +94,7 @@ def repair_event_report(
             repeats = _repeats_so_far(event_fingerprint, since=now - policy.repeat_window) + 1
             proposal, raised = None, False
             threshold = policy.auto_proposal_threshold
-            if threshold and repeats >= threshold and gate != Gate.REPAIR_SUGGESTED:
+            if failure and threshold and repeats >= threshold and gate != Gate.REPAIR_SUGGESTED:
                 proposal, raised = proposal_for_repeat(
                     fingerprint=event_fingerprint,
                     error_class=error_class,

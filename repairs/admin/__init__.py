@@ -1,0 +1,3 @@
+"""The repairs screens of the console, one module per record."""
+
+from repairs.admin import events, jobs, self_heal, workers  # noqa: F401

@@ -1,0 +1,143 @@
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
+
+from config.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected, may_decide
+from repairs.api.self_heal import SelfHealDecisionInput, SelfHealRejectInput
+from repairs.models import SelfHealRequest
+from repairs.selectors import self_heal_request_list
+from repairs.services import (
+    self_heal_request_decide,
+)
+
+
+class SelfHealApproveForm(SerializerForm):
+    serializer_class = SelfHealDecisionInput
+    approve = True
+
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="The worker reads it with the decision. Required to reject.",
+    )
+
+
+class SelfHealRejectForm(SelfHealApproveForm):
+    serializer_class = SelfHealRejectInput  # which requires the note
+    approve = False
+
+
+@admin.register(SelfHealRequest)
+class SelfHealRequestAdmin(ReadOnlyAdmin):
+    """The approval queue: pending requests first, oldest first; then decided ones, newest
+    first. Approve and Reject are offered to the owner and the risk reviewer; the service
+    decides whether this person may decide this request (the role the policy named, never
+    the requester, not twice, not after expiry)."""
+
+    list_display = [
+        "id",
+        "status",
+        "worker",
+        "action",
+        "target",
+        "approver_role",
+        "age",
+        "expiry",
+        "decided_by",
+        "event_link",
+    ]
+    list_filter = ["status", "approver_role", "action", "worker__team"]
+    search_fields = ["worker__name", "target", "action", "event__job_ref"]
+    list_select_related = ["worker", "event", "decided_by"]
+    fields = [
+        "status",
+        "worker",
+        "event_link",
+        "action",
+        "target",
+        "risk",
+        "reason",
+        "approver_role",
+        "created_at",
+        "expires_at",
+        "decided_by",
+        "decided_at",
+        "note",
+        "callback_url",
+        "callback_delivered_at",
+        "callback_attempts",
+        "callback_last_error",
+    ]
+    readonly_fields = ["event_link", "created_at"]
+    actions = ["approve", "reject"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SelfHealRequest]:
+        pending = Q(status=SelfHealRequest.Status.PENDING)
+        return self_heal_request_list(user=request.user).annotate(
+            pending_rank=Case(When(pending, then=Value(0)), default=Value(1)),
+            pending_since=Case(When(pending, then=F("created_at")), default=None),
+        )
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        return ["pending_rank", "pending_since", "-created_at"]
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return may_decide(request, "repairs.change_selfhealrequest")
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, heal: SelfHealRequest) -> str:
+        return timesince(heal.created_at)
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expiry(self, heal: SelfHealRequest) -> str:
+        if heal.status != SelfHealRequest.Status.PENDING:
+            return "—"
+        if heal.expires_at <= timezone.now():
+            return "overdue (expires on the next sweep)"
+        return f"in {timeuntil(heal.expires_at)}"
+
+    @admin.display(description="event")
+    def event_link(self, heal: SelfHealRequest) -> str:
+        return admin_link(heal.event, f"#{heal.event_id} {heal.event.job_ref}".strip())
+
+    @admin.action(description="Approve selected self-heal requests…", permissions=["decide"])
+    def approve(
+        self, request: HttpRequest, queryset: QuerySet[SelfHealRequest]
+    ) -> HttpResponse | None:
+        return self._decide(request, queryset, SelfHealApproveForm)
+
+    @admin.action(description="Reject selected self-heal requests…", permissions=["decide"])
+    def reject(
+        self, request: HttpRequest, queryset: QuerySet[SelfHealRequest]
+    ) -> HttpResponse | None:
+        return self._decide(request, queryset, SelfHealRejectForm)
+
+    def _decide(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[SelfHealRequest],
+        form_class: type[SelfHealApproveForm],
+    ) -> HttpResponse | None:
+        def decide(heal: SelfHealRequest, data: dict[str, Any]) -> str:
+            decided = self_heal_request_decide(
+                request=heal, user=request.user, approve=form_class.approve, note=data["note"]
+            )
+            return f"Self-heal request #{decided.pk} {decided.status}: {decided.worker} may " + (
+                f"{decided.action} now." if form_class.approve else f"not {decided.action}."
+            )
+
+        verb = "Approve" if form_class.approve else "Reject"
+        return decide_selected(
+            self,
+            request,
+            queryset,
+            form_class=form_class,
+            noun="Self-heal request",
+            title=f"{verb} self-heal requests",
+            decide=decide,
+        )
