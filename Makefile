@@ -22,7 +22,7 @@ run: install
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py seed_demo --url http://127.0.0.1:$(PORT)/
 	@echo "Starting the console on http://127.0.0.1:$(PORT)/admin/ with a Celery worker and beat."
-	@$(VENV)/bin/celery -A config worker --beat --pool solo --loglevel INFO & \
+	@$(VENV)/bin/celery -A config worker --beat --pool solo -Q celery,artifacts --loglevel INFO & \
 	CELERY_PID=$$!; trap 'kill $$CELERY_PID 2>/dev/null; wait $$CELERY_PID' EXIT INT TERM; \
 	PORT=$(PORT) GUNICORN_HOST=127.0.0.1 $(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application
 
@@ -42,6 +42,8 @@ format: install
 bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/outbox.py
+	$(PY) bench/claims.py
+	$(PY) bench/artifacts.py
 
 clean:
 	rm -rf .var .pytest_cache

@@ -17,9 +17,7 @@ class ArtifactGateCheck(models.Model):
 
     FINAL = (Status.PASSED, Status.FAILED, Status.ERROR)
 
-    job = models.ForeignKey(
-        "repairs.Job", on_delete=models.PROTECT, related_name="artifact_checks"
-    )
+    job = models.ForeignKey("repairs.Job", on_delete=models.PROTECT, related_name="artifact_checks")
     worker = models.ForeignKey(
         "repairs.Worker", on_delete=models.PROTECT, related_name="artifact_checks"
     )

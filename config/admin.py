@@ -16,7 +16,7 @@ from django.contrib.admin import helpers
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.html import format_html
 from rest_framework import serializers
 
@@ -32,13 +32,39 @@ DECIDE = "_decide"
 
 
 class OpsConsoleSite(admin.AdminSite):
+    """The console. Its home is the dashboard (``dashboards.home``): what waits for a human,
+    the D7 acceptance panel, the milestones, the worker board and the scorecard, above the
+    app list; each part only for people who may read it."""
+
     site_header = "PLS Ops Console"
     site_title = "PLS Ops Console"
     index_title = "Fleet governance"
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
-        context = {"governance": governance_summary(request), **(extra_context or {})}
+        # Imported here, not at the top: the dashboards read every app's models and views,
+        # and those apps' admin modules import this one.
+        from dashboards.home import console_home
+
+        context = {
+            "governance": governance_summary(request),
+            **console_home(request),
+            **(extra_context or {}),
+        }
         return super().index(request, context)
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        # The home's Approve / Reject buttons post here; before the admin's own patterns,
+        # whose catch-all would take the path otherwise.
+        from dashboards.views import self_heal_decide
+
+        return [
+            path(
+                "console/self-heal-requests/<int:pk>/decide/",
+                self.admin_view(self_heal_decide),
+                name="console_self_heal_decide",
+            ),
+            *super().get_urls(),
+        ]
 
 
 def governance_summary(request: HttpRequest) -> list[dict[str, Any]]:

@@ -13,13 +13,16 @@ import hmac
 import json
 import os
 import threading
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
+from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
 # Raised when a worker-chosen URL resolves to an address the guard refuses.
 BlockedAddress = InvalidIPAddress
@@ -52,11 +55,38 @@ def session() -> requests.Session:
     return current
 
 
-def guarded_session() -> requests.Session:
+class _AllowListFilterAdapter(IPFilterAdapter):
+    """requests-hardened's IP filter, except for the hosts an operator named.
+
+    The filter runs when a connection is chosen for a request, so it sees every request the
+    session sends, each redirect hop included: a named host that redirects elsewhere does
+    not take its exemption along. A named host connects as it resolves; every other host is
+    resolved once, refused if the address is not public, and connected to at that address
+    (pinned), so a DNS answer that changes between check and connect cannot slip through.
+    """
+
+    def __init__(self, *, is_https_proto: bool, allowed_hosts: frozenset[str]) -> None:
+        super().__init__(is_https_proto=is_https_proto, allow_loopback=False)
+        self._allowed_hosts = allowed_hosts
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[no-untyped-def]
+        if (urlsplit(request.url).hostname or "") in self._allowed_hosts:
+            return HTTPAdapter.build_connection_pool_key_attributes(self, request, verify, cert)
+        return super().build_connection_pool_key_attributes(request, verify, cert)
+
+
+def guarded_session(allowed_hosts: Iterable[str] = ()) -> requests.Session:
     """This thread's Session for URLs a worker chose: it refuses, at connect time and for
     the address actually connected to, loopback, private, link-local (cloud metadata),
-    multicast and reserved addresses, IPv4-mapped IPv6 included (requests-hardened)."""
-    current = getattr(_local, "guarded", None)
+    multicast and reserved addresses, IPv4-mapped IPv6 included (requests-hardened), unless
+    the URL's host is one of ``allowed_hosts`` (compared with the URL's lower-cased host
+    name, as written: a name, not the address it resolves to). It never follows a redirect
+    by itself: a caller that follows one sends the next hop through this session again."""
+    allowed = frozenset(host.lower() for host in allowed_hosts)
+    sessions = getattr(_local, "guarded", None)
+    if sessions is None:
+        sessions = _local.guarded = {}
+    current = sessions.get(allowed)
     if current is None:
         current = HTTPSession(
             Config(
@@ -67,13 +97,18 @@ def guarded_session() -> requests.Session:
                 user_agent_override=USER_AGENT,
             )
         )
-        _local.guarded = current
+        for scheme in ("http://", "https://"):
+            current.mount(
+                scheme,
+                _AllowListFilterAdapter(is_https_proto=scheme == "https://", allowed_hosts=allowed),
+            )
+        sessions[allowed] = current
     return current
 
 
 def _session_for(url: str, *, guarded: bool) -> requests.Session:
-    if guarded and urlsplit(url).hostname not in settings.PLS_OUTBOUND_ALLOWED_HOSTS:
-        return guarded_session()
+    if guarded:
+        return guarded_session(settings.PLS_OUTBOUND_ALLOWED_HOSTS)
     return session()
 
 

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from dashboards import api
+
+urlpatterns = [
+    path("scorecard", api.ScorecardApi.as_view(), name="scorecard"),
+]

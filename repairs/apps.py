@@ -11,10 +11,10 @@ class RepairsConfig(AppConfig):
         from notifications import digests
         from policies import simulation
         from repairs import metrics  # noqa: F401
-        from repairs.digests import daily_scorecard, weekly_learning_review
+        from repairs.digests import daily_scorecard
         from repairs.selectors import past_actions
 
         simulation.past_actions_source(past_actions)
 
         digests.register(digests.DAILY_SCORECARD, daily_scorecard)
-        digests.register(digests.WEEKLY_LEARNING, weekly_learning_review)
+        # The weekly learning review is the learning app's (learning/apps.py).

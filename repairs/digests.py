@@ -1,7 +1,6 @@
-"""The owner's scheduled digests, built from this app's records and registered with the
+"""The owner's daily scorecard, built from this app's records and registered with the
 outbox (``notifications.digests``) when the app is ready."""
 
-from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +10,7 @@ from django.utils.timesince import timesince
 
 from policies.models import Proposal
 from policies.selectors import open_question_count
-from repairs.models import Gate, RepairEvent, SelfHealRequest
+from repairs.models import RepairEvent, SelfHealRequest
 
 
 def daily_scorecard() -> dict[str, Any]:
@@ -37,25 +36,6 @@ def daily_scorecard() -> dict[str, Any]:
             "question(s)."
         ),
         "next_step": "Decide what is waiting in the console." if waiting or open_proposals else "",
-    }
-
-
-def weekly_learning_review() -> dict[str, Any]:
-    """The last 7 days: friction reported, the top error classes and proposals decided."""
-    since = timezone.now() - timedelta(days=7)
-    events = RepairEvent.objects.filter(occurred_at__gte=since)
-    friction = events.filter(gate=Gate.FRICTION)
-    top = Counter(
-        dict(events.order_by().values_list("error_class").annotate(n=Count("id")))
-    ).most_common(5)
-    decided = Proposal.objects.filter(updated_at__gte=since).exclude(status__in=Proposal.UNDECIDED)
-    return {
-        "title": f"Weekly learning review: {friction.count()} friction report(s)",
-        "done": _line("top error classes", dict(top))
-        + "\n"
-        + _line("proposals decided", dict(decided.values_list("status").annotate(n=Count("id")))),
-        "progress": "\n".join(f"- {m}" for m in friction.values_list("message", flat=True)[:10]),
-        "next_step": "Review friction and adopt or retire repairs in the console.",
     }
 
 

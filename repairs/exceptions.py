@@ -1,4 +1,4 @@
-from config.exceptions import Conflict, TransitionNotAllowed
+from config.exceptions import Conflict, DomainError, NotAllowed, TransitionNotAllowed
 
 
 class IdempotencyConflict(Conflict):
@@ -23,3 +23,53 @@ class CallbackFailed(Exception):
 class OutcomeAlreadyRecorded(TransitionNotAllowed):
     type_slug = "outcome-already-recorded"
     title = "The event's outcome is already recorded"
+
+
+# --- Jobs, claims, leases and budgets ---------------------------------------------------------
+
+
+class WorkerPaused(DomainError):
+    """A paused worker (by its owner, or at 100 % of its monthly budget) takes no new work."""
+
+    status_code = 423
+    type_slug = "worker-paused"
+    title = "Worker paused"
+
+
+class JobNotFound(DomainError):
+    status_code = 404
+    type_slug = "job-not-found"
+    title = "No such job"
+
+
+class JobAlreadyExists(Conflict):
+    type_slug = "job-already-exists"
+    title = "A job with this external id exists"
+
+
+class JobHeld(Conflict):
+    """Another worker holds the job under an unexpired lease."""
+
+    type_slug = "job-held"
+    title = "Another worker holds the job"
+
+
+class NotHolder(NotAllowed):
+    """Only the worker holding a job's claim may heartbeat, release or complete it."""
+
+    type_slug = "not-the-holder"
+    title = "Not the job's holder"
+
+
+class JobStateConflict(TransitionNotAllowed):
+    """The job's status does not allow this (stuck, completed, open)."""
+
+    type_slug = "job-state"
+    title = "The job's status does not allow this"
+
+
+class PolicyDenied(NotAllowed):
+    """The policy ladder denied the action; the verdict says why."""
+
+    type_slug = "policy-denied"
+    title = "Denied by the worker policy"

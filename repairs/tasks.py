@@ -33,3 +33,10 @@ def self_heal_requests_sweep() -> None:
     services.self_heal_requests_expire()
     for request_id in services.self_heal_callbacks_due():
         self_heal_callback_send.delay(request_id)
+
+
+@shared_task
+def stuck_claims_sweep() -> int:
+    """Beat, every minute: the stuck-claim watchdog. Safe to run twice at once: each stuck
+    claim is recorded by whichever run marks it first."""
+    return services.job_stuck_claims_detect()

@@ -1,9 +1,14 @@
 from django.urls import path
 
-from repairs.api import events, self_heal
+from repairs.api import events, jobs, self_heal, workers
 
 urlpatterns = [
     path("worker-repair-events", events.RepairEventListCreateApi.as_view(), name="repair-events"),
+    path(
+        "worker-repair-events/<int:pk>/outcome",
+        events.RepairEventOutcomeApi.as_view(),
+        name="repair-event-outcome",
+    ),
     path(
         "self-heal-requests", self_heal.SelfHealRequestListApi.as_view(), name="self-heal-requests"
     ),
@@ -22,4 +27,14 @@ urlpatterns = [
         self_heal.SelfHealRejectApi.as_view(),
         name="self-heal-request-reject",
     ),
+    # Jobs, claims and leases. claim-next comes before the routes that take an id.
+    path("jobs", jobs.JobListCreateApi.as_view(), name="jobs"),
+    path("jobs/claim-next", jobs.JobClaimNextApi.as_view(), name="job-claim-next"),
+    path("jobs/<str:external_id>", jobs.JobDetailApi.as_view(), name="job"),
+    path("jobs/<str:external_id>/claim", jobs.JobClaimApi.as_view(), name="job-claim"),
+    path("jobs/<str:external_id>/heartbeat", jobs.JobHeartbeatApi.as_view(), name="job-heartbeat"),
+    path("jobs/<str:external_id>/release", jobs.JobReleaseApi.as_view(), name="job-release"),
+    path("jobs/<str:external_id>/reclaim", jobs.JobReclaimApi.as_view(), name="job-reclaim"),
+    path("workers/me", workers.WorkerMeApi.as_view(), name="worker-me"),
+    path("workers/me/usage", workers.WorkerUsageApi.as_view(), name="worker-usage"),
 ]

@@ -86,7 +86,80 @@ class ChannelFactory(factory.django.DjangoModelFactory):
 # --- Jobs, claims and budgets ------------------------------------------------------------------
 
 
+def client_for(worker: Worker):
+    """An API client acting as ``worker`` with a fresh token."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_token(worker)}")
+    return client
+
+
+def job_claimed_by(worker: Worker, *, lease_expired: bool = False, **fields) -> Job:
+    """A job ``worker`` holds; with ``lease_expired`` its lease ran out a minute ago."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from repairs.services import job_claim
+
+    job = JobFactory(**fields)
+    job_claim(worker=worker, external_id=job.external_id)
+    if lease_expired:
+        Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(minutes=1))
+    job.refresh_from_db()
+    return job
+
+
 # --- Artifact gate checks ----------------------------------------------------------------------
 
 
+def held_job(worker: Worker, **fields) -> Job:
+    """A job ``worker`` has claimed, through the jobs service as a worker's claim does."""
+    from repairs.services.jobs import job_claim
+
+    job = JobFactory(**fields)
+    return job_claim(worker=worker, external_id=job.external_id)
+
+
+def artifact_check_body(job: Job, primary_url: str, *uploads: dict) -> dict:
+    """The body a worker POSTs to /api/v1/artifact-gate-checks."""
+    return {"job": job.external_id, "primary_url": primary_url, "upload_files": list(uploads)}
+
+
 # --- Learning memory ---------------------------------------------------------------------------
+
+
+def _letters(n: int) -> str:
+    """``n`` spelled in letters: lessons differ by words, since digits are masked in the
+    lesson digest and "lesson 1" and "lesson 2" would be the same lesson."""
+    word = ""
+    while True:
+        n, rest = divmod(n, 26)
+        word = chr(ord("a") + rest) + word
+        if not n:
+            return word
+
+
+class LearningUpdateFactory(factory.django.DjangoModelFactory):
+    """A lesson as it stands in the memory (for the prompt pack, review and search); lessons
+    that go through dedup and redaction are reported through the service or the API."""
+
+    class Meta:
+        model = "learning.LearningMemoryUpdate"
+
+    team = "alpha"
+    kind = "repair_lesson"
+    error_class = "context_fetch_failed"
+    lesson = factory.Sequence(lambda n: f"Retry the context fetch once, variant {_letters(n)}")
+    fix = "retry"
+    next_round_priority = 3
+    review = "pending"
+    lesson_digest = factory.LazyAttribute(lambda update: _lesson_digest(update.lesson))
+
+
+def _lesson_digest(lesson: str) -> str:
+    # Imported here: this section may not add to the module's imports at the top.
+    from learning.services import lesson_digest
+
+    return lesson_digest(lesson)

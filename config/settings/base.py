@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
+    "axes",
     "policies",
     "repairs",
     "artifacts",
@@ -56,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page (HTTP 429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -126,7 +129,12 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
-AUTHENTICATION_BACKENDS = ["config.auth_backends.RoleCachingModelBackend"]
+# django-axes first: it refuses a locked-out username+address before any password is checked
+# (the console login and HTTP Basic on the API alike); the model backend then authenticates.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "config.auth_backends.RoleCachingModelBackend",
+]
 # Seconds a process keeps a user's permission set; a role change applies within this time.
 PLS_PERMISSION_CACHE_SECONDS = env.int("PLS_PERMISSION_CACHE_SECONDS", default=30)
 
@@ -302,9 +310,131 @@ CELERY_BEAT_SCHEDULE.update(
 )
 
 # --- Jobs, claims, leases and budgets (repairs app, DESIGN §2 stuck_claim) ----------------------
+# How long a claim holds its job without a heartbeat; each heartbeat (or the holder's repeated
+# claim) renews it for this long. A lease that runs out is a stuck claim.
+PLS_JOB_LEASE = timedelta(seconds=env.int("PLS_JOB_LEASE_SECONDS", default=15 * 60))
+# How often beat runs the stuck-claim watchdog; a stuck claim is noticed within this time
+# after its lease expired.
+PLS_STUCK_CLAIM_SWEEP_SECONDS = env.float("PLS_STUCK_CLAIM_SWEEP_SECONDS", default=60.0)
+# Most stuck claims one watchdog run records (one transaction each); the rest wait for the
+# next run, so a mass expiry after an outage cannot hold one task for long.
+PLS_STUCK_CLAIM_BATCH = env.int("PLS_STUCK_CLAIM_BATCH", default=500)
+# Share of its monthly budget (percent) at which a worker's owner is warned, once a month; at
+# 100 % the worker is paused.
+PLS_BUDGET_WARN_PERCENT = env.int("PLS_BUDGET_WARN_PERCENT", default=80)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "stuck-claims-sweep": {
+            "task": "repairs.tasks.stuck_claims_sweep",
+            "schedule": PLS_STUCK_CLAIM_SWEEP_SECONDS,
+        }
+    }
+)
 
 # --- Artifact gate checks (artifacts app, DESIGN §2 artifact_guard) ----------------------------
+# Workers choose the URLs the server fetches: every address that is not public (loopback,
+# private, link-local such as cloud metadata, multicast, reserved; IPv4-mapped IPv6 too) is
+# refused, at every redirect hop, unless the URL's host name is listed here. Comma-separated
+# host names as written in URLs (e.g. an intranet artifact store); empty in production.
+ARTIFACT_ALLOWED_HOSTS = env.list("ARTIFACT_ALLOWED_HOSTS", default=[])
+# URLs one check fetches at once (a thread pool per check); the rest wait for a free thread.
+ARTIFACT_FETCH_THREADS = env.int("ARTIFACT_FETCH_THREADS", default=8)
+# Seconds to connect, and to wait for each read, per URL and redirect hop.
+ARTIFACT_CONNECT_TIMEOUT = env.float("ARTIFACT_CONNECT_TIMEOUT", default=3.05)
+ARTIFACT_READ_TIMEOUT = env.float("ARTIFACT_READ_TIMEOUT", default=10.0)
+# Seconds one URL may take in all (hops and body): a peer dripping a byte per read timeout
+# cannot hold a check for longer.
+ARTIFACT_FETCH_DEADLINE_SECONDS = env.float("ARTIFACT_FETCH_DEADLINE_SECONDS", default=60.0)
+# Bytes read of a URL without a sha256: enough to show it opens; the rest is not downloaded.
+ARTIFACT_MAX_BYTES = env.int("ARTIFACT_MAX_BYTES", default=1024 * 1024)
+# A sha256 covers the whole body, so a URL with one is read to its end, up to this many
+# bytes; a larger body fails the check with "too large to hash" (no partial hash passes).
+ARTIFACT_HASH_MAX_BYTES = env.int("ARTIFACT_HASH_MAX_BYTES", default=256 * 1024 * 1024)
+# Redirects followed per URL, each hop re-checked by the guard; more fail the check.
+ARTIFACT_MAX_REDIRECTS = env.int("ARTIFACT_MAX_REDIRECTS", default=5)
+# Upload files one check may list (bounds one check's work).
+ARTIFACT_MAX_UPLOADS = env.int("ARTIFACT_MAX_UPLOADS", default=50)
+# A check still pending after this many seconds had its task lost (the broker was down at
+# submission): the sweep asks Celery for it again. A duplicate task is a no-op.
+ARTIFACT_CHECK_REPUBLISH_SECONDS = env.int("ARTIFACT_CHECK_REPUBLISH_SECONDS", default=120)
+# A check running for longer than this lost its worker and is run again. It must exceed the
+# longest run: ceil((1 + uploads) / threads) x (deadline + timeouts) is under 10 min with the
+# defaults.
+ARTIFACT_CHECK_STALE_SECONDS = env.int("ARTIFACT_CHECK_STALE_SECONDS", default=900)
+# Runs a check gets; one that lost its worker this often ends in "error" (never stuck).
+ARTIFACT_CHECK_MAX_ATTEMPTS = env.int("ARTIFACT_CHECK_MAX_ATTEMPTS", default=3)
+ARTIFACT_SWEEP_SECONDS = env.float("ARTIFACT_SWEEP_SECONDS", default=60.0)
+# Checks wait on the network, so they have their own queue, consumed by a worker with the
+# threads pool (`celery -A config worker -Q artifacts -P threads -c 32`): they never delay
+# owner notifications, and dozens run at once in one process.
+CELERY_TASK_ROUTES = {
+    **vars().get("CELERY_TASK_ROUTES", {}),
+    "artifacts.tasks.artifact_check_run": {"queue": "artifacts"},
+}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "artifact-checks-sweep": {
+            "task": "artifacts.tasks.artifact_checks_sweep",
+            "schedule": ARTIFACT_SWEEP_SECONDS,
+        }
+    }
+)
 
 # --- Learning memory and the prompt pack (learning app, DESIGN §2 worker_learning) -------------
+# The next_round_priority (1 = do first … 5) of a lesson reported without one, and of the
+# lesson a resolved repair event records by itself.
+PLS_LEARNING_DEFAULT_PRIORITY = env.int("PLS_LEARNING_DEFAULT_PRIORITY", default=3)
+# A prompt pack carries at most this many lessons (the most urgent); it is pasted into every
+# worker's instructions, where each line costs context, and says how many it left out.
+PLS_LEARNING_PACK_MAX_LESSONS = env.int("PLS_LEARNING_PACK_MAX_LESSONS", default=100)
+# The weekly learning review quotes at most this many new lessons and friction reports each;
+# the console has the rest.
+PLS_LEARNING_DIGEST_MAX_LINES = env.int("PLS_LEARNING_DIGEST_MAX_LINES", default=10)
 
 # --- Console home and scorecard (dashboards app, DESIGN §8) -------------------------------------
+# The home lists at most this many pending approvals (oldest first) and waiting proposals,
+# with a link to the rest: the page stays one screen and its cost fixed when a queue backs up.
+PLS_CONSOLE_PENDING_LIMIT = env.int("PLS_CONSOLE_PENDING_LIMIT", default=20)
+# Workers on the home's status board (errors and paused ones first); the list has them all.
+PLS_CONSOLE_WORKER_BOARD_LIMIT = env.int("PLS_CONSOLE_WORKER_BOARD_LIMIT", default=50)
+# The scorecard window the home shows unless the person picks another (?days=1..90).
+PLS_CONSOLE_SCORECARD_DAYS = env.int("PLS_CONSOLE_SCORECARD_DAYS", default=7)
+# The event rollup (dashboards/services.py) counts an event once it was received this many
+# seconds ago: ids are handed out at INSERT, not COMMIT, and an event still uncommitted when
+# the mark passes its id would never be counted. Younger events are counted live.
+PLS_ROLLUP_SETTLE_SECONDS = env.int("PLS_ROLLUP_SETTLE_SECONDS", default=30)
+# At most this many event ids per rollup run, so catching up on a big backlog (a first
+# deploy on a full table) takes several short runs instead of one long transaction.
+PLS_ROLLUP_BATCH = env.int("PLS_ROLLUP_BATCH", default=250_000)
+# Outcomes (resolved / failed) arrive after their event; each minute's run recounts them for
+# events of this many recent days (a scan of those days only). An outcome set on an older
+# event reaches the scorecard with the hourly rebuild.
+PLS_ROLLUP_OUTCOME_DAYS = env.int("PLS_ROLLUP_OUTCOME_DAYS", default=3)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "dashboards-event-rollup": {
+            "task": "dashboards.tasks.event_rollup",
+            "schedule": env.float("PLS_ROLLUP_SECONDS", default=60.0),
+        },
+        # Recounts the window from the events table: corrects what a transaction open longer
+        # than the settle time slipped past the mark, and drops days no window reads.
+        "dashboards-event-rollup-rebuild": {
+            "task": "dashboards.tasks.event_rollup_rebuild",
+            "schedule": crontab(minute=35),
+        },
+    }
+)
+# Console login (and HTTP Basic on the API) against password guessing, by django-axes:
+# after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
+# refused (HTTP 429) for AXES_COOLOFF_TIME even with the right password. Locking the pair,
+# not the username alone, keeps a guesser elsewhere from locking the owner out.
+# Unlock early with `manage.py axes_reset_username <name>` (or axes_reset for everyone).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts are rows in the database, not cache entries: the count is shared by every web
+# process whatever the cache (the embedded default's file cache is not atomic), survives
+# restarts, and the owner reads lockouts in the console (Axes → Access attempts).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"

@@ -9,6 +9,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests change roles mid-test; tests/test_permission_cache.py turns the cache on itself.
 PLS_PERMISSION_CACHE_SECONDS = 0
 PLS_POLICY_CACHE_SECONDS = 0
+# django-axes refuses authenticate() without a request, which some tests call directly
+# (tests/repairs/test_seed_demo.py). Off here; the tests of the login rate limit
+# (tests/test_console_roles.py, tests/browser) turn it on.
+AXES_ENABLED = False
 # Tests' callback receivers are local HTTP servers; tests of the guard clear this.
 PLS_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 STORAGES = {

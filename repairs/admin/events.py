@@ -1,15 +1,50 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
-from config.admin import ReadOnlyAdmin, admin_link
-from repairs.models import RepairEvent, SelfHealRequest
+from config.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected
+from config.roles import PLS_OWNER, has_role
+from repairs.api.events import RepairOutcomeInput
+from repairs.models import Outcome, RepairEvent, SelfHealRequest
 from repairs.selectors import repair_event_list
+from repairs.services import repair_event_resolve
+
+
+class MarkResolvedForm(SerializerForm):
+    """The lesson a resolved event leaves; blank fields are derived from the event."""
+
+    serializer_class = RepairOutcomeInput
+
+    lesson = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="What a worker meeting this error next should do. Blank: derived from the "
+        "event (its error class, phase and action).",
+    )
+    fix = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Blank: the event's action.",
+    )
+    next_round_priority = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "default"), *((n, f"P{n}") for n in range(1, 6))],
+        help_text="1 = do first … 5 = last.",
+    )
+
+    def serializer_data(self, cleaned: dict[str, Any]) -> dict[str, Any]:
+        return {**super().serializer_data(cleaned), "outcome": Outcome.RESOLVED}
 
 
 @admin.register(RepairEvent)
 class RepairEventAdmin(ReadOnlyAdmin):
-    """Events are evidence: readable by every role, never edited or deleted."""
+    """Events are evidence: readable by every role, never edited or deleted. The owner may
+    mark one resolved (its outcome, set once), which records a repair lesson."""
 
     list_display = [
         "id",
@@ -20,19 +55,24 @@ class RepairEventAdmin(ReadOnlyAdmin):
         "job_ref",
         "action",
         "decision",
+        "outcome",
         "proposal_link",
         "self_heal_link",
         "repeat_count",
     ]
-    list_filter = ["gate", "decision", "error_class", "worker__team"]
+    list_filter = ["gate", "decision", "outcome", "error_class", "worker__team"]
     search_fields = ["error_class", "fingerprint", "job_ref", "message"]
     date_hierarchy = "occurred_at"
     list_select_related = ["worker", "proposal", "self_heal_request"]
     readonly_fields = ["self_heal_link"]
     show_full_result_count = False  # counting a million rows on every page view is waste
+    actions = ["mark_resolved"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RepairEvent]:
         return repair_event_list(user=request.user)
+
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, PLS_OWNER)
 
     @admin.display(description="proposal", ordering="proposal")
     def proposal_link(self, event: RepairEvent) -> str:
@@ -45,3 +85,31 @@ class RepairEventAdmin(ReadOnlyAdmin):
         except SelfHealRequest.DoesNotExist:
             return "—"
         return admin_link(heal, f"#{heal.pk} {heal.status}")
+
+    @admin.action(description="Mark selected events resolved…", permissions=["resolve"])
+    def mark_resolved(
+        self, request: HttpRequest, queryset: QuerySet[RepairEvent]
+    ) -> HttpResponse | None:
+        def resolve(event: RepairEvent, data: dict[str, Any]) -> str:
+            repair_event_resolve(
+                event=event,
+                outcome=Outcome.RESOLVED,
+                by=request.user,
+                lesson=data.get("lesson", ""),
+                fix=data.get("fix", ""),
+                next_round_priority=data.get("next_round_priority"),
+            )
+            return (
+                f"Event #{event.pk} resolved; a repair lesson for {event.error_class} is in "
+                f"team {event.worker.team}'s learning memory, waiting for review."
+            )
+
+        return decide_selected(
+            self,
+            request,
+            queryset,
+            form_class=MarkResolvedForm,
+            noun="Event",
+            title="Mark events resolved",
+            decide=resolve,
+        )

@@ -1,14 +1,37 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from rest_framework import serializers
 
+from config.admin import SerializerForm, decide_selected
+from config.roles import PLS_OWNER, has_role
 from repairs.models import Worker, WorkerToken
 from repairs.services import (
+    month_spend,
+    worker_pause,
     worker_register,
+    worker_resume,
     worker_token_issue,
     worker_token_revoke,
 )
+
+
+class PauseInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=250, help_text="The worker is told this on its calls")
+
+
+class PauseForm(SerializerForm):
+    serializer_class = PauseInput
+
+    reason = forms.CharField(
+        max_length=250,
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text="Why it is paused; the worker is told this when it tries to claim work.",
+    )
 
 
 class ReadOnlyTokenInline(admin.TabularInline):
@@ -25,12 +48,29 @@ class ReadOnlyTokenInline(admin.TabularInline):
 
 @admin.register(Worker)
 class WorkerAdmin(admin.ModelAdmin):
-    list_display = ["name", "team", "kind", "status", "last_heartbeat_at", "active_tokens"]
+    list_display = [
+        "name",
+        "team",
+        "kind",
+        "status",
+        "paused_reason",
+        "last_heartbeat_at",
+        "spend",
+        "active_tokens",
+    ]
     list_filter = ["status", "team", "kind"]
     search_fields = ["name", "team"]
-    readonly_fields = ["status", "last_heartbeat_at", "month_spend_cents", "created_at"]
+    readonly_fields = [
+        "status",
+        "paused_reason",
+        "last_heartbeat_at",
+        "month_spend_cents",
+        "budget_month",
+        "budget_warned_month",
+        "created_at",
+    ]
     inlines = [ReadOnlyTokenInline]
-    actions = ["issue_token"]
+    actions = ["issue_token", "pause", "resume"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Worker]:
         return (
@@ -38,6 +78,56 @@ class WorkerAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .annotate(active_token_count=Count("tokens", filter=Q(tokens__revoked_at__isnull=True)))
         )
+
+    @admin.display(description="spend this month")
+    def spend(self, worker: Worker) -> str:
+        spent = month_spend(worker)
+        if not worker.monthly_budget_cents:
+            return f"${spent / 100:,.2f} (no budget)"
+        share = spent * 100 // worker.monthly_budget_cents
+        return f"${spent / 100:,.2f} of ${worker.monthly_budget_cents / 100:,.2f} ({share} %)"
+
+    def has_owner_permission(self, request: HttpRequest) -> bool:
+        # Pausing and resuming are the owner's (DESIGN §1: the owner manages workers).
+        return has_role(request.user, PLS_OWNER)
+
+    @admin.action(description="Pause selected workers…", permissions=["owner"])
+    def pause(self, request: HttpRequest, queryset: QuerySet[Worker]) -> HttpResponse | None:
+        def decide(worker: Worker, data: dict[str, Any]) -> str:
+            if worker_pause(worker=worker, reason=data["reason"], by=request.user):
+                return f"{worker.name} paused: it takes no new work until resumed."
+            return f"{worker.name} was paused already."
+
+        return decide_selected(
+            self,
+            request,
+            queryset,
+            form_class=PauseForm,
+            title="Pause workers",
+            noun="Worker",
+            decide=decide,
+        )
+
+    @admin.action(description="Resume selected workers", permissions=["owner"])
+    def resume(self, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
+        for worker in queryset:
+            if not worker_resume(worker=worker, by=request.user):
+                self.message_user(request, f"{worker.name} was not paused.", messages.WARNING)
+                continue
+            over = (
+                worker.monthly_budget_cents and month_spend(worker) >= worker.monthly_budget_cents
+            )
+            self.message_user(
+                request,
+                f"{worker.name} resumed."
+                + (
+                    " It is still over its monthly budget: its next usage report pauses it "
+                    "again unless the budget is raised."
+                    if over
+                    else ""
+                ),
+                messages.WARNING if over else messages.SUCCESS,
+            )
 
     @admin.display(description="active tokens", ordering="active_token_count")
     def active_tokens(self, worker: Worker) -> int:

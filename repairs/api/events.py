@@ -2,28 +2,64 @@ import re
 from datetime import datetime, timedelta
 
 import django_filters
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from config.pagination import NewestFirst
-from config.permissions import RolePermissions
+from config.permissions import RolePermissions, requires
 from policies import ladder
-from repairs.models import Gate, RepairEvent, SelfHealRequest
+from repairs.models import Gate, Outcome, RepairEvent, SelfHealRequest
 from repairs.selectors import (
     repair_event_list,
     worker_for_user,
 )
-from repairs.services import repair_event_report, request_digest
+from repairs.services import repair_event_report, repair_event_resolve, request_digest
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 # Worker clocks drift; an event further ahead than this is a bug in the worker, not drift.
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-class RepairEventInput(serializers.Serializer):
+class OutcomeFields(serializers.Serializer):
+    """Whether a repair worked and, when it did, the lesson it leaves (optional: one is
+    derived from the event when none is given)."""
+
+    lesson = serializers.CharField(
+        max_length=4000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="With outcome resolved: what the next worker should do",
+    )
+    fix = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    next_round_priority = serializers.IntegerField(
+        min_value=1, max_value=5, required=False, allow_null=True, default=None
+    )
+
+    def validate(self, data: dict) -> dict:
+        lesson_given = data.get("lesson") or data.get("fix") or data.get("next_round_priority")
+        if lesson_given and data.get("outcome") != Outcome.RESOLVED:
+            raise serializers.ValidationError(
+                {"outcome": ["A lesson, fix or priority goes with outcome 'resolved'."]}
+            )
+        return data
+
+
+class RepairOutcomeInput(OutcomeFields):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+
+
+class RepairEventInput(OutcomeFields):
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices,
+        required=False,
+        help_text="When the repair's result is known at once; otherwise report it later",
+    )
     gate = serializers.ChoiceField(choices=Gate.choices)
     error_class = serializers.SlugField(max_length=100)
     job = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -91,6 +127,8 @@ class RepairEventOutput(serializers.Serializer):
     target = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     received_at = serializers.DateTimeField()
+    outcome = serializers.CharField(help_text="resolved, failed, or blank until reported")
+    resolved_at = serializers.DateTimeField(allow_null=True)
     verdict = serializers.SerializerMethodField()
     proposal = serializers.SerializerMethodField()
     self_heal_request = serializers.SerializerMethodField()
@@ -183,7 +221,48 @@ class RepairEventListCreateApi(generics.ListAPIView):
             # Only a keyed request is ever compared with an earlier one.
             digest=request_digest(request.data) if key else "",
         )
+        # A replay carries the same outcome; it is recorded unless the first request got
+        # that far already.
+        if data.get("outcome") and not reported.event.outcome:
+            repair_event_resolve(
+                event=reported.event,
+                outcome=data["outcome"],
+                by=request.user,
+                lesson=data["lesson"],
+                fix=data["fix"],
+                next_round_priority=data["next_round_priority"],
+            )
         headers = {"Idempotent-Replayed": "true"} if reported.replayed else {}
         return Response(
             RepairEventOutput(reported.event).data, status=status.HTTP_201_CREATED, headers=headers
         )
+
+
+class RepairEventOutcomeApi(APIView):
+    """The worker that reported an event says whether its repair worked, once. ``resolved``
+    records a ``repair_lesson`` for its team (the lesson given, or one derived from the
+    event); a second outcome is 409 ``outcome-already-recorded``."""
+
+    permission_classes = [requires("repairs.add_repairevent")]
+
+    @extend_schema(request=RepairOutcomeInput, responses=RepairEventOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        if worker_for_user(request.user) is None:
+            raise exceptions.PermissionDenied(
+                "Only the worker that reported an event reports its outcome; the owner "
+                "marks events resolved in the console."
+            )
+        payload = RepairOutcomeInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        # Another worker's event is 404, as if it did not exist.
+        event = get_object_or_404(repair_event_list(user=request.user), pk=pk)
+        resolved = repair_event_resolve(
+            event=event,
+            outcome=data["outcome"],
+            by=request.user,
+            lesson=data["lesson"],
+            fix=data["fix"],
+            next_round_priority=data["next_round_priority"],
+        )
+        return Response(RepairEventOutput(resolved).data)

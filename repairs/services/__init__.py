@@ -1,17 +1,39 @@
 """Every write to workers, tokens, repair events and self-heal requests goes through these
 functions; views, the console, commands and tasks only call them."""
 
+from repairs.services.budgets import (
+    UsageRecorded,
+    budget_month_of,
+    month_spend,
+    worker_pause,
+    worker_resume,
+    worker_usage_add,
+)
 from repairs.services.events import (
     ReportedEvent,
     repair_event_report,
     repair_event_resolve,
     request_digest,
 )
+from repairs.services.jobs import (
+    job_claim,
+    job_claim_next,
+    job_complete,
+    job_create,
+    job_heartbeat,
+)
 from repairs.services.self_heal import (
     self_heal_callback_deliver,
     self_heal_callbacks_due,
     self_heal_request_decide,
     self_heal_requests_expire,
+)
+from repairs.services.stuck_claims import (
+    JobAction,
+    job_reclaim,
+    job_release,
+    job_self_heal_carry_out,
+    job_stuck_claims_detect,
 )
 from repairs.services.workers import (
     TOKEN_PREFIX,
@@ -23,7 +45,20 @@ from repairs.services.workers import (
 
 __all__ = [
     "TOKEN_PREFIX",
+    "JobAction",
     "ReportedEvent",
+    "UsageRecorded",
+    "budget_month_of",
+    "job_claim",
+    "job_claim_next",
+    "job_complete",
+    "job_create",
+    "job_heartbeat",
+    "job_reclaim",
+    "job_release",
+    "job_self_heal_carry_out",
+    "job_stuck_claims_detect",
+    "month_spend",
     "repair_event_report",
     "repair_event_resolve",
     "request_digest",
@@ -31,8 +66,11 @@ __all__ = [
     "self_heal_callbacks_due",
     "self_heal_request_decide",
     "self_heal_requests_expire",
+    "worker_pause",
     "worker_register",
+    "worker_resume",
     "worker_token_authenticate",
     "worker_token_issue",
     "worker_token_revoke",
+    "worker_usage_add",
 ]

@@ -15,6 +15,7 @@ from repairs import metrics
 from repairs.exceptions import CallbackFailed, RequestAlreadyDecided, RequestExpired
 from repairs.models import SelfHealRequest
 from repairs.selectors import worker_for_user
+from repairs.services.stuck_claims import job_self_heal_carry_out
 
 Status = SelfHealRequest.Status
 # The sweep re-sends a callback only after the task's own retries had their chance, and
@@ -52,6 +53,10 @@ def self_heal_request_decide(
             locked.decided_by = user
             locked.note = note
             _settle(locked, Status.APPROVED if approve else Status.REJECTED, now)
+            if approve:
+                # An approved release or reclaim happens now, with the approval: the worker
+                # polls the request and finds the job already released or its own.
+                job_self_heal_carry_out(request=locked)
     if expired:
         # Raised after the commit, so the expiry itself is kept.
         raise RequestExpired(

@@ -1,0 +1,132 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.permissions import requires
+from dashboards.scorecard import MAX_DAYS, build_scorecard
+
+
+class ScorecardInput(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=MAX_DAYS, default=7)
+
+
+def _counts(help_text: str) -> serializers.DictField:
+    return serializers.DictField(child=serializers.IntegerField(), help_text=help_text)
+
+
+class WindowOutput(serializers.Serializer):
+    days = serializers.IntegerField()
+    since = serializers.DateTimeField(help_text="Midnight UTC of the window's first day")
+    until = serializers.DateTimeField()
+
+
+class ErrorClassOutput(serializers.Serializer):
+    error_class = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class DayOutput(serializers.Serializer):
+    day = serializers.DateField()
+    count = serializers.IntegerField()
+
+
+class EventsOutput(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_gate = _counts("Every gate, 0 included")
+    by_error_class = ErrorClassOutput(many=True, help_text="The top 10, most frequent first")
+    by_decision = _counts("The policy's verdicts on the actions workers asked for")
+    per_day = DayOutput(many=True)
+    live_tail = serializers.IntegerField(
+        help_text="Events newer than the rollup, counted live (a backlog means the beat "
+        "task is not running)"
+    )
+
+
+class RetriesOutput(serializers.Serializer):
+    allowed = serializers.IntegerField(help_text="Retries the policy allowed")
+    resolved = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    no_outcome = serializers.IntegerField(help_text="Allowed retries with no outcome yet")
+    success_rate = serializers.FloatField(
+        allow_null=True, help_text="resolved / (resolved + failed); null without outcomes"
+    )
+
+
+class StuckClaimsOutput(serializers.Serializer):
+    detected = serializers.IntegerField(help_text="stuck_claim events")
+    lease_expired = serializers.IntegerField()
+    other = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+    mean_seconds_to_resolution = serializers.FloatField(allow_null=True)
+
+
+class ArtifactGuardOutput(serializers.Serializer):
+    checks_passed = serializers.IntegerField()
+    checks_failed = serializers.IntegerField(help_text="Failed, or ended in an error")
+    checks_by_status = _counts("passed, failed, error and in_progress")
+    completions_blocked = serializers.IntegerField(
+        help_text="artifact_guard events with error class completion_blocked"
+    )
+
+
+class LatencyOutput(serializers.Serializer):
+    decided = serializers.IntegerField(help_text="Requests approved or rejected")
+    median_seconds = serializers.FloatField(allow_null=True)
+    p90_seconds = serializers.FloatField(allow_null=True, help_text="Nearest rank")
+
+
+class SelfHealOutput(serializers.Serializer):
+    by_status = _counts("Requests raised in the window, by status")
+    approval_latency = LatencyOutput()
+
+
+class ProposalsOutput(serializers.Serializer):
+    adopted = serializers.IntegerField(help_text="Adopted by a decision in the window")
+    rejected = serializers.IntegerField(help_text="Rejected by a decision in the window")
+    open = serializers.IntegerField(help_text="Undecided now (open or deferred)")
+
+
+class BudgetOutput(serializers.Serializer):
+    spent_cents = serializers.IntegerField(help_text="This month, workers with a budget")
+    budget_cents = serializers.IntegerField()
+    use = serializers.FloatField(allow_null=True)
+    workers_with_budget = serializers.IntegerField()
+    workers_over_80_percent = serializers.IntegerField()
+    workers_over_100_percent = serializers.IntegerField()
+
+
+class WorkersOutput(serializers.Serializer):
+    by_status = _counts("Every status, 0 included")
+    budget = BudgetOutput()
+
+
+class ScorecardOutput(serializers.Serializer):
+    window = WindowOutput()
+    events = EventsOutput()
+    retries = RetriesOutput()
+    stuck_claims = StuckClaimsOutput()
+    artifact_guard = ArtifactGuardOutput()
+    self_heal = SelfHealOutput()
+    proposals = ProposalsOutput()
+    learning = _counts("Learning memory updates created in the window, by kind")
+    workers = WorkersOutput()
+
+
+class ScorecardApi(APIView):
+    """The reliability scorecard of the last ``days`` calendar days (UTC, today included).
+
+    People in every human role may read it; workers may not (it shows the whole fleet)."""
+
+    permission_classes = [requires("dashboards.view_scorecard")]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, description=f"1 to {MAX_DAYS}; default 7")],
+        responses=ScorecardOutput,
+    )
+    def get(self, request: Request) -> Response:
+        payload = ScorecardInput(data=request.query_params)
+        payload.is_valid(raise_exception=True)
+        card = build_scorecard(days=payload.validated_data["days"])
+        return Response(ScorecardOutput(card).data)

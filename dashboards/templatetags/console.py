@@ -1,0 +1,29 @@
+"""Formatting for the console home's figures."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """Seconds in the largest unit that keeps them readable: 45 s, 12 min, 3.5 h, 2.1 d."""
+    if seconds is None:
+        return "—"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+@register.filter
+def percent(fraction: float | None) -> str:
+    return "—" if fraction is None else f"{fraction * 100:.0f} %"
+
+
+@register.filter
+def cents(amount: int | None) -> str:
+    return "—" if amount is None else f"{amount / 100:,.2f}"

@@ -1,0 +1,330 @@
+"""Stuck claims (DESIGN §2 ``stuck_claim``): the watchdog that turns an expired lease into
+a recorded stuck claim, and the runbook's recovery steps — ``release`` and ``reclaim`` —
+which the policy ladder judges like any worker action (DESIGN §3).
+
+The same locking rules as ``repairs.services.jobs`` hold: job row first, then worker.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.services import report_enqueue
+from policies import ladder
+from repairs.exceptions import JobStateConflict, PolicyDenied
+from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, Worker, WorkerToken
+from repairs.services.events import repair_event_report
+from repairs.services.jobs import (
+    HELD,
+    LEASE_EXPIRED,
+    RECOVERY_HINT,
+    JobStatus,
+    WorkerStatus,
+    _job_locked,
+    _let_go,
+    _refuse_claim,
+    _refuse_if_paused,
+    _require_holder,
+    _take_over,
+)
+
+# The actions of the stuck-claim runbook that the policy governs and an approval carries out.
+RELEASE, RECLAIM = "release", "reclaim"
+
+
+@dataclass(frozen=True)
+class JobAction:
+    """What became of a worker's ``release`` or ``reclaim``: the event carrying the policy's
+    verdict, and either the job after the action (allowed) or the self-heal request the
+    worker polls (needs approval)."""
+
+    job: Job
+    event: RepairEvent
+    request: SelfHealRequest | None
+
+    @property
+    def done(self) -> bool:
+        return self.event.decision == ladder.ALLOWED
+
+
+# --- Release and reclaim: through the policy ladder --------------------------------------------
+
+
+def job_release(
+    *,
+    worker: Worker,
+    external_id: str,
+    message: str = "",
+    evidence: str = "",
+    token: WorkerToken | None = None,
+    callback_url: str = "",
+) -> JobAction:
+    """The holder asks to give its job back (claimed or stuck). The policy judges the
+    ``release``: allowed, it happens now; needing approval, a self-heal request is opened
+    (or the pending one returned) and the release happens when it is approved; denied,
+    ``PolicyDenied`` is raised after the event is stored."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = _job_locked(external_id)
+        _require_holder(job, worker, "releases")
+        if job.status not in HELD:
+            raise JobStateConflict(
+                f"Job {job.external_id} is {job.status}; only a claimed or stuck job is released.",
+                job=job.external_id,
+                job_status=job.status,
+            )
+        action = _judged(
+            job=job,
+            worker=worker,
+            action=RELEASE,
+            error_class=LEASE_EXPIRED if job.status == JobStatus.STUCK else "release_requested",
+            message=message or f"The holder asks to release the job ({job.status}).",
+            evidence=evidence,
+            token=token,
+            callback_url=callback_url,
+            now=now,
+        )
+        if action.done:
+            _let_go(job, worker)
+    return _denied_raises(action)
+
+
+def job_reclaim(
+    *,
+    worker: Worker,
+    external_id: str,
+    message: str = "",
+    evidence: str = "",
+    token: WorkerToken | None = None,
+    callback_url: str = "",
+) -> JobAction:
+    """A worker asks to take over a stuck job, or a claimed one whose lease expired (its own
+    or another worker's). The policy judges the ``reclaim`` as it judges a release."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = _job_locked(external_id)
+        _refuse_if_paused(worker)
+        if not _reclaimable(job, now):
+            if job.status == JobStatus.CLAIMED and job.claimed_by_id != worker.pk:
+                _refuse_claim(job, worker, now)
+            raise JobStateConflict(
+                f"Job {job.external_id} is {job.status}"
+                + (
+                    " and its lease runs; heartbeat instead."
+                    if job.status == JobStatus.CLAIMED
+                    else "; claim it instead."
+                    if job.status == JobStatus.OPEN
+                    else "."
+                ),
+                job=job.external_id,
+                job_status=job.status,
+            )
+        action = _judged(
+            job=job,
+            worker=worker,
+            action=RECLAIM,
+            error_class=LEASE_EXPIRED,
+            message=message or "Asks to reclaim a job whose lease expired.",
+            evidence=evidence,
+            token=token,
+            callback_url=callback_url,
+            now=now,
+        )
+        if action.done:
+            _take_over(job, worker, now)
+    return _denied_raises(action)
+
+
+def job_self_heal_carry_out(*, request: SelfHealRequest) -> str:
+    """Carries out an approved ``release`` or ``reclaim`` in the approval's transaction and
+    says what happened ("" for other actions).
+
+    The job may have moved on while the request waited (completed, taken by someone else):
+    then nothing is done and the owner is told why; the approval itself stands.
+    """
+    if request.action not in (RELEASE, RECLAIM):
+        return ""
+    now = timezone.now()
+    worker = request.worker
+    job_ref = request.event.job_ref
+    job = Job.objects.select_for_update().filter(external_id=job_ref).first()
+    if job is None:
+        why = f"no job {job_ref or '(none named)'} is registered"
+    elif request.action == RELEASE:
+        if job.claimed_by_id == worker.pk and job.status in HELD:
+            _let_go(job, worker)
+            return f"released {job.external_id}"
+        why = f"{worker.name} no longer holds {job.external_id} ({job.status})"
+    else:
+        paused = Worker.objects.filter(pk=worker.pk, status=WorkerStatus.PAUSED).exists()
+        if _reclaimable(job, now) and not paused:
+            _take_over(job, worker, now)
+            return f"reclaimed {job.external_id}"
+        why = (
+            f"{worker.name} is paused"
+            if paused
+            else f"{job.external_id} is {job.status} and no longer waits to be reclaimed"
+        )
+    report_enqueue(
+        source="job.self_heal_not_carried_out",
+        title=f"Approved {request.action} of {job_ref} by {worker.name} was not carried out",
+        status="normal",
+        team=worker.team,
+        worker=worker.name,
+        task_id=job_ref,
+        progress=why,
+        next_step="Nothing to do unless the job still needs recovery; the worker may ask again.",
+        dedup_key=f"job.self_heal_not_carried_out:{request.pk}",
+    )
+    return f"not carried out: {why}"
+
+
+def _judged(
+    *,
+    job: Job,
+    worker: Worker,
+    action: str,
+    error_class: str,
+    message: str,
+    evidence: str,
+    token: WorkerToken | None,
+    callback_url: str,
+    now: datetime,
+) -> JobAction:
+    """The policy's verdict on ``action``, as an event (and self-heal request) recorded the
+    way every worker action is. A request still pending for the same job and action is
+    returned instead of opening a second one, so a worker that asks again while it waits
+    does not queue duplicates for the approver."""
+    pending = (
+        SelfHealRequest.objects.select_related("event")
+        .filter(
+            worker=worker,
+            action=action,
+            status=SelfHealRequest.Status.PENDING,
+            expires_at__gt=now,
+            event__job_ref=job.external_id,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if pending is not None:
+        return JobAction(job, pending.event, pending)
+    event = repair_event_report(
+        worker=worker,
+        gate=Gate.STUCK_CLAIM,
+        error_class=error_class,
+        job_ref=job.external_id,
+        phase=action,
+        action=action,
+        message=message,
+        evidence=evidence or _claim_evidence(job),
+        token=token,
+        callback_url=callback_url,
+        # Asking for a recovery step is not a new failure: the stuck claim that caused it
+        # was recorded already, and it must not count towards a repair proposal.
+        failure=False,
+    ).event
+    request = None
+    if event.decision == ladder.NEEDS_APPROVAL:
+        request = SelfHealRequest.objects.get(event=event)
+    return JobAction(job, event, request)
+
+
+def _denied_raises(action: JobAction) -> JobAction:
+    """Raised after the transaction, so the denied event stays on record."""
+    if action.event.decision == ladder.DENIED:
+        raise PolicyDenied(
+            action.event.verdict["reason"],
+            job=action.job.external_id,
+            event=action.event.pk,
+            verdict=action.event.verdict,
+        )
+    return action
+
+
+def _reclaimable(job: Job, now: datetime) -> bool:
+    """Stuck, or claimed with a lease that ran out before the watchdog noticed."""
+    if job.status == JobStatus.STUCK:
+        return True
+    return (
+        job.status == JobStatus.CLAIMED
+        and job.lease_expires_at is not None
+        and job.lease_expires_at <= now
+    )
+
+
+# --- The stuck-claim watchdog ------------------------------------------------------------------
+
+
+def job_stuck_claims_detect(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Marks every claimed job whose lease expired without a heartbeat ``stuck``, one
+    transaction per job, and returns how many it marked.
+
+    For each: a ``stuck_claim`` event (``lease_expired``, the last progress as evidence)
+    judged and counted like any report, the holder in ``error`` and an owner report. The
+    mark is a conditional UPDATE on the old status and lease, so a heartbeat that lands
+    first wins and two watchdogs at once record each stuck claim once.
+    """
+    now = now or timezone.now()
+    limit = limit or settings.PLS_STUCK_CLAIM_BATCH
+    due = list(
+        Job.objects.filter(status=JobStatus.CLAIMED, lease_expires_at__lte=now)
+        .order_by("lease_expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    marked = 0
+    for pk in due:
+        with transaction.atomic():
+            won = Job.objects.filter(
+                pk=pk, status=JobStatus.CLAIMED, lease_expires_at__lte=now
+            ).update(status=JobStatus.STUCK, stuck_at=now, updated_at=now)
+            if not won:
+                continue
+            _stuck_claim_record(Job.objects.select_related("claimed_by").get(pk=pk), now)
+        marked += 1
+    return marked
+
+
+def _stuck_claim_record(job: Job, now: datetime) -> None:
+    worker = job.claimed_by
+    event = repair_event_report(
+        worker=worker,
+        gate=Gate.STUCK_CLAIM,
+        error_class=LEASE_EXPIRED,
+        job_ref=job.external_id,
+        phase="lease",
+        # Ids and times live in the evidence, so every expiry shares one fingerprint.
+        message="The claim's lease expired without a heartbeat.",
+        evidence=_claim_evidence(job),
+        occurred_at=now,
+    ).event
+    Worker.objects.filter(pk=worker.pk).exclude(status=WorkerStatus.PAUSED).update(
+        status=WorkerStatus.ERROR
+    )
+    report_enqueue(
+        source="job.stuck",
+        title=f"{worker.name} is stuck on {job.external_id}: lease expired without heartbeat",
+        status="critical" if job.priority == Job.Priority.HIGH else "warning",
+        team=worker.team,
+        worker=worker.name,
+        task_id=job.external_id,
+        progress=job.progress or "(no progress reported)",
+        next_step=f"Stuck-claim event #{event.pk}. {RECOVERY_HINT}",
+        dedup_key=f"job.stuck:{job.pk}:{now.isoformat()}",
+    )
+
+
+def _claim_evidence(job: Job) -> str:
+    def at(moment: datetime | None) -> str:
+        return moment.isoformat() if moment else "-"
+
+    return (
+        f"last progress: {job.progress or '(none reported)'}\n"
+        f"job: {job.external_id} ({job.priority}), attempt {job.attempts}\n"
+        f"claimed_at: {at(job.claimed_at)}\n"
+        f"lease_expires_at: {at(job.lease_expires_at)}\n"
+        f"stuck_at: {at(job.stuck_at)}"
+    )
