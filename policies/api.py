@@ -16,13 +16,20 @@ from config.pagination import NewestFirst
 from config.permissions import RolePermissions, requires
 from config.roles import PLS_OWNER, RISK_REVIEWER
 from policies import ladder
-from policies.models import PolicyDecision, Proposal, WorkerPolicy, json_value, policy_values
+from policies.models import (
+    NO_APPROVAL,
+    PolicyDecision,
+    Proposal,
+    WorkerPolicy,
+    json_value,
+    policy_values,
+)
 from policies.selectors import decision_list, policy_current, proposal_list
 from policies.services import policy_change, proposal_decide
 from policies.simulation import past_actions, policy_draft, simulate
 
 MAX_WINDOW = timedelta(days=30)
-APPROVER_ROLES = (RISK_REVIEWER, PLS_OWNER)
+APPROVER_ROLES = (RISK_REVIEWER, PLS_OWNER, NO_APPROVAL)
 
 
 class PolicyFieldsInput(serializers.Serializer):
@@ -44,7 +51,8 @@ class PolicyFieldsInput(serializers.Serializer):
         child=serializers.ChoiceField(choices=APPROVER_ROLES),
         required=False,
         help_text="action → role that approves it; any of "
-        + ", ".join((*ladder.RISKY, *ladder.BUDGETED)),
+        + ", ".join((*ladder.RISKY, *ladder.BUDGETED))
+        + f'. "{NO_APPROVAL}" lets a risky action through without approval.',
     )
     protected_resources = serializers.ListField(
         child=serializers.CharField(max_length=200), max_length=100, required=False
@@ -71,6 +79,16 @@ class PolicyFieldsInput(serializers.Serializer):
             raise serializers.ValidationError(
                 f"Not actions that can need approval: {', '.join(unknown)}. "
                 f"Use any of {', '.join(sorted(approvable))}."
+            )
+        unbounded = sorted(
+            action
+            for action, role in matrix.items()
+            if role == NO_APPROVAL and action in ladder.BUDGETED
+        )
+        if unbounded:
+            raise serializers.ValidationError(
+                f'{", ".join(unbounded)} over budget always needs approval; "{NO_APPROVAL}" '
+                "is for risky actions only."
             )
         return matrix
 

@@ -10,7 +10,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
 from config.roles import RISK_REVIEWER
-from policies.models import L2_ACTIONS
+from policies.models import L2_ACTIONS, NO_APPROVAL
 
 OBSERVE = ("diagnose", "record_blocker", "report_friction")  # L0
 SAFE = ("retry", "touch", "propose")  # L1
@@ -79,6 +79,13 @@ def judge(policy: Policy, *, action: str, target: str = "", spent: int = 0) -> V
             f"{target} is a protected resource (matches {pattern!r}); workers never act on it.",
         )
     if action in RISKY:
+        if policy.approval_matrix.get(action) == NO_APPROVAL:
+            return Verdict(
+                ALLOWED,
+                action,
+                "L2",
+                f"{action} is a risky action the policy allows without approval.",
+            )
         return _escalate(policy, action, f"{action} is a risky action and needs approval.")
 
     if action == "touch" and not policy.allow_auto_touch:

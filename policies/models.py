@@ -8,6 +8,9 @@ from django.db.models import Q
 from config.roles import RISK_REVIEWER
 
 L2_ACTIONS = ("release", "reclaim", "restart_session", "reset_session", "rerun_pipeline")
+# In the approval matrix: this risky action needs nobody's approval (the owner's answer to
+# the third policy question may say so for release and reclaim). Never for budgets.
+NO_APPROVAL = "none"
 
 
 def default_approval_matrix() -> dict[str, str]:

@@ -21,7 +21,7 @@ from policies import ladder
 from policies.admin.display import duration, readable
 from policies.api import PolicyChangeInput
 from policies.exceptions import StalePolicyVersion
-from policies.models import EDITABLE_FIELDS, WorkerPolicy
+from policies.models import EDITABLE_FIELDS, NO_APPROVAL, WorkerPolicy
 from policies.selectors import decision_list, policy_current
 from policies.services import policy_change
 from policies.simulation import past_actions, policy_draft, simulate
@@ -59,8 +59,9 @@ class PolicyChangeForm(SerializerForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 7, "cols": 60}),
         help_text="JSON object: action → the role that approves it (risk_reviewer or "
-        f"pls_owner). Actions: {', '.join((*ladder.RISKY, *ladder.BUDGETED))}. An action "
-        "not named goes to risk_reviewer.",
+        f"pls_owner), or {NO_APPROVAL!r} for a risky action that needs no approval. Actions: "
+        f"{', '.join((*ladder.RISKY, *ladder.BUDGETED))}. An action not named goes to "
+        "risk_reviewer.",
     )
     protected_resources = forms.CharField(
         required=False,

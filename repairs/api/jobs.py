@@ -209,13 +209,14 @@ class JobReleaseApi(APIView):
     approval (the release happens when it is approved); 403 denied."""
 
     permission_classes = [ActsAsWorker]
+    act = staticmethod(job_release)
 
     @extend_schema(request=JobActionInput, responses=_ACTION_RESPONSES)
     def post(self, request: Request, external_id: str) -> Response:
         payload = JobActionInput(data=request.data)
         payload.is_valid(raise_exception=True)
         return _answer(
-            job_release(
+            self.act(
                 worker=request.user.worker,
                 external_id=external_id,
                 token=request.auth,
@@ -224,22 +225,9 @@ class JobReleaseApi(APIView):
         )
 
 
-class JobReclaimApi(APIView):
+class JobReclaimApi(JobReleaseApi):
     """A worker takes over a stuck job (or one whose lease expired), as the policy allows:
     200 reclaimed; 202 waiting for approval (it becomes the holder when approved); 403
     denied."""
 
-    permission_classes = [ActsAsWorker]
-
-    @extend_schema(request=JobActionInput, responses=_ACTION_RESPONSES)
-    def post(self, request: Request, external_id: str) -> Response:
-        payload = JobActionInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        return _answer(
-            job_reclaim(
-                worker=request.user.worker,
-                external_id=external_id,
-                token=request.auth,
-                **payload.validated_data,
-            )
-        )
+    act = staticmethod(job_reclaim)

@@ -113,3 +113,18 @@ def test_a_resource_is_protected_only_by_the_policy_in_force():
 def test_an_unknown_action_is_refused():
     with pytest.raises(ladder.UnknownAction):
         ladder.judge(interim(), action="format_disk")
+
+
+def test_a_risky_action_the_matrix_frees_is_allowed_without_approval():
+    policy = interim(approval_matrix={**default_approval_matrix(), "release": "none"})
+
+    verdict = ladder.judge(policy, action="release", target="JOB-1")
+
+    assert (verdict.decision, verdict.rung, verdict.approver_role) == ("allowed", "L2", None)
+    assert ladder.judge(policy, action="reclaim").decision == "needs_approval"
+
+
+def test_a_freed_risky_action_on_a_protected_resource_is_still_denied():
+    policy = interim(approval_matrix={"release": "none"})
+
+    assert ladder.judge(policy, action="release", target="orders-db").decision == "denied"

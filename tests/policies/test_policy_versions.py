@@ -86,6 +86,31 @@ def test_hard_complete_cannot_be_put_in_the_approval_matrix(owner, session_clien
     assert "denied under every policy" in response.json()["errors"][0]["detail"]
 
 
+def test_the_owner_may_free_release_from_approval(owner, session_client):
+    response = patch(
+        session_client(owner),
+        1,
+        approval_matrix={"release": "none", "reclaim": "none"},
+        rationale="question 3: release and reclaim need nobody",
+    )
+
+    assert response.status_code == 200, response.content
+    matrix = session_client(owner).get(CURRENT).json()["approval_matrix"]
+    assert (matrix["release"], matrix["reclaim"]) == ("none", "none")
+
+
+def test_a_retry_budget_cannot_be_freed_from_approval(owner, session_client):
+    response = patch(
+        session_client(owner),
+        1,
+        approval_matrix={"retry": "none"},
+        rationale="retry for ever",
+    )
+
+    assert response.status_code == 400
+    assert "risky actions only" in response.json()["errors"][0]["detail"]
+
+
 def test_patching_a_version_that_is_no_longer_current_is_a_conflict(owner, session_client):
     policy_set(max_auto_retries=2)
 

@@ -246,20 +246,9 @@ def test_a_released_stuck_job_picked_by_claim_next_resolves_it_too(
 
 
 @pytest.fixture
-def a_policy_allowing_release_and_reclaim(monkeypatch):
-    """No policy can allow an L2 action today (the ladder escalates every one); this stands
-    in for a future ladder that lets the owner allow release and reclaim outright, so the
-    services' "allowed: act now" path is exercised end to end."""
-    from policies import ladder
-
-    judge = ladder.judge
-
-    def allowing(policy, *, action, target="", spent=0):
-        if action in ("release", "reclaim"):
-            return ladder.Verdict(ladder.ALLOWED, action, "L1", f"{action} allowed by policy.")
-        return judge(policy, action=action, target=target, spent=spent)
-
-    monkeypatch.setattr(ladder, "judge", allowing)
+def a_policy_allowing_release_and_reclaim(db):
+    """The owner's answer to the third policy question frees both from approval."""
+    return policy_set(approval_matrix={"release": "none", "reclaim": "none"})
 
 
 def test_an_allowed_release_happens_at_once(
