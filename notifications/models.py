@@ -216,6 +216,8 @@ class OwnerReport(models.Model):
                 condition=Q(state="sent") & ~Q(dedup_key=""),
             ),
             models.Index(fields=["state", "created_at"], name="owner_report_state_age"),
+            # The console's milestones ask whether a digest of one kind has ever been sent.
+            models.Index(fields=["source", "state", "id"], name="owner_report_source"),
         ]
         constraints = [
             models.CheckConstraint(
