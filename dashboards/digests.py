@@ -1,17 +1,57 @@
-"""The daily scorecard digest, with the scorecard's own figures.
+"""The owner's daily scorecard digest, registered with the outbox (``notifications.digests``)
+when the app is ready.
 
-The repairs app builds the digest's head (the day's events by gate and verdict, what waits
-for a human); this adds the rolling 7-day scorecard read through the same selectors as
-``GET /api/v1/scorecard`` and the console home, so the owner's message and the console
-never disagree.
+The day's events by gate and verdict and what waits for a human, then the rolling 7-day
+scorecard read through the same selectors as ``GET /api/v1/scorecard`` and the console home,
+so the owner's message and the console never disagree.
 """
 
-from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.timesince import timesince
+
 from dashboards.scorecard import build_scorecard
+from policies.models import Proposal
+from policies.selectors import open_question_count
+from repairs.models import RepairEvent, SelfHealRequest
 
 DIGEST_DAYS = 7
+
+
+def daily_scorecard() -> dict[str, Any]:
+    """The last 24 hours (events by gate, verdicts, what is waiting for a human), then the
+    rolling scorecard."""
+    now = timezone.now()
+    events = RepairEvent.objects.filter(occurred_at__gte=now - timedelta(days=1))
+    by_gate = dict(events.order_by().values_list("gate").annotate(n=Count("id")))
+    by_decision = dict(
+        events.exclude(decision="").order_by().values_list("decision").annotate(n=Count("id"))
+    )
+    pending = SelfHealRequest.objects.filter(status=SelfHealRequest.Status.PENDING)
+    oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
+    open_proposals = Proposal.objects.filter(status__in=Proposal.UNDECIDED).count()
+    waiting = pending.count()
+    day = _line("by gate", by_gate) + "\n" + _line("verdicts", by_decision)
+    return {
+        "title": f"Daily scorecard: {sum(by_gate.values())} repair events in 24 h",
+        "status": "warning" if waiting else "normal",
+        "done": day + "\n" + scorecard_lines(build_scorecard(days=DIGEST_DAYS)),
+        "progress": (
+            f"{waiting} self-heal request(s) pending"
+            + (f", oldest {timesince(oldest, now)}" if oldest else "")
+            + f"; {open_proposals} open proposal(s); {open_question_count()} open policy "
+            "question(s)."
+        ),
+        "next_step": "Decide what is waiting in the console." if waiting or open_proposals else "",
+    }
+
+
+def _line(label: str, counts: dict[str, int]) -> str:
+    shown = ", ".join(f"{key} {n}" for key, n in sorted(counts.items())) or "none"
+    return f"{label}: {shown}"
 
 
 def scorecard_lines(card: dict) -> str:
@@ -50,15 +90,3 @@ def _duration(seconds: float | None) -> str:
     if seconds < 2 * 3600:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def with_scorecard(head: Callable[[], dict[str, Any] | None]) -> Callable[[], dict[str, Any]]:
-    """The daily digest builder: ``head``'s report with the scorecard appended to ``done``."""
-
-    def build() -> dict[str, Any]:
-        report = dict(head() or {"title": "Daily scorecard"})
-        lines = scorecard_lines(build_scorecard(days=DIGEST_DAYS))
-        report["done"] = f"{report['done']}\n{lines}" if report.get("done") else lines
-        return report
-
-    return build
