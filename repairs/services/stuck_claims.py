@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from notifications.services import report_enqueue
 from policies import ladder
+from policies.selectors import policy_current
 from repairs.exceptions import JobStateConflict, PolicyDenied
 from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, Worker, WorkerToken
 from repairs.services.events import repair_event_report
@@ -197,7 +198,8 @@ def _judged(
     """The policy's verdict on ``action``, as an event (and self-heal request) recorded the
     way every worker action is. A request still pending for the same job and action is
     returned instead of opening a second one, so a worker that asks again while it waits
-    does not queue duplicates for the approver."""
+    does not queue duplicates for the approver, unless the policy has since stopped asking
+    for approval: then the action is judged afresh and happens now."""
     pending = (
         SelfHealRequest.objects.select_related("event")
         .filter(
@@ -210,7 +212,7 @@ def _judged(
         .order_by("-created_at")
         .first()
     )
-    if pending is not None:
+    if pending is not None and _still_needs_approval(action, pending.target):
         return JobAction(job, pending.event, pending)
     event = repair_event_report(
         worker=worker,
@@ -231,6 +233,11 @@ def _judged(
     if event.decision == ladder.NEEDS_APPROVAL:
         request = SelfHealRequest.objects.get(event=event)
     return JobAction(job, event, request)
+
+
+def _still_needs_approval(action: str, target: str) -> bool:
+    verdict = ladder.judge(policy_current(cached=True), action=action, target=target)
+    return verdict.decision == ladder.NEEDS_APPROVAL
 
 
 def _denied_raises(action: JobAction) -> JobAction:

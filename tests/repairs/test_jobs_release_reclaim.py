@@ -301,3 +301,16 @@ def test_an_outcome_already_recorded_does_not_block_the_recovery(
 
     assert worker_client.post("/api/v1/jobs/PLS-1/claim").status_code == 200
     assert RepairEvent.objects.get(pk=expired.pk).outcome == "failed"
+
+
+def test_a_release_waiting_for_approval_happens_at_once_once_the_policy_frees_it(
+    worker_client, worker
+):
+    stuck(worker)
+    assert release(worker_client, "PLS-1").status_code == 202
+    policy_set(approval_matrix={"release": "none"})
+
+    response = release(worker_client, "PLS-1")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["job"]["status"] == "open"
