@@ -92,3 +92,9 @@ def test_open_questions_are_listed_through_the_api(viewer, session_client):
     )
 
     assert len(body["results"]) == 3
+
+
+def test_the_approval_matrix_question_says_an_action_may_need_nobody(db):
+    question = Proposal.objects.get(question_key="approval_matrix")
+
+    assert '"none"' in question.detail
