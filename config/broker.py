@@ -71,13 +71,19 @@ def reset() -> None:
     _drop_connection()
 
 
+def paused() -> bool:
+    """Whether publishing is paused after a failure: callers may skip work they would only do
+    to publish (the sweep covers it)."""
+    return time.monotonic() < _paused_until
+
+
 def publish(task: Task, arg_lists: Sequence[Sequence[object]]) -> int:
     """Sends ``task`` once per argument list, in order; returns how many were sent, which is
     fewer than asked, at once, when the broker is unavailable. Never raises."""
     global _paused_until
     if not arg_lists:
         return 0
-    if time.monotonic() < _paused_until:
+    if paused():
         return 0
     sent = 0
     error: Exception | None = None

@@ -48,6 +48,10 @@ def publish_drains(channel_ids: Iterable[int], *, coalesce: bool = True) -> bool
     ``coalesce``); False, at once, when the broker is unavailable."""
     from notifications.tasks import drain_channel
 
+    if broker.paused():
+        # The broker failed moments ago: nothing would be sent, so the marks are not even
+        # asked for (with Redis as both, a hung cache would cost every report a timeout).
+        return False
     ids = [channel_id for channel_id in channel_ids if not coalesce or _mark_queued(channel_id)]
     sent = broker.publish(drain_channel, [[channel_id] for channel_id in ids])
     if sent < len(ids):

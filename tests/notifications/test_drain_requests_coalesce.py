@@ -81,3 +81,25 @@ def test_a_broker_failure_clears_the_marks_so_the_next_commit_tries_again(
     config_broker.reset()
     assert broker.publish_drains([ops.pk]) is True
     assert queued_tasks() == 1
+
+
+def test_while_publishing_is_paused_the_marks_are_not_touched(
+    db, make_channel, monkeypatch, empty_queue, request
+):
+    ops = make_channel("ops")
+    config_broker.reset()
+    request.addfinalizer(config_broker.reset)  # the pause is per process
+
+    def down(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(drain_channel, "apply_async", down)
+    assert broker.publish_drains([ops.pk]) is False
+    monkeypatch.undo()
+
+    def no_cache(*args, **kwargs):
+        raise AssertionError("the cache was asked while publishing is paused")
+
+    monkeypatch.setattr(broker.cache, "add", no_cache)
+    assert broker.publish_drains([ops.pk]) is False
+    assert queued_tasks() == 0
