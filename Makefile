@@ -39,11 +39,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Every benchmark against PostgreSQL and Redis (each on its own bench database and its own
+# redis-server), then one table of figures and targets, also in bench/results/latest.md.
+# About 10 minutes; BENCH_ARGS="--only ingest,claims" or "--quick" for less.
 bench: install
-	$(PY) bench/ingest.py
-	$(PY) bench/outbox.py
-	$(PY) bench/claims.py
-	$(PY) bench/artifacts.py
+	$(PY) bench/suite.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .var .pytest_cache

@@ -22,35 +22,29 @@ is printed for scripts; the JSON goes to bench/results/ (not committed).
 """
 
 import argparse
-import contextlib
-import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import (  # noqa: E402 - after the path is set
+from bench.common import (
     HOST,
-    cpu_seconds,
-    manage,
-    postgres_pids,
-    prepare_database,
+    Cpu,
+    add_service_arguments,
+    celery_worker,
+    check_database_arguments,
+    log_path,
+    process_tree,
+    report_result,
+    services,
+    setup_django,
 )
-from bench.outbox import process_tree, redis_server  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results"
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pls_bench_artifacts"
 TARGET_SECONDS = 10.0
 
 
@@ -99,50 +93,6 @@ class SlowHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
-
-
-# --- The Celery worker -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def artifacts_worker(env: dict[str, str], concurrency: int, log_path: Path) -> Iterator[int]:
-    """``celery worker -Q artifacts -P threads``, as docker-compose runs it; yields its pid."""
-    with log_path.open("w") as log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                "artifacts",
-                "--pool",
-                "threads",
-                "--concurrency",
-                str(concurrency),
-                "--loglevel",
-                "WARNING",
-                "--without-mingle",
-                "--without-gossip",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield worker.pid
-        finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
 
 
 # --- Submitting and waiting --------------------------------------------------------------------
@@ -207,49 +157,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--fetch-threads", type=int, default=None, help="ARTIFACT_FETCH_THREADS (default 8)"
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help=f"PostgreSQL to run on (default: $BENCH_DATABASE_URL, else {DEFAULT_DATABASE_URL})",
-    )
-    parser.add_argument("--redis-url", help="an existing Redis to use as the broker")
+    add_service_arguments(parser, "pls_bench_artifacts", fresh=False)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait per round")
     args = parser.parse_args()
-    if not args.database_url.startswith(("postgres://", "postgresql://")):
-        parser.error(f"the benchmark runs on PostgreSQL only, not {args.database_url}")
+    check_database_arguments(parser, args)
     return args
 
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    prepare_database(args.database_url, fresh=False)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
 
-    with (
-        tempfile.TemporaryDirectory(prefix="pls-bench-artifacts-") as tmp,
-        redis_server(args.redis_url, Path(tmp)) as broker_url,
-    ):
-        env = {
-            **os.environ,
-            "DATABASE_URL": args.database_url,
-            "REDIS_URL": broker_url,
-            "CELERY_BROKER_URL": broker_url,
-            "DJANGO_SETTINGS_MODULE": "config.settings.base",
-            "DEBUG": "false",
-            "PLS_VAR_DIR": str(Path(tmp) / "var"),
-            "LOG_LEVEL": "WARNING",
-            # The slow host is this machine; in production the list is empty.
-            "ARTIFACT_ALLOWED_HOSTS": HOST,
-        }
+    with services(args, "artifacts") as (env, _):
+        # The slow host is this machine; in production the list is empty.
+        env["ARTIFACT_ALLOWED_HOSTS"] = HOST
         if args.fetch_threads:
             env["ARTIFACT_FETCH_THREADS"] = str(args.fetch_threads)
-        manage(env, "migrate", "--noinput", "--verbosity", "0")
-        os.environ.update(env)
-        import django
-
-        django.setup()
+        setup_django(env)
         from artifacts.models import ArtifactGateCheck
         from config import broker
         from config.celery import app
@@ -267,21 +191,22 @@ def main() -> int:
         warm_jobs = held_jobs(fleet_worker, args.concurrency, stamp, "warm")
         jobs = held_jobs(fleet_worker, args.checks, stamp, "run")
 
-        log_path = RESULTS / f"artifacts-{stamp}-worker.log"
-        with artifacts_worker(env, args.concurrency, log_path) as pid:
+        log = log_path("artifacts", "worker.log")
+        with celery_worker(
+            env, log, pool="threads", concurrency=args.concurrency, queues="artifacts"
+        ) as worker:
             warm_ids = submit_checks(fleet_worker, warm_jobs, host, args.uploads, fast=True)
             wait_for_verdicts(warm_ids, args.timeout)
 
-            pids = process_tree(pid)
-            cpu_before = cpu_seconds(pids), cpu_seconds(postgres_pids(), reaped=True)
+            pids = process_tree(worker.pid)
+            cpu_before = Cpu.now(pids)
             requests_before = host.requests
             host.most_in_flight = 0
             started = time.monotonic()
             ids = submit_checks(fleet_worker, jobs, host, args.uploads, fast=False)
             submitted = time.monotonic() - started
             wall = submitted + wait_for_verdicts(ids, args.timeout)
-            worker_cpu = cpu_seconds(pids) - cpu_before[0]
-            postgres_cpu = cpu_seconds(postgres_pids(), reaped=True) - cpu_before[1]
+            cpu = Cpu.now(pids) - cpu_before
         host.shutdown()
 
         checks = list(ArtifactGateCheck.objects.filter(pk__in=ids))
@@ -291,6 +216,7 @@ def main() -> int:
             for check in checks
             if check.finished_at and check.started_at
         ]
+        passed = statuses.get("passed", 0)
         result = {
             "checks": args.checks,
             "urls_per_check": 1 + args.uploads,
@@ -299,14 +225,16 @@ def main() -> int:
             "fetch_threads": args.fetch_threads or 8,
             "wall_seconds": round(wall, 2),
             "submit_seconds": round(submitted, 2),
-            "passed": statuses.get("passed", 0),
-            "not_passed": args.checks - statuses.get("passed", 0),
+            "passed": passed,
+            "not_passed": args.checks - passed,
             "check_run_p50_s": round(statistics.median(runs), 2) if runs else None,
             "check_run_max_s": round(max(runs), 2) if runs else None,
             "urls_fetched": host.requests - requests_before,
             "most_urls_in_flight": host.most_in_flight,
-            "worker_cpu_s": round(worker_cpu, 2),
-            "postgres_cpu_s": round(postgres_cpu, 2),
+            "worker_cpu_s": round(cpu.server, 2),
+            "postgres_cpu_s": round(cpu.postgres, 2),
+            "disturbed": cpu.disturbed,
+            "target_met": wall < TARGET_SECONDS and passed == args.checks,
         }
 
     print(
@@ -321,11 +249,10 @@ def main() -> int:
         f"{result['check_run_max_s']} s; at most {result['most_urls_in_flight']} URLs in flight; "
         f"CPU: worker {result['worker_cpu_s']} s, PostgreSQL {result['postgres_cpu_s']} s."
     )
-    verdict = "met" if wall < TARGET_SECONDS and not result["not_passed"] else "MISSED"
+    verdict = "met" if result["target_met"] else "MISSED"
     print(f"Target < {TARGET_SECONDS:g} s for {args.checks} checks: {verdict}.")
-    print(f"Worker log: {log_path}")
-    print("RESULT " + " ".join(f"{key}={value}" for key, value in result.items()))
-    (RESULTS / f"artifacts-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"Worker log: {log}")
+    report_result("artifacts", result)
     return 0 if not result["not_passed"] else 1
 
 

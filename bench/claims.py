@@ -14,8 +14,9 @@ prints a ``RESULT`` line for scripts. Gunicorn is stopped at the end, whatever h
 
 The workers are threads in this process and share the machine's cores with gunicorn and
 PostgreSQL, so the figures are a floor for a server with cores of its own. The CPU each of
-them used per claim is printed, with a warning when other processes took a share. The RESULT
-as JSON and gunicorn's log are kept in bench/results/ (not committed). The target is
+them used per claim is printed, with a warning when other processes took a share. Redis is
+the cache (a redis-server of its own, or --redis-url); the per-worker rate limit is off. The
+RESULT as JSON and gunicorn's log are kept in bench/results/ (not committed). The target is
 300 claims/s (issue 4).
 """
 
@@ -24,10 +25,7 @@ import http.client
 import json
 import os
 import secrets
-import signal
-import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -36,43 +34,29 @@ from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import (  # noqa: E402 - after the path is set
+from bench.common import (
     HOST,
     Cpu,
+    add_gunicorn_arguments,
+    add_service_arguments,
+    apply_gunicorn_arguments,
+    check_database_arguments,
+    children,
+    describe_gunicorn,
     free_port,
     gunicorn,
-    gunicorn_settings,
-    manage,
-    prepare_database,
-    worker_pids,
+    log_path,
+    percentile_ms,
+    register_fleet,
+    report_result,
+    run_threads,
+    services,
 )
 
-RESULTS = ROOT / "bench" / "results"
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pls_bench_claims"
 CLAIM_NEXT = "/api/v1/jobs/claim-next"
 TARGET_PER_SECOND = 300
-
-# Registers the fleet and the queue in one process (a manage.py call per worker would take
-# longer than the measurement). Prints one token per line.
-SETUP = """
-from repairs.models import Job, Worker
-from repairs.services import worker_register, worker_token_issue
-run, workers, jobs = {run!r}, {workers}, {jobs}
-for n in range(workers):
-    worker = worker_register(Worker(name=f"{{run}}-w{{n}}", team="bench"))
-    print(worker_token_issue(worker=worker, label="bench")[1])
-priorities = ("high", "medium", "low")
-Job.objects.bulk_create(
-    [
-        Job(external_id=f"{{run}}-{{i}}", title="bench job", priority=priorities[i % 3])
-        for i in range(jobs)
-    ],
-    batch_size=2000,
-)
-"""
 
 
 @dataclass
@@ -82,7 +66,7 @@ class Run:
     failures: Counter[str] = field(default_factory=Counter)
     empty: int = 0
     wall_seconds: float = 0.0
-    cpu: Cpu = field(default_factory=lambda: Cpu(0.0, 0.0, 0.0, 0.0))
+    cpu: Cpu = field(default_factory=Cpu)
 
     @property
     def claims(self) -> int:
@@ -92,14 +76,6 @@ class Run:
     def per_second(self) -> float:
         return self.claims / self.wall_seconds if self.wall_seconds else 0.0
 
-    def percentile_ms(self, pct: int) -> float:
-        if len(self.latencies) < 2:
-            return float("nan")
-        return statistics.quantiles(self.latencies, n=100, method="inclusive")[pct - 1] * 1000
-
-    def cpu_ms_per_claim(self, seconds: float) -> float:
-        return seconds * 1000 / self.claims if self.claims else 0.0
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -107,20 +83,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=8000, help="open jobs in the queue")
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured claims per worker")
     parser.add_argument("--duration", type=float, default=30.0, help="upper bound in seconds")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help=f"PostgreSQL to run on (default: $BENCH_DATABASE_URL, else {DEFAULT_DATABASE_URL})",
-    )
-    group = parser.add_argument_group("gunicorn (default: config/gunicorn.conf.py's own)")
-    group.add_argument("--worker-class", help="sets GUNICORN_WORKER_CLASS")
-    group.add_argument("--gunicorn-workers", type=int, help="sets GUNICORN_WORKERS")
-    group.add_argument("--threads", type=int, help="sets GUNICORN_THREADS")
+    add_service_arguments(parser, "pls_bench_claims", fresh=False)
+    add_gunicorn_arguments(parser, workers_flag="--gunicorn-workers")
     args = parser.parse_args()
     if args.workers < 1 or args.jobs < args.workers * (args.warmup + 2):
         parser.error("need --workers >= 1 and enough --jobs for the warm-up and a measurement")
-    if not args.database_url.startswith(("postgres://", "postgresql://")):
-        parser.error(f"the benchmark runs on PostgreSQL only, not {args.database_url}")
+    check_database_arguments(parser, args)
     return args
 
 
@@ -163,13 +131,7 @@ def drive(run: Run, port: int, tokens: list[str], *, claims_each: int | None, un
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(tokens))]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    run.wall_seconds = time.perf_counter() - started
+    run.wall_seconds = run_threads(worker, [(i,) for i in range(len(tokens))])
     return run
 
 
@@ -195,16 +157,12 @@ def report(
     settings: dict[str, object],
     args: argparse.Namespace,
     in_database: dict[str, int],
-    log_path: Path,
 ) -> dict[str, object]:
     handed_out = [job for taken in (*warm.claimed, *run.claimed) for job in taken]
     duplicates = sum(1 for count in Counter(handed_out).values() if count > 1)
     consistent = in_database.get("claimed", 0) == len(handed_out)
-    threads = f" x {settings['threads']} threads" if settings["worker_class"] == "gthread" else ""
-    print(
-        f"gunicorn: {settings['worker_class']}, {settings['workers']} workers{threads}, "
-        f"keep-alive {settings['keepalive']} s, on {HOST}; {os.cpu_count()} CPUs on this machine"
-    )
+    p50, p99 = percentile_ms(run.latencies, 50), percentile_ms(run.latencies, 99)
+    print(describe_gunicorn(settings))
     print(f"database: {args.database_url}; queue of {args.jobs} open jobs (high/medium/low)")
     print(
         f"load: {args.workers} workers (threads in this process, one keep-alive connection "
@@ -214,7 +172,7 @@ def report(
     print()
     print(f"{'claims/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'claims':>8}{'failed':>7}  target")
     print(
-        f"{run.per_second:>9.0f}{run.percentile_ms(50):>8.1f}{run.percentile_ms(99):>8.1f}"
+        f"{run.per_second:>9.0f}{p50:>8.1f}{p99:>8.1f}"
         f"{run.claims:>8}{sum(run.failures.values()):>7}  >= {TARGET_PER_SECOND}/s "
         + ("met" if run.per_second >= TARGET_PER_SECOND else "MISSED")
     )
@@ -229,92 +187,66 @@ def report(
     print()
     print("CPU per claim, ms (gunicorn, PostgreSQL and the load generator share these cores):")
     print(f"{'gunicorn':>10}{'postgres':>10}{'load gen':>10}{'other':>8}{'cores busy':>14}")
+    cpu = run.cpu.per(run.claims)
     busy = run.cpu.machine / run.wall_seconds if run.wall_seconds else 0.0
     print(
-        f"{run.cpu_ms_per_claim(run.cpu.gunicorn):>10.2f}"
-        f"{run.cpu_ms_per_claim(run.cpu.postgres):>10.2f}"
-        f"{run.cpu_ms_per_claim(run.cpu.client):>10.2f}"
-        f"{run.cpu_ms_per_claim(run.cpu.other):>8.2f}"
-        f"{busy:>10.2f} of {os.cpu_count()}"
+        f"{cpu['server']:>10.2f}{cpu['postgres']:>10.2f}{cpu['client']:>10.2f}"
+        f"{cpu['other']:>8.2f}{busy:>10.2f} of {os.cpu_count()}"
     )
-    if run.cpu.other > 0.1 * run.cpu.machine:
+    if run.cpu.disturbed:
         print("WARNING: other processes used over 10% of the CPU: these figures are disturbed.")
-    print(f"gunicorn log: {log_path.relative_to(ROOT)}")
-    result = {
+    return {
         "claims_per_s": round(run.per_second),
-        "p50_ms": round(run.percentile_ms(50), 1),
-        "p99_ms": round(run.percentile_ms(99), 1),
+        "p50_ms": round(p50, 1),
+        "p99_ms": round(p99, 1),
         "claims": run.claims,
         "workers": args.workers,
         "duplicates": duplicates,
-        "consistent": str(consistent).lower(),
+        "consistent": consistent,
         "failed": sum(run.failures.values()) + sum(warm.failures.values()),
-        "gunicorn_cpu_ms": round(run.cpu_ms_per_claim(run.cpu.gunicorn), 2),
-        "postgres_cpu_ms": round(run.cpu_ms_per_claim(run.cpu.postgres), 2),
-        "worker_class": settings["worker_class"],
-        "gunicorn_workers": settings["workers"],
-        "threads": settings["threads"],
-        "target_met": str(run.per_second >= TARGET_PER_SECOND).lower(),
+        "cpu_ms": {key: round(value, 2) for key, value in cpu.items()},
+        "gunicorn": settings,
+        "disturbed": run.cpu.disturbed,
+        "target_met": run.per_second >= TARGET_PER_SECOND,
     }
-    print("RESULT " + " ".join(f"{key}={value}" for key, value in result.items()))
-    return result
 
 
 def main() -> int:
     args = parse_args()
-    # SIGTERM should unwind through the finally blocks that stop gunicorn, as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    for option, variable in (
-        ("worker_class", "GUNICORN_WORKER_CLASS"),
-        ("gunicorn_workers", "GUNICORN_WORKERS"),
-        ("threads", "GUNICORN_THREADS"),
-    ):
-        if getattr(args, option) is not None:
-            os.environ[variable] = str(getattr(args, option))
-    settings = gunicorn_settings()
+    settings = apply_gunicorn_arguments(args)
 
-    prepare_database(args.database_url, fresh=False)
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DEBUG": "false",  # DEBUG keeps every query in memory
-        "ALLOWED_HOSTS": HOST,
-    }
-    manage(env, "migrate", "--noinput", "--verbosity", "0")
-    run_id = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-    setup = SETUP.format(run=run_id, workers=args.workers, jobs=args.jobs)
-    tokens = manage(env, "shell", "--no-imports", "-c", setup).split()[-args.workers :]
-    with psycopg.connect(args.database_url, autocommit=True) as conn:
-        # A run stopped early leaves open jobs behind; close them, so the queue holds
-        # exactly this run's --jobs (claim-next would hand the older ones out first).
-        conn.execute(
-            "UPDATE repairs_job SET status = 'completed', completed_at = now() "
-            "WHERE status = 'open' AND external_id LIKE 'bench-%%' AND external_id NOT LIKE %s",
-            [f"{run_id}-%"],
-        )
-        conn.execute("VACUUM (ANALYZE) repairs_job")
+    with services(args, "claims") as (env, tmp):
+        run_id = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        tokens = register_fleet(env, run_id, workers=args.workers, jobs=args.jobs)
+        with psycopg.connect(args.database_url, autocommit=True) as conn:
+            # A run stopped early leaves open jobs behind; close them, so the queue holds
+            # exactly this run's --jobs (claim-next would hand the older ones out first).
+            conn.execute(
+                "UPDATE repairs_job SET status = 'completed', completed_at = now() "
+                "WHERE status = 'open' AND external_id LIKE 'bench-%%' "
+                "AND external_id NOT LIKE %s",
+                [f"{run_id}-%"],
+            )
+            conn.execute("VACUUM (ANALYZE) repairs_job")
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    log_path = RESULTS / f"claims-{stamp}.log"
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="pls-bench-metrics-") as metrics_dir:
-        server_env = {**env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
-        with gunicorn(server_env, port, log_path) as server:
+        log = log_path("claims")
+        port = free_port()
+        server_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics")}
+        with gunicorn(server_env, port, log) as server:
             # Warm-up: every gunicorn worker imports, resolves URLs and opens its connection.
             warm = drive(Run(), port, tokens, claims_each=args.warmup, until=time.monotonic() + 60)
             if warm.failures:
                 raise RuntimeError(f"claim-next failed during warm-up: {dict(warm.failures)}")
-            pids = worker_pids(server.pid)
+            pids = children(server.pid)
             cpu_before = Cpu.now(pids)
             run = drive(
                 Run(), port, tokens, claims_each=None, until=time.monotonic() + args.duration
             )
             run.cpu = Cpu.now(pids) - cpu_before
-    result = report(run, warm, settings, args, database_claims(args.database_url, run_id), log_path)
-    (RESULTS / f"claims-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
-    return 1 if result["failed"] or result["duplicates"] or result["consistent"] != "true" else 0
+    result = report(run, warm, settings, args, database_claims(args.database_url, run_id))
+    print(f"gunicorn log: {log}")
+    report_result("claims", result)
+    return 1 if result["failed"] or result["duplicates"] or not result["consistent"] else 0
 
 
 if __name__ == "__main__":

@@ -24,21 +24,24 @@ It prints the figures and a RESULT line for scripts; the JSON goes to bench/resu
 """
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import manage, prepare_database  # noqa: E402 - after the path is set
+from bench.common import (
+    add_database_argument,
+    check_database_arguments,
+    manage,
+    prepare_database,
+    product_env,
+    report_result,
+    setup_django,
+)
 
-RESULTS = ROOT / "bench" / "results"
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pls_bench_console"
 TARGET_MS = 300
 WORKERS = 50
 
@@ -65,38 +68,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--tail", type=int, default=2_000, help="events newer than the rollup's mark"
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help=f"PostgreSQL to run on (default: $BENCH_DATABASE_URL, else {DEFAULT_DATABASE_URL})",
-    )
-    parser.add_argument(
-        "--fresh",
-        action="store_true",
-        help="drop and recreate the database first (only one whose name contains 'bench')",
-    )
+    add_database_argument(parser, "pls_bench_console", fresh=True)
     args = parser.parse_args()
-    if not args.database_url.startswith(("postgres://", "postgresql://")):
-        parser.error(f"the benchmark runs on PostgreSQL only, not {args.database_url}")
-    if args.fresh and "bench" not in args.database_url.rsplit("/", 1)[-1]:
-        parser.error("--fresh drops the database: it only does so for one named like *bench*")
+    check_database_arguments(parser, args)
     if args.requests < 2:
         parser.error("need --requests >= 2")
     return args
 
 
-def setup_django(url: str) -> None:
-    """Django in this process, on the bench database, with the product's settings."""
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
+def console_env(url: str) -> dict[str, str]:
+    """The product's environment for Django in this process: the test client's host, no
+    Redis (the page reads no cache), whitenoise's static folder in place."""
     var = Path(tempfile.mkdtemp(prefix="pls-bench-console-"))
     (var / "static").mkdir()  # whitenoise looks for it; the test client never serves from it
-    os.environ["PLS_VAR_DIR"] = str(var)
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
+    return {**product_env(url, var_dir=var), "ALLOWED_HOSTS": "testserver"}
 
 
 # --- Loading ----------------------------------------------------------------------------------
@@ -317,16 +302,16 @@ def timed(call) -> tuple[float, object]:
 
 
 def percentile(values: list[float], pct: int) -> float:
+    """Of milliseconds, in milliseconds."""
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
 
 
 def main() -> int:
     args = parse_args()
     prepare_database(args.database_url, fresh=args.fresh)
-    env = {**os.environ, "DATABASE_URL": args.database_url, "PLS_VAR_DIR": tempfile.mkdtemp()}
-    env.pop("REDIS_URL", None)
+    env = console_env(args.database_url)
     manage(env, "migrate", "--noinput", "-v", "0")
-    setup_django(args.database_url)
+    setup_django(env)
 
     from datetime import timedelta
 
@@ -339,8 +324,11 @@ def main() -> int:
     from dashboards.services import event_rollup_advance, event_rollup_rebuild
     from repairs.models import Job, RepairEvent
 
+    loaded_s = None
     if RepairEvent.objects.count() < args.events:
+        started = time.perf_counter()
         load(args)
+        loaded_s = time.perf_counter() - started
     events, jobs = RepairEvent.objects.count(), Job.objects.count()
     print(f"database: {args.database_url}: {events} events, {jobs} jobs")
 
@@ -426,10 +414,10 @@ def main() -> int:
         "rollup_minute_ms": round(steady_ms),
         "rollup_rebuild_s": round(rebuild_ms / 1000, 1),
         "rollup_catch_up_s": round(catch_up / 1000, 1),
+        "loaded_s": round(loaded_s, 1) if loaded_s is not None else None,
+        "target_met": p90 < TARGET_MS,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "console.json").write_text(json.dumps(result, indent=2))
-    print("RESULT " + " ".join(f"{key}={value}" for key, value in result.items()))
+    report_result("console", result)
     return 0 if p90 < TARGET_MS else 1
 
 

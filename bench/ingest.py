@@ -1,23 +1,30 @@
 """Throughput of repair-event ingest, against the framework's own ceiling.
 
-    .venv/bin/python bench/ingest.py [--requests 5000] [--clients 16]
+    .venv/bin/python bench/ingest.py [--requests 5000] [--clients 16] [--fresh]
 
 Starts gunicorn with config/gunicorn.conf.py on a free 127.0.0.1 port against PostgreSQL at
 BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/pls_bench; created and migrated
-if need be; never DATABASE_URL, so a developer's own database is left alone), creates a
-worker, and drives ``POST /api/v1/worker-repair-events`` with --clients keep-alive
-connections. It then does the same against ``POST /bench/bare-repair-events``
-(bench/bare.py: the same row through the same middleware, without DRF, authentication or
-validation) and prints events/s, p50 and p99 latency for both and their ratio, then a
-``RESULT`` line for scripts. Gunicorn is stopped at the end, whatever happened.
+if need be) and Redis as the cache (a redis-server of its own, or --redis-url), registers a
+fleet of --clients workers, and drives ``POST /api/v1/worker-repair-events`` with one
+keep-alive connection and token per worker. It then does the same against
+``POST /bench/bare-repair-events`` (bench/bare.py: the same row through the same middleware,
+without DRF, authentication or validation) and prints events/s, p50 and p99 latency for both
+and their ratio.
+
+The per-worker rate limit is off for those two (``PLS_WORKER_RATE_LIMIT`` empty): the bench
+measures the product, not the throttle. A third, shorter run restarts gunicorn with the limit
+on (counting in Redis at a rate no worker reaches, so every request pays for the count and none
+is refused) and prints what it costs per request. --throttle-requests 0 skips it.
 
 The load comes from threads in this process and shares the machine's cores with gunicorn
 and PostgreSQL, so the figures are a floor for a server with cores of its own. The CPU each
-of them used per event is printed too, with a warning when other processes took a share.
-The RESULT as JSON and gunicorn's log are kept in bench/results/ (not committed).
+of them used per event is printed too (less disturbed by other jobs than events/s), with a
+warning when other processes took a share.
 
-The figures depend on what the database already holds (the repeat count reads earlier
-events with the same fingerprint), and every run adds to it: compare runs with --fresh.
+Every request carries an action (so each gets a verdict) and the messages repeat a few
+fingerprints, so nearly every event also counts on an open repair proposal: the outage-storm
+case. The figures depend on what the database already holds (the repeat count reads earlier
+events with the same fingerprint) and every run adds to it: compare runs with --fresh.
 """
 
 import argparse
@@ -26,13 +33,7 @@ import http.client
 import itertools
 import json
 import os
-import resource
-import runpy
 import secrets
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,18 +43,35 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
-RESULTS = ROOT / "bench" / "results"
-HOST = "127.0.0.1"  # the only address this script sends traffic to
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pls_bench"
+from bench.common import (
+    HOST,
+    ROOT,
+    Cpu,
+    add_gunicorn_arguments,
+    add_service_arguments,
+    apply_gunicorn_arguments,
+    check_database_arguments,
+    children,
+    describe_gunicorn,
+    free_port,
+    gunicorn,
+    log_path,
+    manage,
+    percentile_ms,
+    register_fleet,
+    report_result,
+    run_threads,
+    services,
+)
+
 INGEST_PATH = "/api/v1/worker-repair-events"
 BARE_PATH = "/bench/bare-repair-events"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+TARGET_PER_SECOND = 500
+TARGET_RATIO = 0.6
+# Counted on every request, reached by none: what the limit costs when nobody is over it.
+THROTTLE_COUNTING_ONLY = "1000000/min"
 
 # Enough shapes that the repeat-count query sees several fingerprints, few enough that each
 # one repeats as it does when a fleet hits the same outage.
@@ -65,38 +83,22 @@ FAILURES = [
     ("friction", "rate_limited", "plan", "report_friction", "{up} answered 429 after {n} calls"),
 ]
 
-
-@dataclass
-class Cpu:
-    """CPU seconds used so far by gunicorn's workers, PostgreSQL, this process, the machine."""
-
-    gunicorn: float
-    postgres: float
-    client: float
-    machine: float
-
-    @classmethod
-    def now(cls, gunicorn_pids: list[int]) -> "Cpu":
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return cls(
-            gunicorn=cpu_seconds(gunicorn_pids),
-            postgres=cpu_seconds(postgres_pids(), reaped=True),
-            client=usage.ru_utime + usage.ru_stime,
-            machine=machine_busy(),
-        )
-
-    def __sub__(self, other: "Cpu") -> "Cpu":
-        return Cpu(
-            self.gunicorn - other.gunicorn,
-            self.postgres - other.postgres,
-            self.client - other.client,
-            self.machine - other.machine,
-        )
-
-    @property
-    def other(self) -> float:
-        """Everything else on the machine: another job running beside the bench."""
-        return max(self.machine - self.gunicorn - self.postgres - self.client, 0.0)
+# The rate limit's own cost, without the noise of a loaded machine: the throttle's
+# allow_request for one worker, as DRF calls it on every request, counted in Redis.
+THROTTLE_TIMING = """
+import time
+from django.contrib.auth import get_user_model
+from django.test import RequestFactory
+from config.throttling import WorkerRateThrottle
+request = RequestFactory().post("/api/v1/worker-repair-events")
+request.user = get_user_model().objects.get(username="worker-{worker}")
+for _ in range(200):
+    WorkerRateThrottle().allow_request(request, None)
+cpu, wall = time.process_time(), time.perf_counter()
+for _ in range({calls}):
+    WorkerRateThrottle().allow_request(request, None)
+print((time.process_time() - cpu) * 1e6 / {calls}, (time.perf_counter() - wall) * 1e6 / {calls})
+"""
 
 
 @dataclass
@@ -107,64 +109,39 @@ class Run:
     failures: Counter[str] = field(default_factory=Counter)
     wall_seconds: float = 0.0
     warmed_up: int = 0
-    cpu: Cpu = field(default_factory=lambda: Cpu(0.0, 0.0, 0.0, 0.0))
+    cpu: Cpu = field(default_factory=Cpu)
 
     @property
-    def events_per_second(self) -> float:
+    def per_second(self) -> float:
         return len(self.latencies) / self.wall_seconds if self.wall_seconds else 0.0
 
-    def percentile_ms(self, pct: int) -> float:
-        if len(self.latencies) < 2:
-            return float("nan")
-        return statistics.quantiles(self.latencies, n=100, method="inclusive")[pct - 1] * 1000
-
-    def cpu_ms_per_event(self, seconds: float) -> float:
-        return seconds * 1000 / len(self.latencies) if self.latencies else 0.0
+    def cpu_ms(self) -> dict[str, float]:
+        return self.cpu.per(len(self.latencies))
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=5000, help="measured requests per target")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent keep-alive clients")
+    parser.add_argument(
+        "--clients", type=int, default=16, help="concurrent workers, each its own connection"
+    )
     parser.add_argument(
         "--duration", type=float, default=60.0, help="upper bound in seconds per target"
     )
     parser.add_argument("--warmup", type=int, default=400, help="unmeasured requests per target")
     parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help=f"PostgreSQL to run on (default: $BENCH_DATABASE_URL, else {DEFAULT_DATABASE_URL})",
+        "--throttle-requests",
+        type=int,
+        default=3000,
+        help="requests of the run with the rate limit on (0: skip it)",
     )
-    parser.add_argument(
-        "--fresh",
-        action="store_true",
-        help="drop and recreate the database first (only one whose name contains 'bench')",
-    )
-    group = parser.add_argument_group("gunicorn (default: config/gunicorn.conf.py's own)")
-    group.add_argument("--worker-class", help="sets GUNICORN_WORKER_CLASS")
-    group.add_argument("--workers", type=int, help="sets GUNICORN_WORKERS")
-    group.add_argument("--threads", type=int, help="sets GUNICORN_THREADS")
+    add_service_arguments(parser, "pls_bench", fresh=True)
+    add_gunicorn_arguments(parser, workers_flag="--workers")
     args = parser.parse_args()
     if args.requests < 2 or args.clients < 1:
         parser.error("need --requests >= 2 and --clients >= 1")
-    if not args.database_url.startswith(("postgres://", "postgresql://")):
-        parser.error(f"the benchmark runs on PostgreSQL only, not {args.database_url}")
-    if args.fresh and "bench" not in conninfo_to_dict(args.database_url).get("dbname", ""):
-        parser.error("--fresh drops the database: it only does so for one named like *bench*")
+    check_database_arguments(parser, args)
     return args
-
-
-def prepare_database(url: str, *, fresh: bool) -> None:
-    """Creates the database if it is missing (or anew with ``fresh``)."""
-    name = conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as conn:
-        if fresh:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def settle_events_table(url: str) -> tuple[int, str]:
@@ -174,137 +151,16 @@ def settle_events_table(url: str) -> tuple[int, str]:
     bench database filled by earlier runs may have neither (this machine's PostgreSQL runs with
     autovacuum off), which would make the repeat-count query read every heap page it counts.
     """
+    import psycopg
+
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE) worker_repair_events")
+        # Every repeat rewrites its proposal's row; unvacuumed, the dead versions of earlier
+        # runs make each proposal lookup walk hundreds of them.
+        conn.execute("VACUUM (ANALYZE) policies_proposal")
         rows = conn.execute("SELECT count(*) FROM worker_repair_events").fetchone()
         autovacuum = conn.execute("SHOW autovacuum").fetchone()
     return (rows[0] if rows else 0), (autovacuum[0] if autovacuum else "unknown")
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def gunicorn_settings() -> dict[str, object]:
-    """What config/gunicorn.conf.py resolves to in this environment, for the report."""
-    conf = runpy.run_path(str(GUNICORN_CONF))
-    return {key: conf[key] for key in ("worker_class", "workers", "threads", "keepalive")}
-
-
-@contextlib.contextmanager
-def gunicorn(env: dict[str, str], port: int, log_path: Path) -> Iterator[subprocess.Popen]:
-    executable = Path(sys.executable).parent / "gunicorn"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [
-                str(executable),
-                "-c",
-                str(GUNICORN_CONF),
-                "--bind",
-                f"{HOST}:{port}",
-                # The default control socket is one path per user: leave it to `make run`.
-                "--no-control-socket",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so nothing of it outlives us
-        )
-        try:
-            wait_until_up(server, port, log_path)
-            yield server
-        finally:
-            stop(server)
-
-
-def wait_until_up(server: subprocess.Popen, port: int, log_path: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}:\n{log_path.read_text()}")
-        conn = http.client.HTTPConnection(HOST, port, timeout=2)
-        try:
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            conn.close()
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer /health within 60 s:\n{log_path.read_text()}")
-
-
-def stop(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    server.terminate()  # the master stops its workers gracefully on SIGTERM
-    try:
-        server.wait(timeout=35)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
-def worker_pids(master: int) -> list[int]:
-    try:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text()
-    except OSError:
-        return []
-    return [int(pid) for pid in children.split()]
-
-
-def cpu_seconds(pids: list[int], *, reaped: bool = False) -> float:
-    """User plus system CPU of these processes, from /proc (0 for any that has gone).
-
-    With ``reaped``, also the CPU of their children that have exited: PostgreSQL replaces a
-    backend whenever Django reopens a connection (CONN_MAX_AGE), and the postmaster inherits
-    the old backend's CPU when it reaps it.
-    """
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-        if reaped:
-            total += int(fields[13]) + int(fields[14])  # cutime, cstime
-    return total / CLOCK_TICKS
-
-
-def postgres_pids() -> list[int]:
-    """A local PostgreSQL's processes (none if the database runs elsewhere)."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            if stat.read_text().startswith(f"{stat.parent.name} (postgres)"):
-                pids.append(int(stat.parent.name))
-    return pids
-
-
-def machine_busy() -> float:
-    """CPU seconds the whole machine has spent working (all cores), from /proc/stat."""
-    user, nice, system, _idle, _iowait, irq, softirq = (
-        int(value) for value in Path("/proc/stat").read_text().split()[1:8]
-    )
-    return (user + nice + system + irq + softirq) / CLOCK_TICKS
 
 
 def ingest_body(i: int) -> bytes:
@@ -326,21 +182,21 @@ def ingest_body(i: int) -> bytes:
 def drive(
     run: Run,
     port: int,
-    headers: dict[str, str],
+    headers: list[dict[str, str]],
     body: Callable[[int], bytes],
     *,
     requests: int,
-    clients: int,
     duration: float,
     first: int,
 ) -> Run:
-    """Sends ``requests`` POSTs from ``clients`` threads, each on its own keep-alive socket."""
+    """Sends ``requests`` POSTs, one client thread per entry of ``headers`` (a worker's
+    token), each on its own keep-alive socket."""
     numbers = itertools.count(first)  # next() on it is atomic under the GIL
     last = first + requests
     stop_at = time.monotonic() + duration
     lock = threading.Lock()
 
-    def client() -> None:
+    def client(own: dict[str, str]) -> None:
         # http.client reopens the socket by itself when the server answered Connection: close.
         conn = http.client.HTTPConnection(HOST, port, timeout=30)
         try:
@@ -348,7 +204,7 @@ def drive(
                 payload = body(i)
                 started = time.perf_counter()
                 try:
-                    conn.request("POST", run.path, body=payload, headers=headers)
+                    conn.request("POST", run.path, body=payload, headers=own)
                     response = conn.getresponse()
                     response.read()
                 except (OSError, http.client.HTTPException) as exc:
@@ -365,36 +221,43 @@ def drive(
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    run.wall_seconds = time.perf_counter() - started
+    run.wall_seconds = run_threads(client, [(own,) for own in headers])
     return run
 
 
 def measure(
-    name: str, path: str, port: int, master: int, headers: dict[str, str], args: argparse.Namespace
+    name: str,
+    path: str,
+    port: int,
+    master: int,
+    headers: list[dict[str, str]],
+    args: argparse.Namespace,
+    *,
+    requests: int,
+    first: int,
 ) -> Run:
-    common = {"clients": args.clients, "duration": args.duration}
     # Warm-up: every worker imports, resolves URLs and opens its database connections.
     warm = drive(
-        Run(name, path), port, headers, ingest_body, requests=args.warmup, first=0, **common
+        Run(name, path),
+        port,
+        headers,
+        ingest_body,
+        requests=args.warmup,
+        duration=args.duration,
+        first=first,
     )
     if warm.failures:
         raise RuntimeError(f"{name} failed during warm-up: {dict(warm.failures)}")
-    pids = worker_pids(master)
+    pids = children(master)
     cpu_before = Cpu.now(pids)
     run = drive(
         Run(name, path),
         port,
         headers,
         ingest_body,
-        requests=args.requests,
-        first=args.warmup,
-        **common,
+        requests=requests,
+        duration=args.duration,
+        first=first + args.warmup,
     )
     run.cpu = Cpu.now(pids) - cpu_before
     run.warmed_up = len(warm.latencies)
@@ -425,145 +288,165 @@ def counted_by_metrics(port: int) -> float | None:
     )
 
 
+@contextlib.contextmanager
+def serve(env: dict[str, str], metrics_root: Path, name: str) -> Iterator[tuple[int, int, Path]]:
+    """gunicorn for one phase; yields its master's pid, its port and its log."""
+    path = log_path(f"ingest-{name}")
+    port = free_port()
+    # As in production with several workers: counters go through the shared folder.
+    folder = tempfile.mkdtemp(prefix=f"{name}-", dir=metrics_root)
+    with gunicorn({**env, "PROMETHEUS_MULTIPROC_DIR": folder}, port, path) as server:
+        yield server.pid, port, path
+
+
 def report(
-    runs: list[Run],
+    runs: dict[str, Run],
     settings: dict[str, object],
     args: argparse.Namespace,
     table: tuple[int, str],
-    log_path: Path,
     metrics_count: float | None,
+    throttle_us: list[float] | None,
 ) -> dict[str, object]:
-    ingest, bare = runs
-    ratio = ingest.events_per_second / bare.events_per_second if bare.events_per_second else 0.0
-    threads = f" x {settings['threads']} threads" if settings["worker_class"] == "gthread" else ""
-    print(
-        f"gunicorn: {settings['worker_class']}, {settings['workers']} workers{threads}, "
-        f"keep-alive {settings['keepalive']} s, on {HOST}; {os.cpu_count()} CPUs on this machine"
-    )
+    ingest, bare = runs["ingest"], runs["bare"]
+    ratio = ingest.per_second / bare.per_second if bare.per_second else 0.0
+    print(describe_gunicorn(settings))
     rows_before, autovacuum = table
     print(
         f"database: {args.database_url}: {rows_before} events before the run, "
-        f"vacuumed and analysed (autovacuum is {autovacuum} on this server)"
+        f"vacuumed and analysed (autovacuum is {autovacuum} on this server); Redis cache"
     )
     print(
-        f"load: {args.clients} client threads in this process, one keep-alive connection each; "
-        f"{args.requests} requests per target (at most {args.duration:.0f} s) "
-        f"after {args.warmup} warm-up requests"
+        f"load: {args.clients} workers, each a client thread in this process with its own token "
+        f"and keep-alive connection; {args.requests} requests per target (at most "
+        f"{args.duration:.0f} s) after {args.warmup} warm-up requests"
     )
     print()
     print(
-        f"{'target':<8}{'path':<30}{'events/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'ok':>7}{'failed':>7}"
+        f"{'target':<9}{'path':<30}{'events/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'ok':>7}{'failed':>7}"
     )
-    for run in runs:
+    for name, run in runs.items():
         print(
-            f"{run.name:<8}{run.path:<30}{run.events_per_second:>9.0f}"
-            f"{run.percentile_ms(50):>8.1f}{run.percentile_ms(99):>8.1f}"
+            f"{name:<9}{run.path:<30}{run.per_second:>9.0f}"
+            f"{percentile_ms(run.latencies, 50):>8.1f}{percentile_ms(run.latencies, 99):>8.1f}"
             f"{len(run.latencies):>7}{sum(run.failures.values()):>7}"
         )
         for reason, count in run.failures.most_common():
             print(f"    {count} x {reason}")
-    print(f"ratio ingest/bare: {ratio:.2f}")
+    print(f"ratio ingest/bare: {ratio:.2f}; targets >= {TARGET_PER_SECOND}/s and >= {TARGET_RATIO}")
     print()
     print("CPU per event, ms (gunicorn, PostgreSQL and the load generator share these cores):")
     print(
-        f"{'target':<8}{'gunicorn':>10}{'postgres':>10}{'load gen':>10}{'other':>8}"
+        f"{'target':<9}{'gunicorn':>10}{'postgres':>10}{'load gen':>10}{'other':>8}"
         f"{'cores busy':>14}"
     )
-    disturbed = False
-    for run in runs:
+    for name, run in runs.items():
+        cpu = run.cpu_ms()
         busy = run.cpu.machine / run.wall_seconds if run.wall_seconds else 0.0
         print(
-            f"{run.name:<8}{run.cpu_ms_per_event(run.cpu.gunicorn):>10.2f}"
-            f"{run.cpu_ms_per_event(run.cpu.postgres):>10.2f}"
-            f"{run.cpu_ms_per_event(run.cpu.client):>10.2f}"
-            f"{run.cpu_ms_per_event(run.cpu.other):>8.2f}"
-            f"{busy:>10.2f} of {os.cpu_count()}"
+            f"{name:<9}{cpu['server']:>10.2f}{cpu['postgres']:>10.2f}{cpu['client']:>10.2f}"
+            f"{cpu['other']:>8.2f}{busy:>10.2f} of {os.cpu_count()}"
         )
-        disturbed = disturbed or run.cpu.other > 0.1 * run.cpu.machine
+    disturbed = any(run.cpu.disturbed for run in runs.values())
     if disturbed:
         print("WARNING: other processes used over 10% of the CPU: these figures are disturbed.")
+    throttled = runs.get("throttle")
+    throttle_cost = None
+    if throttled is not None:
+        throttle_cost = throttled.cpu_ms()["server"] - ingest.cpu_ms()["server"]
+        print(
+            f"rate limit on (PLS_WORKER_RATE_LIMIT={THROTTLE_COUNTING_ONLY}, counted in Redis; "
+            f"the default is 600/min): {throttled.per_second:.0f} events/s, gunicorn CPU "
+            f"{throttle_cost:+.2f} ms per request against ingest with it off (within the noise)"
+        )
+    if throttle_us:
+        print(
+            f"the rate limit on its own (5000 calls in one process, Redis): "
+            f"{throttle_us[0]:.0f} us CPU and {throttle_us[1]:.0f} us wall per request"
+        )
     accepted = ingest.warmed_up + len(ingest.latencies)
+    metrics_ok = metrics_count == accepted
     if metrics_count is None:
         print("WARNING: /metrics could not be read.")
-    elif metrics_count != accepted:
+    elif not metrics_ok:
         print(
             f"WARNING: /metrics counts {metrics_count:.0f} repair events where gunicorn "
             f"accepted {accepted}: multi-process mode is not adding up the workers."
         )
     else:
         print(f"/metrics counts all {accepted} accepted events, summed across the workers.")
-    print(f"gunicorn log: {log_path.relative_to(ROOT)}")
-    result = {
-        "ingest_eps": round(ingest.events_per_second),
-        "ingest_p50_ms": round(ingest.percentile_ms(50), 1),
-        "ingest_p99_ms": round(ingest.percentile_ms(99), 1),
-        "bare_eps": round(bare.events_per_second),
-        "bare_p50_ms": round(bare.percentile_ms(50), 1),
-        "bare_p99_ms": round(bare.percentile_ms(99), 1),
+    result: dict[str, object] = {
+        "ingest_per_s": round(ingest.per_second),
+        "ingest_p50_ms": round(percentile_ms(ingest.latencies, 50), 1),
+        "ingest_p99_ms": round(percentile_ms(ingest.latencies, 99), 1),
+        "bare_per_s": round(bare.per_second),
+        "bare_p50_ms": round(percentile_ms(bare.latencies, 50), 1),
+        "bare_p99_ms": round(percentile_ms(bare.latencies, 99), 1),
         "ratio": round(ratio, 2),
-        "ingest_gunicorn_cpu_ms": round(ingest.cpu_ms_per_event(ingest.cpu.gunicorn), 2),
-        "bare_gunicorn_cpu_ms": round(bare.cpu_ms_per_event(bare.cpu.gunicorn), 2),
+        "ingest_cpu_ms": {key: round(value, 2) for key, value in ingest.cpu_ms().items()},
+        "bare_cpu_ms": {key: round(value, 2) for key, value in bare.cpu_ms().items()},
+        "throttle_per_s": round(throttled.per_second) if throttled else None,
+        "throttle_cpu_ms": round(throttle_cost, 2) if throttle_cost is not None else None,
+        "throttle_alone_us": [round(value) for value in throttle_us] if throttle_us else None,
         "clients": args.clients,
-        "worker_class": settings["worker_class"],
-        "workers": settings["workers"],
-        "threads": settings["threads"],
-        "failed": sum(sum(run.failures.values()) for run in runs),
-        "metrics_ok": str(metrics_count == accepted).lower(),
+        "events_before": rows_before,
+        "gunicorn": settings,
+        "failed": sum(sum(run.failures.values()) for run in runs.values()),
+        "metrics_ok": metrics_ok,
+        "disturbed": disturbed,
+        "target_met": ingest.per_second >= TARGET_PER_SECOND and ratio >= TARGET_RATIO,
     }
-    print("RESULT " + " ".join(f"{key}={value}" for key, value in result.items()))
     return result
 
 
 def main() -> int:
     args = parse_args()
-    # SIGTERM should unwind through the finally blocks that stop gunicorn, as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    for option, variable in (
-        ("worker_class", "GUNICORN_WORKER_CLASS"),
-        ("workers", "GUNICORN_WORKERS"),
-        ("threads", "GUNICORN_THREADS"),
-    ):
-        if getattr(args, option) is not None:
-            os.environ[variable] = str(getattr(args, option))
-    settings = gunicorn_settings()
+    settings = apply_gunicorn_arguments(args)
 
-    prepare_database(args.database_url, fresh=args.fresh)
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DEBUG": "false",  # DEBUG keeps every query in memory
-        "ALLOWED_HOSTS": HOST,
-    }
-    manage(env, "migrate", "--noinput", "--verbosity", "0")
-    rows_before, autovacuum = settle_events_table(args.database_url)
-    worker = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-    token = manage(env, "create_worker", worker, "--team", "bench").strip().splitlines()[-1]
+    with services(args, "ingest", settings="bench.settings") as (env, tmp):
+        table = settle_events_table(args.database_url)
+        run_id = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        tokens = register_fleet(env, run_id, workers=args.clients)
+        json_headers = {"Content-Type": "application/json"}
+        workers = [{**json_headers, "Authorization": f"Bearer {token}"} for token in tokens]
+        # The bare view writes every row as the fleet's first worker.
+        env["BENCH_WORKER"] = f"{run_id}-w0"
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    log_path = RESULTS / f"ingest-{stamp}.log"
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="pls-bench-metrics-") as metrics_dir:
-        # As in production with several workers: counters go through the shared folder.
-        server_env = {**env, "BENCH_WORKER": worker, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
-        with gunicorn(server_env, port, log_path) as server:
-            json_headers = {"Content-Type": "application/json"}
-            runs = [
-                measure(
-                    "ingest",
-                    INGEST_PATH,
-                    port,
-                    server.pid,
-                    {**json_headers, "Authorization": f"Bearer {token}"},
-                    args,
-                ),
-                measure("bare", BARE_PATH, port, server.pid, json_headers, args),
-            ]
+        runs: dict[str, Run] = {}
+        first = 0
+        with serve(env, tmp, "off") as (master, port, log):
+            runs["ingest"] = measure(
+                "ingest", INGEST_PATH, port, master, workers, args,
+                requests=args.requests, first=first,
+            )  # fmt: skip
+            first += args.warmup + args.requests
             metrics_count = counted_by_metrics(port)
-    result = report(runs, settings, args, (rows_before, autovacuum), log_path, metrics_count)
-    (RESULTS / f"ingest-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
-    return 1 if result["failed"] else 0
+            runs["bare"] = measure(
+                "bare", BARE_PATH, port, master, [json_headers] * args.clients, args,
+                requests=args.requests, first=first,
+            )  # fmt: skip
+            first += args.warmup + args.requests
+        throttle_us = None
+        if args.throttle_requests:
+            throttle_env = {**env, "PLS_WORKER_RATE_LIMIT": THROTTLE_COUNTING_ONLY}
+            try:
+                timing = THROTTLE_TIMING.format(worker=f"{run_id}-w0", calls=5000)
+                throttle_us = [
+                    float(value)
+                    for value in manage(throttle_env, "shell", "--no-imports", "-c", timing)
+                    .split("\n")[-2]
+                    .split()
+                ]
+            except (RuntimeError, ValueError, IndexError) as exc:
+                print(f"WARNING: the rate limit could not be timed on its own: {exc}")
+            with serve(throttle_env, tmp, "throttle") as (master, port, _):
+                runs["throttle"] = measure(
+                    "throttle", INGEST_PATH, port, master, workers, args,
+                    requests=args.throttle_requests, first=first,
+                )  # fmt: skip
+    result = report(runs, settings, args, table, metrics_count, throttle_us)
+    print(f"gunicorn log: {log.relative_to(ROOT)}")
+    report_result("ingest", result)
+    return 1 if result["failed"] or not result["metrics_ok"] else 0
 
 
 if __name__ == "__main__":

@@ -25,37 +25,31 @@ for scripts; the JSON goes to bench/results/ (not committed).
 """
 
 import argparse
-import contextlib
-import json
 import os
-import shutil
-import signal
-import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import (  # noqa: E402 - after the path is set
+from bench.common import (
     HOST,
-    cpu_seconds,
-    free_port,
-    manage,
-    postgres_pids,
-    prepare_database,
+    Cpu,
+    add_service_arguments,
+    celery_worker,
+    check_database_arguments,
+    log_path,
+    percentile_ms,
+    process_tree,
+    report_result,
+    services,
+    setup_django,
 )
 
-RESULTS = ROOT / "bench" / "results"
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pls_bench_outbox"
 TARGET_PER_SECOND = 300
 
 
@@ -105,94 +99,6 @@ class SinkHandler(BaseHTTPRequestHandler):
         pass  # a line per report would cost more than the answer
 
 
-# --- Processes ---------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def redis_server(url: str | None, folder: Path) -> Iterator[str]:
-    """The broker: ``url`` if given, else a redis-server of our own, stopped at the end."""
-    if url:
-        yield url
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("no redis-server on PATH: install it, or pass --redis-url")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        import redis
-
-        client = redis.Redis(host=HOST, port=port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield f"redis://{HOST}:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def celery_worker(
-    env: dict[str, str], pool: str, concurrency: int, log_path: Path
-) -> Iterator[subprocess.Popen]:
-    with log_path.open("w") as log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool",
-                pool,
-                "--concurrency",
-                str(concurrency),
-                "--loglevel",
-                "WARNING",
-                "--without-mingle",
-                "--without-gossip",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield worker
-        finally:
-            worker.terminate()  # warm shutdown: running tasks finish
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (the worker's pool processes)."""
-    pids = [pid]
-    for current in pids:
-        with contextlib.suppress(OSError):
-            children = Path(f"/proc/{current}/task/{current}/children").read_text()
-            pids.extend(int(child) for child in children.split())
-    return pids
-
-
 # --- Enqueueing --------------------------------------------------------------------------------
 
 
@@ -201,8 +107,8 @@ class Phase:
     name: str
     enqueued_at: dict[int, float] = field(default_factory=dict)
     enqueue_seconds: float = 0.0
-    worker_cpu: float = 0.0
-    postgres_cpu: float = 0.0
+    # server: the Celery worker and its pool; client: this process (enqueuers and the sink)
+    cpu: Cpu = field(default_factory=Cpu)
 
     def delays(self, sink: Sink) -> list[float]:
         return [
@@ -269,12 +175,6 @@ def wait_for_delivery(phase: Phase, sink: Sink, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def percentile_ms(values: list[float], pct: int) -> float:
-    if len(values) < 2:
-        return float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1] * 1000
-
-
 # --- Main --------------------------------------------------------------------------------------
 
 
@@ -298,49 +198,21 @@ def parse_args() -> argparse.Namespace:
         help="CELERY_DB_REUSE_MAX for the worker (default: the project's, 1000; 0 makes Celery's "
         "Django fixup close the database connection after every task)",
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
-        help=f"PostgreSQL to run on (default: $BENCH_DATABASE_URL, else {DEFAULT_DATABASE_URL})",
-    )
-    parser.add_argument("--redis-url", help="an existing Redis to use as the broker")
+    add_service_arguments(parser, "pls_bench_outbox", fresh=False)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per phase")
     args = parser.parse_args()
-    if not args.database_url.startswith(("postgres://", "postgresql://")):
-        parser.error(f"the benchmark runs on PostgreSQL only, not {args.database_url}")
+    check_database_arguments(parser, args)
     return args
 
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    prepare_database(args.database_url, fresh=False)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-
-    with (
-        tempfile.TemporaryDirectory(prefix="pls-bench-outbox-") as tmp,
-        redis_server(args.redis_url, Path(tmp)) as broker_url,
-    ):
-        env = {
-            **os.environ,
-            "DATABASE_URL": args.database_url,
-            "REDIS_URL": broker_url,
-            "CELERY_BROKER_URL": broker_url,
-            "DJANGO_SETTINGS_MODULE": "config.settings.base",
-            "DEBUG": "false",
-            "PLS_VAR_DIR": str(Path(tmp) / "var"),
-            "LOG_LEVEL": "WARNING",
-        }
+    with services(args, "outbox") as (env, _):
         if args.max_count:
             env["PLS_NOTIFY_MAX_COUNT"] = str(args.max_count)
         if args.reuse_db_connections is not None:
             env["CELERY_DB_REUSE_MAX"] = str(args.reuse_db_connections)
-        manage(env, "migrate", "--noinput", "--verbosity", "0")
-        os.environ.update(env)
-        import django
-
-        django.setup()
+        setup_django(env)
         from notifications.models import Channel, OwnerReport
 
         sink = Sink()
@@ -354,9 +226,9 @@ def main() -> int:
                 name=name, kind="webhook", url=f"{sink.url}/{name}", signing_secret="bench"
             )
 
-        log_path = RESULTS / f"outbox-{stamp}-worker.log"
+        log = log_path("outbox", "worker.log")
         phases: list[Phase] = []
-        with celery_worker(env, args.pool, args.concurrency, log_path) as worker:
+        with celery_worker(env, log, pool=args.pool, concurrency=args.concurrency) as worker:
             # Warm-up: the pool processes import, connect and open their HTTP sessions.
             warm = Phase("warm-up")
             enqueue(warm, 40 * args.channels, names, args.enqueuers, None)
@@ -367,16 +239,15 @@ def main() -> int:
                 (Phase("paced"), args.paced_reports, args.rate),
             ):
                 pids = process_tree(worker.pid)
-                cpu_before = cpu_seconds(pids), cpu_seconds(postgres_pids(), reaped=True)
+                cpu_before = Cpu.now(pids)
                 enqueue(phase, count, names, args.enqueuers, rate)
                 wait_for_delivery(phase, sink, args.timeout)
-                phase.worker_cpu = cpu_seconds(pids) - cpu_before[0]
-                phase.postgres_cpu = cpu_seconds(postgres_pids(), reaped=True) - cpu_before[1]
+                phase.cpu = Cpu.now(pids) - cpu_before
                 phases.append(phase)
         sink.shutdown()
 
-    result = report(args, sink, phases, log_path)
-    (RESULTS / f"outbox-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = report(args, sink, phases, log)
+    report_result("outbox", result)
     return 0 if result["missing"] == 0 and result["repeats"] == 0 else 1
 
 
@@ -399,34 +270,43 @@ def report(args: argparse.Namespace, sink: Sink, phases: list[Phase], log_path: 
         "db_reuse_max": args.reuse_db_connections,
     }
     missing = repeats = 0
+    disturbed = False
     for phase in phases:
         delays = phase.delays(sink)
         lost = len(phase.enqueued_at) - len(delays)
         missing += lost
         repeats += sum(sink.repeats[pk] for pk in phase.enqueued_at)
         per_second = phase.delivered_per_second(sink)
-        count = len(phase.enqueued_at) or 1
+        cpu = phase.cpu.per(len(phase.enqueued_at))
+        disturbed = disturbed or phase.cpu.disturbed
         print(
             f"{phase.name:6}: {len(delays)}/{len(phase.enqueued_at)} delivered, "
             f"{per_second:6.0f} reports/s delivered, "
             f"enqueued at {len(phase.enqueued_at) / phase.enqueue_seconds:6.0f}/s; "
             f"enqueue->delivery p50 {percentile_ms(delays, 50):7.1f} ms, "
             f"p99 {percentile_ms(delays, 99):7.1f} ms; CPU per report: worker "
-            f"{phase.worker_cpu * 1000 / count:.2f} ms, PostgreSQL "
-            f"{phase.postgres_cpu * 1000 / count:.2f} ms"
+            f"{cpu['server']:.2f} ms, PostgreSQL {cpu['postgres']:.2f} ms, enqueuers and sink "
+            f"{cpu['client']:.2f} ms, other processes {cpu['other']:.2f} ms"
         )
         result[f"{phase.name}_per_second"] = round(per_second)
         result[f"{phase.name}_p50_ms"] = round(percentile_ms(delays, 50), 1)
         result[f"{phase.name}_p99_ms"] = round(percentile_ms(delays, 99), 1)
-        result[f"{phase.name}_worker_cpu_ms"] = round(phase.worker_cpu * 1000 / count, 2)
+        result[f"{phase.name}_cpu_ms"] = {key: round(value, 2) for key, value in cpu.items()}
     burst = result.get("burst_per_second", 0)
     verdict = "met" if burst >= TARGET_PER_SECOND else "MISSED"
     print(f"Target >= {TARGET_PER_SECOND} reports/s: {verdict} ({burst}/s).")
     if missing or repeats:
         print(f"WARNING: {missing} report(s) not delivered, {repeats} delivered more than once.")
+    if disturbed:
+        print("WARNING: other processes used over 10% of the CPU: these figures are disturbed.")
     print(f"Worker log: {log_path}")
-    result.update(missing=missing, repeats=repeats, connections=sink.connections)
-    print("RESULT " + " ".join(f"{key}={value}" for key, value in result.items()))
+    result.update(
+        missing=missing,
+        repeats=repeats,
+        connections=sink.connections,
+        disturbed=disturbed,
+        target_met=burst >= TARGET_PER_SECOND and not missing and not repeats,
+    )
     return result
 
 

@@ -20,17 +20,23 @@ wsgi_app = "config.wsgi:application"
 # load balancer reaches the process on $PORT.
 bind = [f"{os.environ.get('GUNICORN_HOST', '0.0.0.0')}:{_int('PORT', 8000)}"]  # noqa: S104
 
-# gthread, 2 processes (one per core) x 4 threads. bench/ingest.py on the 2-core machine
-# (16 keep-alive clients; PostgreSQL and the load generator on the same cores), 4 interleaved
-# runs each: sync x2 158-230 events/s, sync x5 194-202, gthread 2x2 170-230, gthread 2x4
-# 173-193. The ingest path is CPU-bound (about 7 ms of Python per event), so the worker class
-# does not change throughput beyond the run-to-run noise; sync only had the tighter p99 at
-# saturation (98-148 ms against 131-282 ms). gthread wins on what the bench cannot show:
-# workers keep their connections alive (sync closes every one), a connection whose request
-# has not arrived yet waits in the poller instead of holding one of a few processes (nothing
-# in the compose stack buffers requests in front of gunicorn), and four threads overlap the
-# database round trips when PostgreSQL is on another host. More threads per process only add
-# GIL contention; more processes than cores only add memory.
+# gthread, 2 processes (one per core) x 4 threads each, for a 2-core machine.
+# - Processes: one per core. Django's request path is Python holding the GIL (about 4 ms of
+#   CPU per ingest request against 1 ms for the bare insert), so one process uses at most one
+#   core; a third process only adds memory (~90 MiB each, bench/rss.py) and fights
+#   PostgreSQL, which needs a share of the same two cores.
+# - Threads: a request also waits on the database (about 8 round trips per ingest request,
+#   its locks, the commit's WAL flush); a few threads per process fill those waits with
+#   other requests. More threads only contend for the GIL.
+# bench/ingest.py on the 2-core machine (16 workers reporting at once, PostgreSQL and the
+# load generator on the same cores, 2 interleaved runs each, 2026-11-21): gthread 2x4
+# 293-309 events/s (p99 110-120 ms), 2x2 316-336 (p99 88-104), 2x8 298-304 (p99 136-154),
+# 3x4 314-324 (p99 104-116), sync x4 283-307 (p99 69-71). All within the run-to-run noise
+# (about +-10 %), as was gunicorn's CPU per event (3.7-4.1 ms; sync 4.4-4.8). 2x4 is kept
+# over 2x2 because PostgreSQL in production sits across a network, where each round trip
+# is longer and more threads are needed to keep a core busy; sync keeps the tightest p99 at
+# saturation but closes every connection after a request and gives a slow client a whole
+# process, with nothing in the compose stack buffering requests in front of gunicorn.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = _int("GUNICORN_WORKERS", 2)
 threads = _int("GUNICORN_THREADS", 4)
@@ -40,8 +46,9 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Workers report over persistent connections; a few seconds of keep-alive saves a TCP
 # handshake per event without holding idle sockets for long.
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
-# Recycling is off unless asked for: nothing here is known to leak, and each restart costs
-# a cold worker (imports, URL resolver, database connection).
+# Recycling is off unless asked for: a worker's memory levels off (bench/rss.py: 93 MiB after
+# warm-up, 95 MiB peak after 100,000 mixed requests, +0.5 MiB over the second 50,000), and
+# each restart costs a cold worker (imports, URL resolver, database connection).
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 # Workers touch a heartbeat file on every request; in a container /tmp may be a disk-backed

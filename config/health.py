@@ -64,7 +64,10 @@ def check_broker() -> str | None:
 
 def scheduler_tick_age() -> float | None:
     """Seconds since Celery beat last ran its tick task, None if it never has."""
-    last = cache.get(SCHEDULER_TICK_KEY)
+    try:
+        last = cache.get(SCHEDULER_TICK_KEY)
+    except Exception:  # the cache is Redis, which may be the very thing that is down
+        return None
     return None if last is None else round(time.time() - last, 1)
 
 

@@ -9,7 +9,8 @@ import logging
 import re
 from dataclasses import dataclass
 
-_NOT_YET_REDACTED = r"(?!\[REDACTED)"
+# Also behind an opening quote: a second pass over '"password": "[REDACTED:…]"' counted it.
+_NOT_YET_REDACTED = r"(?![\"']?\[REDACTED)"
 
 
 @dataclass(frozen=True)
@@ -55,20 +56,31 @@ _SHAPES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 # Secrets recognised by what stands before them: the prefix is kept, the value masked.
+# The user may be empty: redis://:password@host is how Redis URLs carry a password.
 _URL_CREDENTIALS = re.compile(
-    r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)" + _NOT_YET_REDACTED + r"([^/\s@]+)@"
+    r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)" + _NOT_YET_REDACTED + r"([^/\s@]+)@"
 )
+# Also quoted, as in a dict or JSON ('Authorization': 'Basic …'). The scheme is possessive:
+# backtracking past it made a second pass redact the word "Bearer" itself.
 _AUTH_HEADER = re.compile(
-    r"(?i)\b(authorization\s*[:=]\s*(?:bearer|basic|token|digest)?\s*)"
+    r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|token|digest)\s*)?+)"
     + _NOT_YET_REDACTED
     + r"([^\s\"',;]+)"
+)
+# Any other scheme (Discord's "Bot", Okta's "SSWS", "ApiKey", …) is masked with its value,
+# which had survived; "Authorization: <raw token> <next word>" loses the next word too.
+_AUTH_OTHER_SCHEME = re.compile(
+    r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?)"
+    + _NOT_YET_REDACTED
+    + r"(?!(?:bearer|basic|token|digest)\b)([a-z][\w.+/~-]*[ \t]+[^\s\"',;]+)"
 )
 _BEARER = re.compile(r"(?i)\b(bearer\s+)" + _NOT_YET_REDACTED + r"([A-Za-z0-9._~+/-]{8,}=*)")
 _ASSIGNMENT = re.compile(
     r"(?i)\b([\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key"
     r"|private[_-]?key|credentials?)[\w.-]*[\"']?\s*[:=]\s*)"
     + _NOT_YET_REDACTED
-    + r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s,;&\"'}\]]+)"
+    # A quoted value runs to its closing quote, past escaped ones ("pa\"ss" in JSON).
+    + r"(\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|[^\s,;&\"'}\]]+)"
 )
 
 
@@ -98,6 +110,7 @@ def redact(text: str) -> Redacted:
     for kind, pattern in _SHAPES:
         text = pattern.sub(whole(kind), text)
     text = _URL_CREDENTIALS.sub(value("url_password"), text)
+    text = _AUTH_OTHER_SCHEME.sub(value("authorization"), text)
     text = _AUTH_HEADER.sub(value("authorization"), text)
     text = _BEARER.sub(value("bearer_token"), text)
     text = _ASSIGNMENT.sub(value("assigned_secret"), text)

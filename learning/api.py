@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.exceptions import NotAllowed
+from config.filters import UtcIsoDateTimeFilter
 from config.pagination import NewestFirst
 from config.permissions import RolePermissions, requires
 from learning.models import LearningMemoryUpdate
@@ -71,10 +72,12 @@ class LearningUpdateOutput(serializers.Serializer):
     occurrences = serializers.IntegerField()
     review = serializers.ChoiceField(choices=LearningMemoryUpdate.Review.choices)
     worker = serializers.CharField(
-        source="worker.name", default=None, help_text="Who reported it first"
+        source="worker.name", default=None, allow_null=True, help_text="Who reported it first"
     )
     event = serializers.IntegerField(source="event_id", allow_null=True)
-    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None)
+    reviewed_by = serializers.CharField(
+        source="reviewed_by.username", default=None, allow_null=True
+    )
     reviewed_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     last_seen_at = serializers.DateTimeField()
@@ -86,7 +89,7 @@ class LearningUpdateFilter(django_filters.FilterSet):
     error_class = django_filters.CharFilter()
     team = django_filters.CharFilter()
     worker = django_filters.CharFilter(field_name="worker__name")
-    since = django_filters.IsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
+    since = UtcIsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
     q = django_filters.CharFilter(
         method="search", help_text="Words of the lesson or fix (full-text on PostgreSQL)"
     )
@@ -250,8 +253,11 @@ class PromptPackApi(APIView):
         )
 
     def finalize_response(self, request: Request, response, *args, **kwargs):  # type: ignore[no-untyped-def]
-        # Errors stay problem documents (JSON) whatever the client accepts.
-        if isinstance(response, Response) and response.status_code >= 400:
+        # Errors stay problem documents (JSON) whatever the client accepts, and so does
+        # anything that is not the pack's text (OPTIONS' metadata was a 500).
+        if isinstance(response, Response) and (
+            response.status_code >= 400 or not isinstance(response.data, str)
+        ):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)

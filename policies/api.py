@@ -111,7 +111,7 @@ class PolicyOutput(serializers.Serializer):
     known_repairs = serializers.ListField(child=serializers.DictField())
     answered_questions = serializers.DictField()
     created_at = serializers.DateTimeField()
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
 
     def get_is_current(self, policy: WorkerPolicy) -> bool:
         return policy.pk == policy_current().pk
@@ -129,10 +129,19 @@ class DecisionOutput(serializers.Serializer):
     decision = serializers.CharField()
     rationale = serializers.CharField()
     decided_by = serializers.CharField(source="decided_by.username")
-    policy_before = serializers.IntegerField(source="policy_before.version", default=None)
-    policy_after = serializers.IntegerField(source="policy_after.version", default=None)
+    policy_before = serializers.IntegerField(
+        source="policy_before.version", default=None, allow_null=True
+    )
+    policy_after = serializers.IntegerField(
+        source="policy_after.version", default=None, allow_null=True
+    )
     changes = serializers.DictField()
     decided_at = serializers.DateTimeField()
+
+
+class PolicyChangeOutput(serializers.Serializer):
+    decision = DecisionOutput()
+    policy = PolicyOutput(help_text="The version the change wrote")
 
 
 class PolicyCurrentApi(APIView):
@@ -155,7 +164,7 @@ class PolicyVersionApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(PolicyOutput(get_object_or_404(WorkerPolicy, pk=pk)).data)
 
-    @extend_schema(request=PolicyChangeInput, responses={200: DecisionOutput})
+    @extend_schema(request=PolicyChangeInput, responses={200: PolicyChangeOutput})
     def patch(self, request: Request, pk: int) -> Response:
         policy = get_object_or_404(WorkerPolicy, pk=pk)
         payload = PolicyChangeInput(data=request.data)

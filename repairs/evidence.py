@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 from config.redaction import redact
 
-_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
-_HEX_LITERAL = re.compile(r"\b0x[0-9a-f]+\b")
+# Ids end where letters and digits end: "_" and non-ASCII letters are word characters to
+# \b, which made "tmp_3f2a9c1e" keep its id (and a fingerprint per id).
+_START, _END = r"(?<![0-9a-z])", r"(?![0-9a-z])"
+_UUID = re.compile(_START + r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}" + _END)
+_HEX_LITERAL = re.compile(_START + r"0x[0-9a-f]+" + _END)
 # Commit hashes, object ids, request ids: a run of hex digits with at least one digit and one
 # letter, so that ordinary words ("deadline") and plain numbers are left to the other rules.
-_HEX_ID = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}\b")
+_HEX_ID = re.compile(_START + r"(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}" + _END)
 _NUMBER = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 

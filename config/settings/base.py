@@ -151,7 +151,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular, plus the problem documents each operation may answer with.
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "config.problems.problem_exception_handler",
 }
 if DEBUG:
@@ -438,3 +439,30 @@ AXES_RESET_ON_SUCCESS = True
 # restarts, and the owner reads lockouts in the console (Axes → Access attempts).
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+
+# --- Load and fault tolerance (issue 7) ---------------------------------------------------------
+# Requests one worker (a person: one user) may send to the API per window, as
+# "<requests>/<period>" (s, min, h or d, optionally counted: "100/10s"); empty = no limit.
+# Over it: 429 with Retry-After until the window ends (config/throttling.py). A worker
+# reporting events, heartbeats and claims sends a few requests a second at its busiest;
+# 600/min (10 a second over a minute) leaves it room for a burst, such as replaying a backlog
+# of a hundred events after a network blip, while a worker stuck in a retry loop (hundreds a
+# second) is held to a small share of what ingest serves the whole fleet (hundreds a second).
+# Counted in the cache, so all web processes share one count per worker (Redis in
+# production); requests go through uncounted while the cache is unavailable.
+PLS_WORKER_RATE_LIMIT = env.str("PLS_WORKER_RATE_LIMIT", default="600/min")
+from config.throttling import parse_rate  # noqa: E402 - the format lives with the throttle
+
+parse_rate(PLS_WORKER_RATE_LIMIT)  # a malformed rate stops the process here, not each request
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["config.throttling.WorkerRateThrottle"]
+if REDIS_URL:
+    # The cache is on the request path (the rate limit, drain-queued marks). redis-py waits
+    # forever by default: a Redis that stops answering without closing its connections (a
+    # frozen process, a dropped network) would hold every request until gunicorn kills it.
+    # Seconds to connect and per command. Cache commands take well under a millisecond, and
+    # every cache use here survives a failed command (the limiter lets the request through,
+    # a drain is published anyway), so the timeout only bounds what a hung Redis costs.
+    _cache_timeout = env.float("PLS_CACHE_TIMEOUT_SECONDS", default=0.5)
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": _cache_timeout, "socket_timeout": _cache_timeout}
+    )

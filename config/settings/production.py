@@ -1,7 +1,7 @@
 """Production: everything the embedded default leaves lax is strict here.
 
 ``manage.py check --deploy --fail-level WARNING`` is clean with these settings and a real
-environment (tests/test_production_settings.py keeps it so).
+environment (tests/security/test_production_settings_are_strict.py keeps it so).
 """
 
 from django.core.exceptions import ImproperlyConfigured

@@ -32,3 +32,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(_tmp / "test.sqlite3")}  # noqa: F405
 # Tests' artifact servers are local HTTP servers; tests of the SSRF guard clear this.
 ARTIFACT_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+# No rate limit: suites send bursts from one worker. tests/test_rate_limit.py and the fault
+# drills (tests/faults) set a rate of their own.
+PLS_WORKER_RATE_LIMIT = ""

@@ -4,13 +4,14 @@ jobs; workers claim, heartbeat, release and reclaim them."""
 import re
 
 import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.openapi import ProblemOutput
 from config.pagination import NewestFirst
 from config.permissions import RolePermissions
 from repairs.api.events import VerdictOutput
@@ -25,6 +26,9 @@ from repairs.services import (
     job_reclaim,
     job_release,
 )
+
+# A paused worker (by its owner, or at 100 % of its budget) takes no new work.
+_PAUSED = OpenApiResponse(ProblemOutput, description="The worker is paused; see paused_reason")
 
 # Ids travel in URL paths: visible characters without "/" (and not the claim-next route).
 EXTERNAL_ID = re.compile(r"^[\x21-\x2e\x30-\x7e]{1,200}$")
@@ -64,7 +68,7 @@ class JobOutput(serializers.Serializer):
     title = serializers.CharField()
     priority = serializers.CharField()
     status = serializers.CharField()
-    holder = serializers.CharField(source="claimed_by.name", default=None)
+    holder = serializers.CharField(source="claimed_by.name", default=None, allow_null=True)
     claimed_at = serializers.DateTimeField(allow_null=True)
     lease_expires_at = serializers.DateTimeField(allow_null=True)
     attempts = serializers.IntegerField()
@@ -105,8 +109,10 @@ class JobActionOutput(serializers.Serializer):
     done = serializers.BooleanField(help_text="Whether the release / reclaim happened now")
     event = serializers.IntegerField(source="event.pk")
     verdict = VerdictOutput(source="event.verdict")
-    self_heal_request = serializers.IntegerField(source="request.pk", default=None)
-    self_heal_request_status = serializers.CharField(source="request.status", default=None)
+    self_heal_request = serializers.IntegerField(source="request.pk", default=None, allow_null=True)
+    self_heal_request_status = serializers.CharField(
+        source="request.status", default=None, allow_null=True
+    )
 
 
 class JobFilter(django_filters.FilterSet):
@@ -152,7 +158,11 @@ class JobClaimNextApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: JobOutput, 204: OpenApiResponse(description="Nothing to claim")},
+        responses={
+            200: JobOutput,
+            204: OpenApiResponse(description="Nothing to claim"),
+            423: _PAUSED,
+        },
     )
     def post(self, request: Request) -> Response:
         job = job_claim_next(worker=request.user.worker)
@@ -167,7 +177,7 @@ class JobClaimApi(APIView):
 
     permission_classes = [ActsAsWorker]
 
-    @extend_schema(request=None, responses=JobOutput)
+    @extend_schema(request=None, responses={200: JobOutput, 423: _PAUSED})
     def post(self, request: Request, external_id: str) -> Response:
         job = job_claim(worker=request.user.worker, external_id=external_id, token=request.auth)
         return Response(JobOutput(job).data)
@@ -225,6 +235,9 @@ class JobReleaseApi(APIView):
         )
 
 
+@extend_schema_view(
+    post=extend_schema(request=JobActionInput, responses={**_ACTION_RESPONSES, 423: _PAUSED})
+)
 class JobReclaimApi(JobReleaseApi):
     """A worker takes over a stuck job (or one whose lease expired), as the policy allows:
     200 reclaimed; 202 waiting for approval (it becomes the holder when approved); 403

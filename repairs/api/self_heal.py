@@ -24,7 +24,7 @@ class SelfHealRequestOutput(serializers.Serializer):
     reason = serializers.CharField()
     approver_role = serializers.CharField()
     status = serializers.ChoiceField(choices=SelfHealRequest.Status.choices)
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
     note = serializers.CharField()
     created_at = serializers.DateTimeField()

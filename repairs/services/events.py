@@ -87,11 +87,19 @@ def repair_event_report(
     now = timezone.now()
     event_fingerprint = fingerprint(error_class, message)
     policy = policy_current(cached=True)
-    job = Job.objects.filter(external_id=job_ref).first() if job_ref else None
+    budget = (error_class, action) if action in ladder.BUDGETED else None
 
     try:
         with transaction.atomic():
-            repeats = _repeats_so_far(event_fingerprint, since=now - policy.repeat_window) + 1
+            _take_turn(event_fingerprint, worker=worker if budget else None)
+            earlier = _earlier(
+                event_fingerprint,
+                since=now - policy.repeat_window,
+                job_ref=job_ref,
+                worker=worker,
+                budget=budget,
+            )
+            repeats = earlier.repeats + 1
             proposal, raised = None, False
             threshold = policy.auto_proposal_threshold
             if failure and threshold and repeats >= threshold and gate != Gate.REPAIR_SUGGESTED:
@@ -105,11 +113,12 @@ def repair_event_report(
                 )
             verdict = None
             if action:
-                spent = _budget_spent(worker, job_ref, error_class, action)
-                verdict = ladder.judge(policy, action=action, target=target or job_ref, spent=spent)
-            event = RepairEvent.objects.create(
+                verdict = ladder.judge(
+                    policy, action=action, target=target or job_ref, spent=earlier.spent
+                )
+            event = RepairEvent(
                 worker=worker,
-                job=job,
+                job_id=earlier.job_id,
                 job_ref=job_ref,
                 gate=gate,
                 error_class=error_class,
@@ -131,6 +140,7 @@ def repair_event_report(
                 request_digest=digest,
                 occurred_at=occurred_at or now,
             )
+            _insert(event)
             if verdict is not None and verdict.decision == ladder.NEEDS_APPROVAL:
                 _self_heal_request_open(event, verdict, policy, callback_url, now)
             if raised:
@@ -139,8 +149,8 @@ def repair_event_report(
         if not idempotency_key:
             raise
         # A concurrent request with the same key committed first: answer as it did.
-        earlier = RepairEvent.objects.get(worker=worker, idempotency_key=idempotency_key)
-        return _replay(earlier, digest)
+        earlier_event = RepairEvent.objects.get(worker=worker, idempotency_key=idempotency_key)
+        return _replay(earlier_event, digest)
 
     metrics.repair_events.labels(gate=gate).inc()
     if verdict is not None:
@@ -150,43 +160,123 @@ def repair_event_report(
     return ReportedEvent(event, replayed=False)
 
 
-def _repeats_so_far(event_fingerprint: str, *, since: datetime) -> int:
-    """Earlier events of this fingerprint inside the repeat window, counted up to a cap."""
-    if connection.vendor == "postgresql":
-        # Reporters of one fingerprint take turns from here to commit, so each counts the
-        # ones before it and the threshold is crossed by exactly one report. (SQLite
-        # serialises writers already.) A new statement afterwards sees what they committed.
-        with connection.cursor() as cursor:
+def _take_turn(event_fingerprint: str, *, worker: Worker | None) -> None:
+    """Serialises, on PostgreSQL, the reports this one must count: those of the same
+    fingerprint, and (``worker``, for a budgeted action) the worker's budgeted actions.
+
+    Reporters of one fingerprint take turns from here to commit, so each counts the ones
+    before it and the threshold is crossed by exactly one report; two concurrent retries of
+    one worker cannot both take its last one. Both locks are taken in one statement, the
+    fingerprint's first; the counts come in the next statement, whose snapshot sees what
+    the previous holders committed. (SQLite serialises writers already.)
+    """
+    if connection.vendor != "postgresql":
+        return
+    key = [_LOCK_SPACE, int(event_fingerprint[:7], 16)]
+    with connection.cursor() as cursor:
+        if worker is None:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
+        else:
+            # The select list is computed before the row is locked: the advisory lock first.
             cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)",
-                [_LOCK_SPACE, int(event_fingerprint[:7], 16)],
+                f"SELECT pg_advisory_xact_lock(%s, %s) FROM {_WORKER_TABLE} "  # noqa: S608
+                "WHERE id = %s FOR UPDATE",
+                [*key, worker.pk],
             )
-    # Capped: an outage repeats one fingerprint thousands of times, and an uncapped count
-    # would read every one of them on every new report.
-    return (
-        RepairEvent.objects.filter(fingerprint=event_fingerprint, occurred_at__gte=since)
-        # Without this, Meta.ordering ("-id") puts ORDER BY id DESC under the LIMIT and
-        # PostgreSQL walks the whole primary key instead of the (fingerprint, time) index.
-        .order_by()
-        .values("pk")[: settings.PLS_REPEAT_COUNT_CAP - 1]
-        .count()
-    )
 
 
-def _budget_spent(worker: Worker, job_ref: str, error_class: str, action: str) -> int:
-    """Automatic ``action``s this worker already took on this job and error class."""
-    if action not in ladder.BUDGETED:
-        return 0
-    # Serialises one worker's budgeted actions, so two concurrent retries cannot both take
-    # the last one.
-    Worker.objects.select_for_update().filter(pk=worker.pk).values("pk").get()
-    return RepairEvent.objects.filter(
-        worker=worker,
-        job_ref=job_ref,
-        error_class=error_class,
-        action=action,
-        decision=ladder.ALLOWED,
-    ).count()
+@dataclass(frozen=True)
+class _Earlier:
+    repeats: int  # earlier events of the fingerprint in the window, up to the cap
+    spent: int  # the worker's earlier allowed actions of this kind on this job and class
+    job_id: int | None  # the reported job, when the console knows it
+
+
+def _earlier(
+    event_fingerprint: str,
+    *,
+    since: datetime,
+    job_ref: str,
+    worker: Worker,
+    budget: tuple[str, str] | None,
+) -> _Earlier:
+    """What the new event is judged against, read in one round trip: the repeat count, the
+    spent budget and the job's id.
+
+    The repeat count is capped: an outage repeats one fingerprint thousands of times, and
+    an uncapped count would read every one of them on every new report. It has no ORDER BY
+    under its LIMIT, or PostgreSQL would walk the whole primary key instead of the
+    (fingerprint, time) index.
+    """
+    params: list[Any] = [
+        event_fingerprint,
+        _OCCURRED_AT.get_db_prep_value(since, connection),
+        max(settings.PLS_REPEAT_COUNT_CAP - 1, 0),
+    ]
+    if budget is not None:
+        params += [worker.pk, job_ref, *budget, ladder.ALLOWED]
+    params.append(job_ref or None)
+    with connection.cursor() as cursor:
+        cursor.execute(_EARLIER_SQL if budget is None else _EARLIER_WITH_BUDGET_SQL, params)
+        repeats, spent, job_id = cursor.fetchone()
+    return _Earlier(repeats=repeats, spent=spent, job_id=job_id)
+
+
+def _insert(event: RepairEvent) -> None:
+    """INSERT ... RETURNING the id, without the ORM composing the statement anew for every
+    report (a visible share of ingest's CPU). Every column is written as ``save()`` would
+    write it, so a field added to the model is stored too."""
+    sql, fields = _insert_statement()
+    params = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = connection.alias
+
+
+_insert_statements: dict[str, tuple[str, list]] = {}
+
+
+def _insert_statement() -> tuple[str, list]:
+    cached = _insert_statements.get(connection.vendor)
+    if cached is None:
+        qn = connection.ops.quote_name
+        meta = RepairEvent._meta
+        fields = [
+            field
+            for field in meta.concrete_fields
+            if not field.primary_key and not getattr(field, "generated", False)
+        ]
+        sql = (
+            f"INSERT INTO {qn(meta.db_table)} "  # noqa: S608 - names from the model
+            f"({', '.join(qn(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(meta.pk.column)}"
+        )
+        cached = _insert_statements[connection.vendor] = (sql, fields)
+    return cached
+
+
+_OCCURRED_AT = RepairEvent._meta.get_field("occurred_at")
+_WORKER_TABLE = Worker._meta.db_table
+# Table names come from the models; every value is a parameter.
+_EARLIER_SELECT = (
+    "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {events} "
+    "WHERE fingerprint = %s AND occurred_at >= %s LIMIT %s) AS repeats), {spent}, "
+    "(SELECT id FROM {jobs} WHERE external_id = %s)"
+)
+_EARLIER_SQL = _EARLIER_SELECT.format(
+    events=RepairEvent._meta.db_table, jobs=Job._meta.db_table, spent="0"
+)
+# The retry budget's count uses the (worker, job_ref, error_class, action) index.
+_EARLIER_WITH_BUDGET_SQL = _EARLIER_SELECT.format(
+    events=RepairEvent._meta.db_table,
+    jobs=Job._meta.db_table,
+    spent=(
+        f"(SELECT COUNT(*) FROM {RepairEvent._meta.db_table} WHERE worker_id = %s "  # noqa: S608
+        "AND job_ref = %s AND error_class = %s AND action = %s AND decision = %s)"
+    ),
+)
 
 
 def _self_heal_request_open(
@@ -232,7 +322,7 @@ def _repair_suggested_record(event: RepairEvent, policy: WorkerPolicy, now: date
     proposal."""
     RepairEvent.objects.create(
         worker=event.worker,
-        job=event.job,
+        job_id=event.job_id,
         job_ref=event.job_ref,
         gate=Gate.REPAIR_SUGGESTED,
         error_class=event.error_class,
