@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from dashboards.scorecard import build_scorecard
+from dashboards.templatetags.console import duration
 from policies.models import Proposal
 from policies.selectors import open_question_count
 from repairs.models import RepairEvent, SelfHealRequest
@@ -71,22 +72,12 @@ def scorecard_lines(card: dict) -> str:
             f"({retries['resolved']} resolved, {retries['failed']} failed, "
             f"{retries['no_outcome']} without outcome)",
             f"stuck claims: {stuck['detected']} ({stuck['lease_expired']} lease expired), "
-            f"mean time to resolution {_duration(mean)}",
+            f"mean time to resolution {duration(mean, 'n/a')}",
             f"artifact checks: {guard['checks_passed']} passed, {guard['checks_failed']} failed; "
             f"{guard['completions_blocked']} completion(s) blocked",
-            f"approval latency: median {_duration(median)}, p90 {_duration(p90)} "
+            f"approval latency: median {duration(median, 'n/a')}, p90 {duration(p90, 'n/a')} "
             f"over {latency['decided']} decision(s)",
             f"proposals: {proposals['adopted']} adopted, {proposals['rejected']} rejected, "
             f"{proposals['open']} open",
         ]
     )
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -6,10 +6,11 @@ register = template.Library()
 
 
 @register.filter
-def duration(seconds: float | None) -> str:
-    """Seconds in the largest unit that keeps them readable: 45 s, 12 min, 3.5 h, 2.1 d."""
+def duration(seconds: float | None, missing: str = "—") -> str:
+    """Seconds in the largest unit that keeps them readable: 45 s, 12 min, 3.5 h, 2.1 d.
+    The owner's digest uses it too, so a figure reads the same in the console and the message."""
     if seconds is None:
-        return "—"
+        return missing
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 2 * 3600:
