@@ -55,7 +55,12 @@ class PolicyFieldsInput(serializers.Serializer):
         + f'. "{NO_APPROVAL}" lets a risky action through without approval.',
     )
     protected_resources = serializers.ListField(
-        child=serializers.CharField(max_length=200), max_length=100, required=False
+        child=serializers.CharField(max_length=200),
+        max_length=100,
+        required=False,
+        help_text="Glob patterns of targets no worker acts on. Must keep every pattern of the "
+        "protection floor (protected_floor, from PLS_PROTECTED_FLOOR): a policy adds patterns, "
+        "never drops the floor's.",
     )
 
     def to_internal_value(self, data: Any) -> dict:
@@ -108,6 +113,9 @@ class PolicyOutput(serializers.Serializer):
     approval_ttl = serializers.SerializerMethodField(help_text="seconds")
     approval_matrix = serializers.DictField(child=serializers.CharField())
     protected_resources = serializers.ListField(child=serializers.CharField())
+    protected_floor = serializers.SerializerMethodField(
+        help_text="Patterns protected whatever the policy lists (PLS_PROTECTED_FLOOR)"
+    )
     known_repairs = serializers.ListField(child=serializers.DictField())
     answered_questions = serializers.DictField()
     created_at = serializers.DateTimeField()
@@ -115,6 +123,9 @@ class PolicyOutput(serializers.Serializer):
 
     def get_is_current(self, policy: WorkerPolicy) -> bool:
         return policy.pk == policy_current().pk
+
+    def get_protected_floor(self, policy: WorkerPolicy) -> list[str]:
+        return ladder.protected_floor()
 
     def get_repeat_window(self, policy: WorkerPolicy) -> int:
         return json_value(policy.repeat_window)

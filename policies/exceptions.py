@@ -6,6 +6,20 @@ class InvalidPolicyChange(DomainError):
     title = "Invalid policy change"
 
 
+class ProtectionFloorDropped(InvalidPolicyChange):
+    """A change would leave out patterns of the protection floor (``PLS_PROTECTED_FLOOR``)."""
+
+    type_slug = "protection-floor"
+    title = "The protection floor cannot be dropped"
+
+
+class TargetNotTheJobError(DomainError):
+    """A job-scoped action named a target other than its job."""
+
+    type_slug = "target-not-the-job"
+    title = "The target is not the action's job"
+
+
 class UnknownActionError(DomainError):
     type_slug = "unknown-action"
     title = "Unknown action"

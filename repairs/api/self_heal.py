@@ -19,7 +19,12 @@ class SelfHealRequestOutput(serializers.Serializer):
     worker = serializers.CharField(source="worker.name")
     job = serializers.CharField(source="event.job_ref", allow_null=True)
     action = serializers.CharField()
-    target = serializers.CharField()
+    target = serializers.CharField(help_text="What the worker named (default: the job)")
+    resources = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Every resource the action touches, as judged; approving it approves these "
+        "and nothing else",
+    )
     risk = serializers.CharField()
     reason = serializers.CharField()
     approver_role = serializers.CharField()

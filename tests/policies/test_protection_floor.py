@@ -72,7 +72,10 @@ def test_a_proposal_decision_that_drops_the_floor_is_a_problem(owner, session_cl
         {
             "decision": "adopt",
             "rationale": "loosen everything",
-            "policy_change": {"approval_matrix": {"restart_session": "none"}, "protected_resources": []},
+            "policy_change": {
+                "approval_matrix": {"restart_session": "none"},
+                "protected_resources": [],
+            },
         },
         format="json",
     )
@@ -93,30 +96,34 @@ def test_with_the_matrix_freed_a_protected_resource_is_still_denied(
     freed = patch(client, approval_matrix={"restart_session": "none"}, rationale="routine")
     assert freed.status_code == 200, freed.content
 
-    assert verdict(worker_client, job="", action="restart_session", target="orders-db")[
-        "decision"
-    ] == "denied"
-    assert verdict(worker_client, job="", action="restart_session", target="cache-node-7")[
-        "decision"
-    ] == "allowed"
+    assert (
+        verdict(worker_client, job="", action="restart_session", target="orders-db")["decision"]
+        == "denied"
+    )
+    assert (
+        verdict(worker_client, job="", action="restart_session", target="cache-node-7")["decision"]
+        == "allowed"
+    )
 
 
 def test_the_floor_holds_whatever_the_policy_in_force_lists(worker_client):
-    # A version written before the floor existed, listing nothing.
-    WorkerPolicy.objects.filter(version=1).update(protected_resources=[])
+    # A version written before the floor existed, listing nothing (versions are append-only).
+    WorkerPolicy.objects.create(version=2, protected_resources=[])
 
     for target in ["orders-db", "mysql-primary", "redis-cache", "mongo-7", "postgres"]:
-        assert verdict(worker_client, job="", action="restart_session", target=target)[
-            "decision"
-        ] == "denied", target
+        assert (
+            verdict(worker_client, job="", action="restart_session", target=target)["decision"]
+            == "denied"
+        ), target
 
 
 def test_the_floor_is_extended_through_its_setting(worker_client, settings):
     settings.PLS_PROTECTED_FLOOR = [*FLOOR, "vault-*"]
 
-    assert verdict(worker_client, job="", action="restart_session", target="vault-2")[
-        "decision"
-    ] == "denied"
+    assert (
+        verdict(worker_client, job="", action="restart_session", target="vault-2")["decision"]
+        == "denied"
+    )
 
 
 def test_workers_and_people_read_the_floor_with_the_policy(worker_client):

@@ -5,6 +5,7 @@ import pytest
 
 from policies import ladder
 from policies.models import WorkerPolicy
+from policies.targets import target_forms
 
 SPELLINGS_OF_ORDERS_DB = [
     "orders-db",
@@ -22,7 +23,7 @@ SPELLINGS_OF_ORDERS_DB = [
     "ORDERS_DB.Internal",
     " orders-db ",
     "orders%2Ddb",
-    "ｏｒｄｅｒｓ-db",  # fullwidth letters
+    "\uff4f\uff52\uff44\uff45\uff52\uff53-db",  # "orders" in fullwidth letters
     "orders\u200b-db",  # a zero-width space
     "[orders-db]",
     "cache-node-7,orders-db",
@@ -52,20 +53,20 @@ def test_other_targets_are_not_protected(target):
 
 
 def test_the_forms_of_a_url_are_its_host_its_bare_name_and_its_path_segments():
-    forms = ladder.target_forms("postgres://app:pw@Orders_DB.internal:5432/app/main")
+    forms = target_forms("postgres://app:pw@Orders_DB.internal:5432/app/main")
 
     assert {"orders-db.internal", "orders-db", "app", "main"} <= forms
     assert "postgres://app:pw@orders-db.internal:5432/app/main" in forms
 
 
 def test_the_forms_of_a_host_are_without_its_port_and_its_domain():
-    assert {"orders-db.internal:5432", "orders-db.internal", "orders-db"} <= ladder.target_forms(
+    assert {"orders-db.internal:5432", "orders-db.internal", "orders-db"} <= target_forms(
         "orders-db.internal:5432"
     )
 
 
 def test_each_path_segment_is_a_form():
-    assert {"orders-db", "replica"} <= ladder.target_forms("orders-db/replica")
+    assert {"orders-db", "replica"} <= target_forms("orders-db/replica")
 
 
 def test_a_pattern_is_normalised_as_a_target_is():
@@ -76,4 +77,4 @@ def test_a_pattern_is_normalised_as_a_target_is():
     "target", ["", "://", "[", "]:", "@", ":::", "a" * 500, "\x00", "\ud800", "%", "%%2"]
 )
 def test_odd_targets_give_forms_without_raising(target):
-    assert isinstance(ladder.target_forms(target), frozenset)
+    assert isinstance(target_forms(target), frozenset)

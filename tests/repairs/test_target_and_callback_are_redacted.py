@@ -63,3 +63,27 @@ def test_a_target_stays_within_its_column_once_redacted(worker_client):
 
     assert response.status_code == 201, response.content
     assert len(RepairEvent.objects.get(pk=response.json()["id"]).target) <= 200
+
+
+def test_a_callback_url_that_carried_a_password_is_called_without_one(
+    worker_client, reviewer, session_client, httpserver, django_capture_on_commit_callbacks
+):
+    from repairs.tasks import self_heal_callback_send
+
+    httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("ok")
+    url = httpserver.url_for("/hook").replace("http://", "http://hook:hunter2-s3cret@")
+    body = worker_client.post(
+        EVENTS, event_body(action="release", callback_url=url), format="json"
+    ).json()
+    with django_capture_on_commit_callbacks(execute=False):
+        approved = session_client(reviewer).post(
+            f"/api/v1/self-heal-requests/{body['self_heal_request']}/approve", {}, format="json"
+        )
+    assert approved.status_code == 200
+
+    self_heal_callback_send.apply(args=[body["self_heal_request"]]).get()
+
+    httpserver.check_assertions()
+    (sent, _response), *_ = httpserver.log
+    assert "Authorization" not in sent.headers
+    assert SelfHealRequest.objects.get(pk=body["self_heal_request"]).callback_delivered_at
