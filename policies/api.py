@@ -5,6 +5,7 @@ import django_filters
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -58,9 +59,11 @@ class PolicyFieldsInput(serializers.Serializer):
         child=serializers.CharField(max_length=200),
         max_length=100,
         required=False,
-        help_text="Glob patterns of targets no worker acts on. Must keep every pattern of the "
-        "protection floor (protected_floor, from PLS_PROTECTED_FLOOR): a policy adds patterns, "
-        "never drops the floor's.",
+        help_text=_(
+            "Glob patterns of targets no worker acts on. Must keep every pattern of the "
+            "protection floor (protected_floor, from PLS_PROTECTED_FLOOR): a policy adds "
+            "patterns, never drops the floor's."
+        ),
     )
 
     def to_internal_value(self, data: Any) -> dict:
@@ -114,7 +117,7 @@ class PolicyOutput(serializers.Serializer):
     approval_matrix = serializers.DictField(child=serializers.CharField())
     protected_resources = serializers.ListField(child=serializers.CharField())
     protected_floor = serializers.SerializerMethodField(
-        help_text="Patterns protected whatever the policy lists (PLS_PROTECTED_FLOOR)"
+        help_text=_("Patterns protected whatever the policy lists (PLS_PROTECTED_FLOOR)")
     )
     known_repairs = serializers.ListField(child=serializers.DictField())
     answered_questions = serializers.DictField()

@@ -96,7 +96,7 @@ def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
     decided = f" by {request.decided_by}" if request.decided_by_id else ""
     report_enqueue(
         source="self_heal.expired" if status == Status.EXPIRED else "self_heal.decided",
-        title=f"Self-heal request #{request.pk} ({request.action}) {status}{decided}",
+        title=f"Self-heal request #{request.pk} ({request.action}{_on(request)}) {status}{decided}",
         status="warning" if status == Status.EXPIRED else "normal",
         team=worker.team,
         worker=worker.name,
@@ -117,6 +117,10 @@ def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
 
         # Never holds up or fails the decision: if the broker is down, the sweep sends it.
         transaction.on_commit(lambda: broker.publish(self_heal_callback_send, [[request.pk]]))
+
+
+def _on(request: SelfHealRequest) -> str:
+    return f" on {request.resources_shown}" if request.resources else ""
 
 
 def callback_payload(request: SelfHealRequest) -> dict:

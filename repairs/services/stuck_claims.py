@@ -11,6 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from notifications.services import report_enqueue
 from policies import ladder
@@ -159,12 +160,12 @@ def job_self_heal_carry_out(*, request: SelfHealRequest) -> str:
     )
     job = Job.objects.select_for_update().filter(external_id=job_ref).first()
     if not job_ref or not request.touches(job_ref):
-        why = (
-            f"the request named {request.resources_shown or 'no resource'}, not the job "
-            f"{job_ref or '(none named)'}; an approval acts on what it names only"
-        )
+        why = _(
+            "the request named %(named)s, not the job %(job)s; an approval acts on what it "
+            "names only"
+        ) % {"named": request.resources_shown or _("no resource"), "job": job_ref or "-"}
     elif verdict.decision == ladder.DENIED:
-        why = f"the policy in force denies it now: {verdict.reason}"
+        why = _("the policy in force denies it now: %(reason)s") % {"reason": verdict.reason}
     elif job is None:
         why = f"no job {job_ref} is registered"
     elif request.action == RELEASE:
