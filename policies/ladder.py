@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from config.redaction import redact
 from config.roles import RISK_REVIEWER
 from policies.models import L2_ACTIONS, NO_APPROVAL
 from policies.targets import canonical, matching_pattern
@@ -124,12 +125,13 @@ def judge(policy: Policy, *, action: str, resources: Sequence[str] = (), spent: 
     patterns = [*protected_floor(), *policy.protected_resources]
     for resource in resources:
         if pattern := is_protected(resource, patterns):
+            # The reason is stored and shown to every role: never a secret the name carried.
+            named = redact(resource).text
             return Verdict(
                 DENIED,
                 action,
                 "L3",
-                f"{resource} is a protected resource (matches {pattern!r}); workers never act "
-                "on it.",
+                f"{named} is a protected resource (matches {pattern!r}); workers never act on it.",
             )
     if action in RISKY:
         if policy.approval_matrix.get(action) == NO_APPROVAL:

@@ -150,3 +150,35 @@ def test_the_console_policy_page_shows_the_floor_as_locked(client, owner):
         assert f"<code>{pattern}</code>" in html
     # The owner edits the policy's own patterns; the floor's are not in the text box.
     assert page.context["form"]["protected_resources"].value() == ""
+
+
+def _form(client, page: str, **changes) -> dict:
+    form = client.get(page).context["form"]
+    return {**{name: form[name].value() for name in form.fields}, **changes}
+
+
+def test_the_console_adds_patterns_on_top_of_the_floor(client, owner):
+    page = reverse("admin:policies_workerpolicy_change_policy")
+    client.force_login(owner)
+
+    client.post(
+        page,
+        {
+            **_form(client, page, protected_resources="vault-*\n*-db", rationale="vault"),
+            "_confirm": "1",
+        },
+    )
+
+    assert WorkerPolicy.objects.get(version=2).protected_resources == [*FLOOR, "vault-*"]
+    assert client.get(page).context["form"]["protected_resources"].value() == "vault-*"
+
+
+def test_a_console_change_of_other_fields_leaves_the_patterns_as_they_were(client, owner):
+    page = reverse("admin:policies_workerpolicy_change_policy")
+    client.force_login(owner)
+
+    client.post(page, {**_form(client, page, max_auto_retries=2, rationale="two"), "_confirm": "1"})
+
+    decision = PolicyDecision.objects.get()
+    assert list(decision.changes) == ["max_auto_retries"]
+    assert WorkerPolicy.objects.get(version=2).protected_resources == ["*-db", "*postgres*"]

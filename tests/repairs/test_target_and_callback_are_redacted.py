@@ -87,3 +87,17 @@ def test_a_callback_url_that_carried_a_password_is_called_without_one(
     (sent, _response), *_ = httpserver.log
     assert "Authorization" not in sent.headers
     assert SelfHealRequest.objects.get(pk=body["self_heal_request"]).callback_delivered_at
+
+
+def test_a_denied_verdict_names_the_target_without_its_secret(worker_client):
+    response = worker_client.post(
+        EVENTS,
+        event_body(
+            job="", action="restart_session", target="postgres://app:hunter2pw@orders-db/app"
+        ),
+        format="json",
+    )
+
+    assert response.json()["verdict"]["decision"] == "denied"
+    assert "hunter2pw" not in response.content.decode()
+    assert "orders-db" in response.json()["verdict"]["reason"]

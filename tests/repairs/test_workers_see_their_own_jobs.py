@@ -95,3 +95,20 @@ def test_people_see_every_job_in_full(fleet, role, request, session_client):
     assert ids(client.get(JOBS, {"holder": "alpha"})) == {"A-1"}
     body = client.get(f"{JOBS}/A-1").json()
     assert (body["holder"], body["progress"]) == ("alpha", SECRET_PROGRESS)
+
+
+def test_a_reclaim_waiting_for_approval_shows_the_other_workers_job_by_its_status(fleet):
+    from repairs.services import job_stuck_claims_detect
+
+    _alpha, beta = fleet
+    Job.objects.filter(external_id="A-1").update(
+        lease_expires_at=Job.objects.get(external_id="A-1").claimed_at
+    )
+    job_stuck_claims_detect()
+
+    response = client_for(beta).post(f"{JOBS}/A-1/reclaim", {}, format="json")
+
+    assert response.status_code == 202, response.content
+    job = response.json()["job"]
+    assert (job["status"], job["holder"], job["progress"]) == ("stuck", None, None)
+    assert SECRET_PROGRESS not in response.content.decode()
