@@ -165,6 +165,7 @@ def decide_selected(
     title: str,
     noun: str,
     decide: Callable[[Any, dict[str, Any]], str],
+    form_kwargs: dict[str, Any] | None = None,
 ) -> TemplateResponse | None:
     """Runs an admin action that asks before it decides.
 
@@ -172,9 +173,10 @@ def decide_selected(
     selected rows and ``form_class``; the page posts back with ``DECIDE``. Once the form is
     valid, ``decide(row, validated)`` runs for each row and its returned text (or the
     service's refusal, after ``noun #pk``) becomes a message; the admin then returns to the
-    changelist.
+    changelist. ``form_kwargs`` go to the form (what this person may set, say).
     """
-    form = form_class(request.POST) if DECIDE in request.POST else form_class()
+    kwargs = form_kwargs or {}
+    form = form_class(request.POST, **kwargs) if DECIDE in request.POST else form_class(**kwargs)
     if form.is_bound and form.is_valid():
         for row in queryset:
             try:

@@ -5,6 +5,7 @@ import django_filters
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -55,7 +56,14 @@ class PolicyFieldsInput(serializers.Serializer):
         + f'. "{NO_APPROVAL}" lets a risky action through without approval.',
     )
     protected_resources = serializers.ListField(
-        child=serializers.CharField(max_length=200), max_length=100, required=False
+        child=serializers.CharField(max_length=200),
+        max_length=100,
+        required=False,
+        help_text=_(
+            "Glob patterns of targets no worker acts on. Must keep every pattern of the "
+            "protection floor (protected_floor, from PLS_PROTECTED_FLOOR): a policy adds "
+            "patterns, never drops the floor's."
+        ),
     )
 
     def to_internal_value(self, data: Any) -> dict:
@@ -108,6 +116,9 @@ class PolicyOutput(serializers.Serializer):
     approval_ttl = serializers.SerializerMethodField(help_text="seconds")
     approval_matrix = serializers.DictField(child=serializers.CharField())
     protected_resources = serializers.ListField(child=serializers.CharField())
+    protected_floor = serializers.SerializerMethodField(
+        help_text=_("Patterns protected whatever the policy lists (PLS_PROTECTED_FLOOR)")
+    )
     known_repairs = serializers.ListField(child=serializers.DictField())
     answered_questions = serializers.DictField()
     created_at = serializers.DateTimeField()
@@ -115,6 +126,9 @@ class PolicyOutput(serializers.Serializer):
 
     def get_is_current(self, policy: WorkerPolicy) -> bool:
         return policy.pk == policy_current().pk
+
+    def get_protected_floor(self, policy: WorkerPolicy) -> list[str]:
+        return ladder.protected_floor()
 
     def get_repeat_window(self, policy: WorkerPolicy) -> int:
         return json_value(policy.repeat_window)

@@ -1,16 +1,21 @@
-"""The self-heal action ladder (DESIGN §3): one pure function the API, the console and the
+"""The self-heal action ladder (DESIGN §3): one function the API, the console and the
 policy simulation share, so a verdict is the same wherever it is worked out.
 
-It reads the policy's attributes only, so a saved ``WorkerPolicy`` and an unsaved one built
-for a simulation are judged alike.
+It reads the policy's attributes and the protection floor (``PLS_PROTECTED_FLOOR``, which
+no policy can lift) only, so a saved ``WorkerPolicy`` and an unsaved one built for a
+simulation are judged alike.
 """
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
+from django.conf import settings
+
+from config.redaction import redact
 from config.roles import RISK_REVIEWER
 from policies.models import L2_ACTIONS, NO_APPROVAL
+from policies.targets import canonical, matching_pattern
 
 OBSERVE = ("diagnose", "record_blocker", "report_friction")  # L0
 SAFE = ("retry", "touch", "propose")  # L1
@@ -19,6 +24,12 @@ FORBIDDEN = ("hard_complete", "force_push", "delete_resource")  # L3
 KNOWN_ACTIONS = (*OBSERVE, *SAFE, *RISKY, *FORBIDDEN)
 # L1 actions that spend the per-job, per-error-class budget of ``max_auto_retries``.
 BUDGETED = ("retry", "touch")
+# Actions that act on the worker's job and on nothing else: release and reclaim change who
+# holds it, touch revives its claim's lease, retry repeats its failed step. A target naming
+# anything else would be what the policy judged and the approver read while the job is
+# what changed, so it is refused. The other actions (restarting or resetting a session,
+# rerunning a pipeline, proposing) act on what their target names, for the job: both count.
+JOB_SCOPED = ("release", "reclaim", "touch", "retry")
 
 ALLOWED = "allowed"
 NEEDS_APPROVAL = "needs_approval"
@@ -27,6 +38,10 @@ DENIED = "denied"
 
 class UnknownAction(ValueError):
     pass
+
+
+class TargetNotTheJob(ValueError):
+    """A job-scoped action named a target other than its job."""
 
 
 class Policy(Protocol):
@@ -49,15 +64,51 @@ class Verdict:
         return asdict(self)
 
 
+def protected_floor() -> list[str]:
+    """The patterns protected whatever any policy version says (``PLS_PROTECTED_FLOOR``)."""
+    return [pattern for pattern in settings.PLS_PROTECTED_FLOOR if pattern.strip()]
+
+
+def floor_missing(patterns: Iterable[str]) -> list[str]:
+    """The floor's patterns that ``patterns`` leave out, read in the canonical spelling
+    (``*_DB`` keeps ``*-db``; ``*-db*`` or ``*postgres`` do not)."""
+    kept = {canonical(pattern) for pattern in patterns}
+    return [pattern for pattern in protected_floor() if canonical(pattern) not in kept]
+
+
+def beyond_floor(patterns: Iterable[str]) -> list[str]:
+    """The patterns of ``patterns`` the floor does not already hold: what a policy adds."""
+    floor = {canonical(pattern) for pattern in protected_floor()}
+    return [pattern for pattern in patterns if canonical(pattern) not in floor]
+
+
 def is_protected(target: str, patterns: list[str]) -> str | None:
-    """The pattern that protects ``target``, or None."""
-    lowered = target.lower()
-    return next((p for p in patterns if fnmatchcase(lowered, p.lower())), None)
+    """The pattern that protects ``target`` (any of its forms, see ``policies.targets``),
+    or None."""
+    return matching_pattern(target, patterns)
 
 
-def judge(policy: Policy, *, action: str, target: str = "", spent: int = 0) -> Verdict:
-    """The verdict on ``action`` against ``target`` for a worker that has already spent
-    ``spent`` of its automatic budget for this job and error class."""
+def resources_touched(action: str, *, job: str = "", target: str = "") -> tuple[str, ...]:
+    """Every resource ``action`` acts on, for the job ``job`` and the target ``target``.
+
+    A job-scoped action touches its job (or, with no job named, its target); a target that
+    names something else raises ``TargetNotTheJob``. Any other action touches its job and
+    its target alike.
+    """
+    if action in JOB_SCOPED and job and target and target != job:
+        raise TargetNotTheJob(f"{action} acts on its job {job}, not on {target}")
+    return named_resources(job=job, target=target)
+
+
+def named_resources(*, job: str = "", target: str = "") -> tuple[str, ...]:
+    """The job and the target, each once: what an event names, judged all alike."""
+    return tuple(dict.fromkeys(name for name in (job, target) if name))
+
+
+def judge(policy: Policy, *, action: str, resources: Sequence[str] = (), spent: int = 0) -> Verdict:
+    """The verdict on ``action`` against every resource in ``resources`` (the strictest of
+    them: one protected resource denies it) for a worker that has already spent ``spent``
+    of its automatic budget for this job and error class."""
     if action not in KNOWN_ACTIONS:
         raise UnknownAction(action)
 
@@ -71,13 +122,17 @@ def judge(policy: Policy, *, action: str, target: str = "", spent: int = 0) -> V
             "L3",
             f"{action} is forbidden under every policy; no approval can allow it.",
         )
-    if target and (pattern := is_protected(target, policy.protected_resources)):
-        return Verdict(
-            DENIED,
-            action,
-            "L3",
-            f"{target} is a protected resource (matches {pattern!r}); workers never act on it.",
-        )
+    patterns = [*protected_floor(), *policy.protected_resources]
+    for resource in resources:
+        if pattern := is_protected(resource, patterns):
+            # The reason is stored and shown to every role: never a secret the name carried.
+            named = redact(resource).text
+            return Verdict(
+                DENIED,
+                action,
+                "L3",
+                f"{named} is a protected resource (matches {pattern!r}); workers never act on it.",
+            )
     if action in RISKY:
         if policy.approval_matrix.get(action) == NO_APPROVAL:
             return Verdict(

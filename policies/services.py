@@ -5,11 +5,19 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.exceptions import NotAllowed
 from config.roles import PLS_OWNER, RISK_REVIEWER, has_role
 from notifications.services import report_enqueue
-from policies.exceptions import InvalidPolicyChange, ProposalAlreadyDecided, StalePolicyVersion
+from policies import ladder
+from policies.exceptions import (
+    InvalidPolicyChange,
+    ProposalAlreadyDecided,
+    ProtectionFloorDropped,
+    StalePolicyVersion,
+)
 from policies.models import (
     EDITABLE_FIELDS,
     PolicyDecision,
@@ -21,6 +29,32 @@ from policies.models import (
 from policies.selectors import policy_forget
 
 Decision = PolicyDecision.Decision
+OWNER_ONLY = gettext_lazy("Only the PLS owner changes the worker policy.")
+
+
+def policy_change_allowed(user: AbstractBaseUser) -> bool:
+    """Whether ``user`` may change the worker policy, by whichever door: a PATCH, a
+    proposal decision carrying a change, an answer to a policy question, the console's
+    forms. Every one of them asks here. The PLS owner only (a superuser holds every role)."""
+    return has_role(user, PLS_OWNER) and user.has_perm("policies.change_workerpolicy")
+
+
+def _floor_kept(changes: dict[str, Any]) -> None:
+    """A change may add protected patterns, never leave out the floor's."""
+    if "protected_resources" not in changes:
+        return
+    missing = ladder.floor_missing(changes["protected_resources"])
+    if missing:
+        raise ProtectionFloorDropped(
+            _(
+                "protected_resources must keep every pattern of the protection floor "
+                "(PLS_PROTECTED_FLOOR); it leaves out %(missing)s. A policy may add "
+                "patterns, never drop the floor's."
+            )
+            % {"missing": ", ".join(missing)},
+            missing=missing,
+            protected_floor=ladder.protected_floor(),
+        )
 
 
 def _apply(
@@ -42,6 +76,7 @@ def _apply(
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidPolicyChange(f"Not policy fields: {', '.join(sorted(unknown))}.")
+    _floor_kept(changes)
     current = WorkerPolicy.objects.select_for_update().order_by("-version").first()
     if current is None:
         raise WorkerPolicy.DoesNotExist("No worker policy: run `manage.py migrate`.")
@@ -97,8 +132,8 @@ def policy_change(
     ``policy`` is the version the owner looked at; if another change landed since, the
     change is refused rather than silently applied on top of one they have not seen.
     """
-    if not has_role(user, PLS_OWNER):
-        raise NotAllowed("Only the PLS owner changes the worker policy.")
+    if not policy_change_allowed(user):
+        raise NotAllowed(str(OWNER_ONLY))
     return _apply(user=user, expected=policy, changes=changes, rationale=rationale)
 
 
@@ -187,6 +222,12 @@ def proposal_decide(
 
     Answering a policy question (adopt or reject) always yields a new version that records
     the answer; deferring leaves the proposal open and the policy as it is.
+
+    Only an adoption changes policy fields: a reject or defer carrying a ``policy_change``
+    is refused (``InvalidPolicyChange``) rather than applied or silently dropped, since
+    either would leave the decider believing something that is not so. An adoption that
+    changes policy fields (the ``policy_change`` given, or the proposal's own) needs
+    ``policy_change_allowed``; the risk reviewer adopts repairs without one.
     """
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
     _check_decider(proposal, user)
@@ -194,6 +235,28 @@ def proposal_decide(
         raise ProposalAlreadyDecided(
             f"Proposal #{proposal.pk} was already {proposal.status}.",
             current_status=proposal.status,
+        )
+    if decision != Decision.ADOPT and policy_change:
+        raise InvalidPolicyChange(
+            _(
+                "A %(decision)s never changes the policy; only adopt carries a "
+                "policy_change. Send the decision without it (and change the policy as the "
+                "owner, if need be)."
+            )
+            % {"decision": decision}
+        )
+    changes = {}
+    if decision == Decision.ADOPT:
+        changes = dict(
+            policy_values(proposal.policy_change) if policy_change is None else policy_change
+        )
+    if changes and not policy_change_allowed(user):
+        raise NotAllowed(
+            _(
+                "%(owner_only)s Adopt proposal #%(proposal)s without a policy_change, or ask "
+                "the owner to adopt it."
+            )
+            % {"owner_only": OWNER_ONLY, "proposal": proposal.pk}
         )
     proposal.status = {
         Decision.ADOPT: Proposal.Status.ADOPTED,
@@ -206,9 +269,6 @@ def proposal_decide(
         return PolicyDecision.objects.create(
             proposal=proposal, decision=decision, rationale=rationale, decided_by=user
         )
-    changes = dict(policy_change or {})
-    if decision == Decision.ADOPT and policy_change is None:
-        changes = policy_values(proposal.policy_change)
     known_repair = None
     answered = None
     if proposal.kind == Proposal.Kind.POLICY_QUESTION:
@@ -238,7 +298,8 @@ def proposal_decide(
 
 def _check_decider(proposal: Proposal, user: AbstractBaseUser) -> None:
     if proposal.kind == Proposal.Kind.POLICY_QUESTION:
-        if not has_role(user, PLS_OWNER):
+        # An answer writes a policy version, whatever it says.
+        if not policy_change_allowed(user):
             raise NotAllowed("Only the PLS owner answers policy questions.")
         return
     if not (has_role(user, PLS_OWNER) or has_role(user, RISK_REVIEWER)):

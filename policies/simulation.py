@@ -70,9 +70,10 @@ def simulate(draft: WorkerPolicy, actions: Iterable[PastAction]) -> dict[str, An
             continue
         considered += 1
         key = (past.worker, past.job_ref, past.error_class, past.action)
-        verdict = ladder.judge(
-            draft, action=past.action, target=past.target or past.job_ref, spent=spent[key]
-        )
+        # Everything the event named, the job and the target alike (an event recorded
+        # before job-scoped actions were held to their job may name both).
+        resources = ladder.named_resources(job=past.job_ref, target=past.target)
+        verdict = ladder.judge(draft, action=past.action, resources=resources, spent=spent[key])
         if verdict.decision == ladder.ALLOWED and past.action in ladder.BUDGETED:
             spent[key] += 1
         was = past.decision or "none"

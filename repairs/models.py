@@ -249,6 +249,11 @@ class SelfHealRequest(models.Model):
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="self_heal_requests")
     action = models.SlugField(max_length=40)
     target = models.CharField(max_length=200, blank=True)
+    # Every resource the action will touch, as the policy judged them (its job and its
+    # target); approving it approves these, and carrying it out touches nothing else.
+    resources = models.JSONField(
+        default=list, blank=True, help_text="Every resource the action touches"
+    )
     risk = models.CharField(max_length=2, default="L2")
     reason = models.TextField(blank=True, help_text="Why the policy escalated it")
     approver_role = models.CharField(max_length=30)
@@ -281,3 +286,11 @@ class SelfHealRequest(models.Model):
     @property
     def job_ref(self) -> str:
         return self.event.job_ref
+
+    @property
+    def resources_shown(self) -> str:
+        return ", ".join(self.resources)
+
+    def touches(self, resource: str) -> bool:
+        """Whether approving this request approved acting on ``resource``."""
+        return resource in self.resources

@@ -3,10 +3,10 @@
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 
 from policies.simulation import PastAction
-from repairs.models import Gate, RepairEvent, SelfHealRequest, Worker
+from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, Worker
 
 
 def worker_for_user(user: AbstractBaseUser) -> Worker | None:
@@ -27,6 +27,27 @@ def self_heal_request_list(*, user: AbstractBaseUser) -> QuerySet[SelfHealReques
     return _visible_to(
         user, SelfHealRequest.objects.select_related("worker", "event", "decided_by")
     )
+
+
+def job_list(*, user: AbstractBaseUser) -> QuerySet[Job]:
+    """Every job, each annotated ``shown_in_full``: whether ``user`` reads it in full.
+
+    People read every job in full (their view right is checked by the caller). A worker
+    reads open jobs and its own (held, or completed by it) in full; of another worker's job
+    it learns at most the status, never the holder, its lease or its progress. Lists show
+    only the jobs shown in full (``job_list(...).filter(shown_in_full=True)``), so
+    ``?holder=`` finds nothing of another worker's; the detail shows another's job
+    reduced to its status.
+    """
+    worker = worker_for_user(user)
+    in_full = (
+        Value(True)
+        if worker is None
+        else ExpressionWrapper(
+            Q(status=Job.Status.OPEN) | Q(claimed_by=worker), output_field=BooleanField()
+        )
+    )
+    return Job.objects.select_related("claimed_by").annotate(shown_in_full=in_full)
 
 
 def _visible_to(user: AbstractBaseUser, records: QuerySet) -> QuerySet:

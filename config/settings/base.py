@@ -185,6 +185,11 @@ PLS_REPEAT_COUNT_CAP = env.int("PLS_REPEAT_COUNT_CAP", default=1000)
 # How long a process keeps the current worker policy before reading it again; a change made
 # in the process is seen at once, other processes see it within this many seconds.
 PLS_POLICY_CACHE_SECONDS = env.int("PLS_POLICY_CACHE_SECONDS", default=5)
+# Targets no worker acts on whatever any policy version says: the policy may add patterns,
+# never drop these (policies.ladder). Globs, matched against every form of a target.
+PLS_PROTECTED_FLOOR = env.list(
+    "PLS_PROTECTED_FLOOR", default=["*-db", "*postgres*", "*mysql*", "*redis*", "*mongo*"]
+)
 # Policy simulation replays at most this many of the newest actions in its window (and says
 # when it left older ones out), so a what-if answers in seconds on a large fleet.
 PLS_SIMULATION_MAX_EVENTS = env.int("PLS_SIMULATION_MAX_EVENTS", default=200_000)

@@ -13,17 +13,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin, SerializerForm, admin_link
 from config.exceptions import DomainError
-from config.roles import PLS_OWNER, has_role
 from policies import ladder
 from policies.admin.display import duration, readable
 from policies.api import PolicyChangeInput
 from policies.exceptions import StalePolicyVersion
 from policies.models import EDITABLE_FIELDS, NO_APPROVAL, WorkerPolicy
 from policies.selectors import decision_list, policy_current
-from policies.services import policy_change
+from policies.services import policy_change, policy_change_allowed
 from policies.simulation import past_actions, policy_draft, simulate
 
 PREVIEW_DAYS = 7
@@ -65,8 +65,12 @@ class PolicyChangeForm(SerializerForm):
     )
     protected_resources = forms.CharField(
         required=False,
+        label=_("Further protected resources"),
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="Glob patterns of targets workers never act on, one a line.",
+        help_text=_(
+            "Glob patterns of further targets workers never act on, one a line. The "
+            "protection floor above always applies and cannot be edited here."
+        ),
     )
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
@@ -83,16 +87,18 @@ class PolicyChangeForm(SerializerForm):
     @classmethod
     def for_version(cls, policy: WorkerPolicy) -> "PolicyChangeForm":
         values = policy.as_dict()
-        values["protected_resources"] = "\n".join(values["protected_resources"])
+        # The floor is shown apart, locked; the box holds what this policy adds to it.
+        values["protected_resources"] = "\n".join(ladder.beyond_floor(policy.protected_resources))
         return cls(initial={**values, "base": policy.pk, "days": PREVIEW_DAYS})
 
     def serializer_data(self, cleaned: dict[str, Any]) -> dict[str, Any]:
         data = {name: cleaned[name] for name in EDITABLE_FIELDS}
         if data["approval_matrix"] is None:
             data["approval_matrix"] = {}
-        data["protected_resources"] = [
+        added = [
             line.strip() for line in cleaned["protected_resources"].splitlines() if line.strip()
         ]
+        data["protected_resources"] = [*ladder.protected_floor(), *ladder.beyond_floor(added)]
         data["rationale"] = cleaned["rationale"]
         return data
 
@@ -111,8 +117,17 @@ class PolicyChangeForm(SerializerForm):
         return {
             name: value
             for name, value in self.validated.items()
-            if name in EDITABLE_FIELDS and value != getattr(base, name)
+            if name in EDITABLE_FIELDS and not _same(name, value, getattr(base, name))
         }
+
+
+def _same(name: str, value: Any, before: Any) -> bool:
+    """Whether a field keeps its value. The protected patterns are compared by what the
+    policy adds to the floor: a version written before the floor listed less of it, and
+    the form always sends the whole floor."""
+    if name == "protected_resources":
+        return ladder.beyond_floor(value) == ladder.beyond_floor(before)
+    return value == before
 
 
 def policy_preview(form: PolicyChangeForm) -> dict[str, Any]:
@@ -203,8 +218,7 @@ class WorkerPolicyAdmin(ReadOnlyAdmin):
         return admin_link(decision, f"#{decision.pk}: {decision.rationale}") if decision else "—"
 
     def has_change_policy_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        return user.has_perm("policies.change_workerpolicy") and has_role(user, PLS_OWNER)
+        return policy_change_allowed(request.user)
 
     def get_urls(self) -> list:
         change_policy = path(
@@ -272,6 +286,7 @@ class WorkerPolicyAdmin(ReadOnlyAdmin):
             "stale": base.pk != current.pk,
             "current": current,
             "preview": preview,
+            "protected_floor": ladder.protected_floor(),
         }
         return TemplateResponse(request, "admin/policies/workerpolicy/change_policy.html", context)
 

@@ -8,13 +8,14 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from config.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected, may_decide
 from policies.admin.display import changes_list
 from policies.api import ProposalDecideInput
 from policies.models import PolicyDecision, Proposal
 from policies.selectors import decision_list, open_question_count, proposal_list
-from policies.services import proposal_decide
+from policies.services import OWNER_ONLY, policy_change_allowed, proposal_decide
 
 Decision = PolicyDecision.Decision
 
@@ -46,6 +47,9 @@ class ProposalRejectForm(ProposalDecisionForm):
 
 
 class ProposalAdoptForm(ProposalDecisionForm):
+    """Adopt, with a policy change for those who may change the policy
+    (``policy_change_allowed``); the risk reviewer adopts repairs without one."""
+
     decision = Decision.ADOPT
 
     policy_change = OptionalJSONField(
@@ -59,6 +63,23 @@ class ProposalAdoptForm(ProposalDecisionForm):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text="For a repair proposal: the fix workers should apply (default: the rationale).",
     )
+
+    def __init__(self, *args: Any, may_change_policy: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.may_change_policy = may_change_policy
+        if not may_change_policy:
+            del self.fields["policy_change"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # The field is not offered, so a change posted anyway is refused, not dropped.
+        if not self.may_change_policy and str(self.data.get("policy_change", "")).strip():
+            self.add_error(
+                None,
+                _("%(owner_only)s Adopt without a policy change, or ask the owner.")
+                % {"owner_only": OWNER_ONLY},
+            )
+        return cleaned
 
 
 class ProposalDeferForm(ProposalDecisionForm):
@@ -170,6 +191,9 @@ class ProposalAdmin(ReadOnlyAdmin):
             return f"Proposal #{proposal.pk} {status} (decision #{decision.pk}{versions})."
 
         verb = Decision(form_class.decision).label
+        form_kwargs = {}
+        if form_class is ProposalAdoptForm:
+            form_kwargs["may_change_policy"] = policy_change_allowed(request.user)
         return decide_selected(
             self,
             request,
@@ -178,6 +202,7 @@ class ProposalAdmin(ReadOnlyAdmin):
             noun="Proposal",
             title=f"{verb} proposals",
             decide=decide,
+            form_kwargs=form_kwargs,
         )
 
 

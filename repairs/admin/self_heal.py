@@ -6,6 +6,7 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected, may_decide
 from repairs.api.self_heal import SelfHealDecisionInput, SelfHealRejectInput
@@ -44,7 +45,7 @@ class SelfHealRequestAdmin(ReadOnlyAdmin):
         "status",
         "worker",
         "action",
-        "target",
+        "resources_display",
         "approver_role",
         "age",
         "expiry",
@@ -59,6 +60,7 @@ class SelfHealRequestAdmin(ReadOnlyAdmin):
         "worker",
         "event_link",
         "action",
+        "resources_display",
         "target",
         "risk",
         "reason",
@@ -73,7 +75,7 @@ class SelfHealRequestAdmin(ReadOnlyAdmin):
         "callback_attempts",
         "callback_last_error",
     ]
-    readonly_fields = ["event_link", "created_at"]
+    readonly_fields = ["event_link", "resources_display", "created_at"]
     actions = ["approve", "reject"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SelfHealRequest]:
@@ -100,6 +102,10 @@ class SelfHealRequestAdmin(ReadOnlyAdmin):
         if heal.expires_at <= timezone.now():
             return "overdue (expires on the next sweep)"
         return f"in {timeuntil(heal.expires_at)}"
+
+    @admin.display(description=_("touches"))
+    def resources_display(self, heal: SelfHealRequest) -> str:
+        return heal.resources_shown or "—"
 
     @admin.display(description="event")
     def event_link(self, heal: SelfHealRequest) -> str:

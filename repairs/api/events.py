@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 import django_filters
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
@@ -92,7 +93,10 @@ class RepairEventInput(OutcomeFields):
         required=False,
         allow_blank=True,
         default="",
-        help_text="What the action acts on (default: the job)",
+        help_text=_(
+            "What the action acts on, judged with the job. For release, reclaim, touch and "
+            "retry it may only name the job (another target is a 400 target-not-the-job)"
+        ),
     )
     callback_url = serializers.URLField(
         max_length=500,

@@ -2,6 +2,7 @@
 jobs; workers claim, heartbeat, release and reclaim them."""
 
 import re
+from dataclasses import replace
 
 import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -16,7 +17,7 @@ from config.pagination import NewestFirst
 from config.permissions import RolePermissions
 from repairs.api.events import VerdictOutput
 from repairs.models import Job
-from repairs.selectors import worker_for_user
+from repairs.selectors import job_list, worker_for_user
 from repairs.services import (
     JobAction,
     job_claim,
@@ -64,18 +65,30 @@ class JobInput(serializers.Serializer):
 
 
 class JobOutput(serializers.Serializer):
+    """A job. Another worker's job, read by a worker, shows only its id and status: every
+    other field is null (``repairs.selectors.job_list``)."""
+
     external_id = serializers.CharField()
-    title = serializers.CharField()
-    priority = serializers.CharField()
+    title = serializers.CharField(allow_null=True)
+    priority = serializers.CharField(allow_null=True)
     status = serializers.CharField()
     holder = serializers.CharField(source="claimed_by.name", default=None, allow_null=True)
     claimed_at = serializers.DateTimeField(allow_null=True)
     lease_expires_at = serializers.DateTimeField(allow_null=True)
-    attempts = serializers.IntegerField()
-    progress = serializers.CharField()
+    attempts = serializers.IntegerField(allow_null=True)
+    progress = serializers.CharField(allow_null=True)
     stuck_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, job: Job) -> dict:
+        shown = super().to_representation(job)
+        if getattr(job, "shown_in_full", True):
+            return shown
+        return {name: shown[name] if name in _STATUS_ONLY else None for name in shown}
+
+
+_STATUS_ONLY = ("external_id", "status")
 
 
 class HeartbeatInput(serializers.Serializer):
@@ -126,14 +139,17 @@ class JobFilter(django_filters.FilterSet):
 
 
 class JobListCreateApi(generics.ListAPIView):
-    """The queue. Everyone with a role reads it; the owner (or a token whose user holds
-    ``repairs.add_job``) registers jobs."""
+    """The queue. People read every job; a worker, the open jobs and its own. The owner (or
+    a token whose user holds ``repairs.add_job``) registers jobs."""
 
     permission_classes = [RolePermissions]
     serializer_class = JobOutput
     filterset_class = JobFilter
     pagination_class = NewestFirst
-    queryset = Job.objects.select_related("claimed_by")
+    queryset = Job.objects.none()  # for RolePermissions' model lookup
+
+    def get_queryset(self):
+        return job_list(user=self.request.user).filter(shown_in_full=True)
 
     @extend_schema(request=JobInput, responses={201: JobOutput})
     def post(self, request: Request) -> Response:
@@ -144,10 +160,15 @@ class JobListCreateApi(generics.ListAPIView):
 
 
 class JobDetailApi(generics.RetrieveAPIView):
+    """One job; another worker's, read by a worker, shows only its status."""
+
     permission_classes = [RolePermissions]
     serializer_class = JobOutput
-    queryset = Job.objects.select_related("claimed_by")
+    queryset = Job.objects.none()  # for RolePermissions' model lookup
     lookup_field = "external_id"
+
+    def get_queryset(self):
+        return job_list(user=self.request.user)
 
 
 class JobClaimNextApi(APIView):
@@ -200,10 +221,12 @@ class JobHeartbeatApi(APIView):
         return Response(JobOutput(job).data)
 
 
-def _answer(action: JobAction) -> Response:
+def _answer(request: Request, action: JobAction) -> Response:
     # 200: done now; 202: accepted for approval, poll the self-heal request.
     code = status.HTTP_200_OK if action.done else status.HTTP_202_ACCEPTED
-    return Response(JobActionOutput(action).data, status=code)
+    # A reclaim waiting for approval is of another worker's job: shown as any read shows it.
+    shown = replace(action, job=job_list(user=request.user).get(pk=action.job.pk))
+    return Response(JobActionOutput(shown).data, status=code)
 
 
 _ACTION_RESPONSES = {
@@ -226,12 +249,13 @@ class JobReleaseApi(APIView):
         payload = JobActionInput(data=request.data)
         payload.is_valid(raise_exception=True)
         return _answer(
+            request,
             self.act(
                 worker=request.user.worker,
                 external_id=external_id,
                 token=request.auth,
                 **payload.validated_data,
-            )
+            ),
         )
 
 

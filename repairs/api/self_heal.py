@@ -1,5 +1,6 @@
 import django_filters
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -19,7 +20,14 @@ class SelfHealRequestOutput(serializers.Serializer):
     worker = serializers.CharField(source="worker.name")
     job = serializers.CharField(source="event.job_ref", allow_null=True)
     action = serializers.CharField()
-    target = serializers.CharField()
+    target = serializers.CharField(help_text=_("What the worker named (default: the job)"))
+    resources = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_(
+            "Every resource the action touches, as judged; approving it approves these and "
+            "nothing else"
+        ),
+    )
     risk = serializers.CharField()
     reason = serializers.CharField()
     approver_role = serializers.CharField()

@@ -10,11 +10,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.redaction import redact
 from notifications.services import report_enqueue
 from policies import ladder
-from policies.exceptions import UnknownActionError
+from policies.exceptions import TargetNotTheJobError, UnknownActionError
 from policies.models import WorkerPolicy
 from policies.selectors import policy_current
 from policies.services import proposal_for_repeat
@@ -76,6 +77,7 @@ def repair_event_report(
             f"Unknown action {action!r}. Known actions: {', '.join(ladder.KNOWN_ACTIONS)}.",
             known_actions=list(ladder.KNOWN_ACTIONS),
         )
+    resources = _resources_touched(action, job_ref, target)
     if idempotency_key:
         earlier = RepairEvent.objects.filter(worker=worker, idempotency_key=idempotency_key).first()
         if earlier is not None:
@@ -83,6 +85,10 @@ def repair_event_report(
 
     message = redact(message).text
     phase = redact(phase).text
+    # The target and the callback URL's user:password@ are shown to every role: redacted,
+    # and cut to their columns (a marker may be longer than the secret it replaces).
+    shown_target = _shown(target, _TARGET_CHARS)
+    callback_url = _shown(callback_url, _CALLBACK_URL_CHARS)
     evidence_clean = clean_evidence(evidence, settings.PLS_EVIDENCE_MAX_BYTES)
     now = timezone.now()
     event_fingerprint = fingerprint(error_class, message)
@@ -113,8 +119,9 @@ def repair_event_report(
                 )
             verdict = None
             if action:
+                # Judged on what the worker named, before redaction could hide a name.
                 verdict = ladder.judge(
-                    policy, action=action, target=target or job_ref, spent=earlier.spent
+                    policy, action=action, resources=resources, spent=earlier.spent
                 )
             event = RepairEvent(
                 worker=worker,
@@ -125,7 +132,7 @@ def repair_event_report(
                 fingerprint=event_fingerprint,
                 phase=phase,
                 action=action,
-                target=target,
+                target=shown_target,
                 message=message,
                 evidence=evidence_clean.text,
                 evidence_cut_bytes=evidence_clean.cut_bytes,
@@ -142,7 +149,14 @@ def repair_event_report(
             )
             _insert(event)
             if verdict is not None and verdict.decision == ladder.NEEDS_APPROVAL:
-                _self_heal_request_open(event, verdict, policy, callback_url, now)
+                _self_heal_request_open(
+                    event,
+                    verdict,
+                    policy,
+                    callback_url,
+                    now,
+                    resources=[_shown(name, _TARGET_CHARS) for name in resources],
+                )
             if raised:
                 _repair_suggested_record(event, policy, now)
     except IntegrityError:
@@ -158,6 +172,35 @@ def repair_event_report(
     if evidence_clean.redactions:
         metrics.evidence_redactions.inc(evidence_clean.redactions)
     return ReportedEvent(event, replayed=False)
+
+
+_TARGET_CHARS = SelfHealRequest._meta.get_field("target").max_length or 200
+_CALLBACK_URL_CHARS = SelfHealRequest._meta.get_field("callback_url").max_length or 500
+
+
+def _shown(text: str, limit: int) -> str:
+    return redact(text).text[:limit]
+
+
+def _resources_touched(action: str, job_ref: str, target: str) -> tuple[str, ...]:
+    """Every resource the action touches (``ladder.resources_touched``); a job-scoped action
+    naming another target is refused, with the target redacted in the answer."""
+    try:
+        return ladder.resources_touched(action, job=job_ref, target=target)
+    except ladder.TargetNotTheJob:
+        shown = _shown(target, _TARGET_CHARS)
+        raise TargetNotTheJobError(
+            _(
+                "%(action)s acts on its job %(job)s, but the target names %(target)s. A "
+                "release, reclaim, touch or retry touches its job and nothing else: leave the "
+                "target out (or set it to the job), and report another resource in an event "
+                "of its own."
+            )
+            % {"action": action, "job": job_ref, "target": shown},
+            action=action,
+            job=job_ref,
+            target=shown,
+        ) from None
 
 
 def _take_turn(event_fingerprint: str, *, worker: Worker | None) -> None:
@@ -285,6 +328,8 @@ def _self_heal_request_open(
     policy: WorkerPolicy,
     callback_url: str,
     now: datetime,
+    *,
+    resources: list[str],
 ) -> SelfHealRequest:
     worker = event.worker
     request = SelfHealRequest.objects.create(
@@ -292,6 +337,7 @@ def _self_heal_request_open(
         worker=worker,
         action=event.action,
         target=event.target or event.job_ref,
+        resources=resources,
         risk=verdict.rung,
         reason=verdict.reason,
         approver_role=verdict.approver_role or "",
@@ -301,7 +347,7 @@ def _self_heal_request_open(
     )
     report_enqueue(
         source="self_heal.pending",
-        title=f"{worker.name} asks to {request.action} {request.target}".strip(),
+        title=f"{worker.name} asks to {request.action} {request.resources_shown}".strip(),
         status="warning",
         team=worker.team,
         worker=worker.name,

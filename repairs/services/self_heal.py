@@ -1,5 +1,6 @@
 """Self-heal requests: a worker's escalated action, decided by a human or expired."""
 
+import re
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,6 +23,7 @@ Status = SelfHealRequest.Status
 # gives up on a URL after this many attempts (the worker can still poll).
 CALLBACK_SWEEP_AFTER = timedelta(minutes=10)
 CALLBACK_MAX_ATTEMPTS = 12
+_USER_INFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/?#]*@", re.IGNORECASE)
 
 
 def self_heal_request_decide(
@@ -94,7 +96,7 @@ def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
     decided = f" by {request.decided_by}" if request.decided_by_id else ""
     report_enqueue(
         source="self_heal.expired" if status == Status.EXPIRED else "self_heal.decided",
-        title=f"Self-heal request #{request.pk} ({request.action}) {status}{decided}",
+        title=f"Self-heal request #{request.pk} ({request.action}{_on(request)}) {status}{decided}",
         status="warning" if status == Status.EXPIRED else "normal",
         team=worker.team,
         worker=worker.name,
@@ -117,6 +119,10 @@ def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
         transaction.on_commit(lambda: broker.publish(self_heal_callback_send, [[request.pk]]))
 
 
+def _on(request: SelfHealRequest) -> str:
+    return f" on {request.resources_shown}" if request.resources else ""
+
+
 def callback_payload(request: SelfHealRequest) -> dict:
     return {
         "type": "self_heal_request.decided",
@@ -126,6 +132,7 @@ def callback_payload(request: SelfHealRequest) -> dict:
         "job": request.event.job_ref or None,
         "action": request.action,
         "target": request.target,
+        "resources": request.resources,
         "status": request.status,
         "note": request.note,
         "decided_by": request.decided_by.get_username() if request.decided_by_id else None,
@@ -153,7 +160,7 @@ def self_heal_callback_deliver(*, request_id: int) -> bool:
     )
     try:
         response = post_json(
-            request.callback_url,
+            _callback_target(request.callback_url),
             callback_payload(request),
             signing_key=token.digest.encode() if token else None,
             headers=headers,
@@ -179,6 +186,13 @@ def self_heal_callback_deliver(*, request_id: int) -> bool:
     )
     metrics.callbacks.labels(result="delivered").inc()
     return True
+
+
+def _callback_target(url: str) -> str:
+    """The callback URL as called: without its user info. A password there was redacted
+    before the URL was stored (and a redaction marker is no valid host part); a callback
+    is authenticated by its signature, not by credentials in the URL."""
+    return _USER_INFO.sub(r"\1", url)
 
 
 def self_heal_callbacks_due(*, limit: int = 100) -> list[int]:

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from notifications.services import report_enqueue
 from policies import ladder
@@ -143,17 +144,30 @@ def job_self_heal_carry_out(*, request: SelfHealRequest) -> str:
     """Carries out an approved ``release`` or ``reclaim`` in the approval's transaction and
     says what happened ("" for other actions).
 
-    The job may have moved on while the request waited (completed, taken by someone else):
-    then nothing is done and the owner is told why; the approval itself stands.
+    It acts on the request's job only if the request named that job among its resources
+    (the approver approved those, nothing else), and only while the policy in force does
+    not deny acting on them (a pattern added since, or the floor). The job may also have
+    moved on while the request waited (completed, taken by someone else). In each case
+    nothing is done and the owner is told why; the approval itself stands.
     """
     if request.action not in (RELEASE, RECLAIM):
         return ""
     now = timezone.now()
     worker = request.worker
     job_ref = request.event.job_ref
+    verdict = ladder.judge(
+        policy_current(cached=True), action=request.action, resources=request.resources
+    )
     job = Job.objects.select_for_update().filter(external_id=job_ref).first()
-    if job is None:
-        why = f"no job {job_ref or '(none named)'} is registered"
+    if not job_ref or not request.touches(job_ref):
+        why = _(
+            "the request named %(named)s, not the job %(job)s; an approval acts on what it "
+            "names only"
+        ) % {"named": request.resources_shown or _("no resource"), "job": job_ref or "-"}
+    elif verdict.decision == ladder.DENIED:
+        why = _("the policy in force denies it now: %(reason)s") % {"reason": verdict.reason}
+    elif job is None:
+        why = f"no job {job_ref} is registered"
     elif request.action == RELEASE:
         if job.claimed_by_id == worker.pk and job.status in HELD:
             _let_go(job, worker)
@@ -183,6 +197,12 @@ def job_self_heal_carry_out(*, request: SelfHealRequest) -> str:
     return f"not carried out: {why}"
 
 
+# Pending requests of one worker, job and action looked through for one naming the same
+# resources: there is normally one, but requests opened before resources were recorded
+# (issue 12's decoys) may sit beside it.
+_PENDING_LOOKED_AT = 10
+
+
 def _judged(
     *,
     job: Job,
@@ -195,25 +215,32 @@ def _judged(
     callback_url: str,
     now: datetime,
 ) -> JobAction:
-    """The policy's verdict on ``action``, as an event (and self-heal request) recorded the
-    way every worker action is. A request still pending for the same job and action is
-    returned instead of opening a second one, so a worker that asks again while it waits
-    does not queue duplicates for the approver, unless the policy has since stopped asking
-    for approval: then the action is judged afresh and happens now."""
-    pending = (
-        SelfHealRequest.objects.select_related("event")
-        .filter(
-            worker=worker,
-            action=action,
-            status=SelfHealRequest.Status.PENDING,
-            expires_at__gt=now,
-            event__job_ref=job.external_id,
+    """The policy's verdict on ``action`` on ``job``, as an event (and self-heal request)
+    recorded the way every worker action is.
+
+    The job is judged afresh every time. Only while that judgement still needs approval is
+    a request pending for the same job, action and resources returned instead of a second
+    one, so a worker that asks again while it waits does not queue duplicates for the
+    approver. A pending request that named anything else never stands in: it was (or will
+    be) approved for what it named, not for this job.
+    """
+    resources = [job.external_id]
+    fresh = ladder.judge(policy_current(cached=True), action=action, resources=resources)
+    if fresh.decision == ladder.NEEDS_APPROVAL:
+        pending = (
+            SelfHealRequest.objects.select_related("event")
+            .filter(
+                worker=worker,
+                action=action,
+                status=SelfHealRequest.Status.PENDING,
+                expires_at__gt=now,
+                event__job_ref=job.external_id,
+            )
+            .order_by("-created_at")
         )
-        .order_by("-created_at")
-        .first()
-    )
-    if pending is not None and _still_needs_approval(action, pending.target):
-        return JobAction(job, pending.event, pending)
+        for request in pending[:_PENDING_LOOKED_AT]:
+            if request.resources == resources:
+                return JobAction(job, request.event, request)
     event = repair_event_report(
         worker=worker,
         gate=Gate.STUCK_CLAIM,
@@ -233,11 +260,6 @@ def _judged(
     if event.decision == ladder.NEEDS_APPROVAL:
         request = SelfHealRequest.objects.get(event=event)
     return JobAction(job, event, request)
-
-
-def _still_needs_approval(action: str, target: str) -> bool:
-    verdict = ladder.judge(policy_current(cached=True), action=action, target=target)
-    return verdict.decision == ladder.NEEDS_APPROVAL
 
 
 def _denied_raises(action: JobAction) -> JobAction:

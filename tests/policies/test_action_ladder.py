@@ -24,20 +24,20 @@ def interim(**overrides) -> WorkerPolicy:
 
 @pytest.mark.parametrize("action", ["diagnose", "record_blocker", "report_friction"])
 def test_observing_is_always_allowed(action):
-    verdict = ladder.judge(interim(), action=action, target="orders-db")
+    verdict = ladder.judge(interim(), action=action, resources=["orders-db"])
 
     assert (verdict.decision, verdict.rung) == ("allowed", "L0")
 
 
 def test_first_retry_is_allowed_with_none_left():
-    verdict = ladder.judge(interim(), action="retry", target="JOB-1", spent=0)
+    verdict = ladder.judge(interim(), action="retry", resources=["JOB-1"], spent=0)
 
     assert (verdict.decision, verdict.rung, verdict.retries_left) == ("allowed", "L1", 0)
     assert verdict.approver_role is None
 
 
 def test_retry_over_budget_needs_the_risk_reviewer():
-    verdict = ladder.judge(interim(), action="retry", target="JOB-1", spent=1)
+    verdict = ladder.judge(interim(), action="retry", resources=["JOB-1"], spent=1)
 
     assert verdict.decision == "needs_approval"
     assert verdict.rung == "L2"
@@ -67,7 +67,7 @@ def test_propose_is_safe():
 def test_risky_actions_go_to_the_role_in_the_approval_matrix(action):
     matrix = {**default_approval_matrix(), action: "pls_owner"}
 
-    verdict = ladder.judge(interim(approval_matrix=matrix), action=action, target="JOB-1")
+    verdict = ladder.judge(interim(approval_matrix=matrix), action=action, resources=["JOB-1"])
 
     assert (verdict.decision, verdict.rung, verdict.approver_role) == (
         "needs_approval",
@@ -91,23 +91,41 @@ def test_an_action_missing_from_the_matrix_still_needs_the_risk_reviewer():
     ],
 )
 def test_hard_complete_is_denied_under_any_policy(policy):
-    verdict = ladder.judge(policy, action="hard_complete", target="JOB-1")
+    verdict = ladder.judge(policy, action="hard_complete", resources=["JOB-1"])
 
     assert (verdict.decision, verdict.rung) == ("denied", "L3")
 
 
 @pytest.mark.parametrize("target", ["orders-db", "ORDERS-DB", "prod-postgres-1", "postgres"])
 def test_acting_on_a_protected_resource_is_denied(target):
-    verdict = ladder.judge(interim(max_auto_retries=5), action="retry", target=target)
+    verdict = ladder.judge(interim(max_auto_retries=5), action="retry", resources=[target])
 
     assert verdict.decision == "denied"
     assert "protected resource" in verdict.reason
 
 
-def test_a_resource_is_protected_only_by_the_policy_in_force():
-    verdict = ladder.judge(interim(protected_resources=["vault-*"]), action="retry", target="x-db")
+def test_a_resource_beyond_the_floor_is_protected_by_the_policy_in_force():
+    protected = interim(protected_resources=["vault-*"])
 
-    assert verdict.decision == "allowed"
+    assert ladder.judge(protected, action="retry", resources=["vault-1"]).decision == "denied"
+    assert ladder.judge(interim(), action="retry", resources=["vault-1"]).decision == "allowed"
+
+
+def test_the_floor_protects_whatever_the_policy_lists():
+    verdict = ladder.judge(interim(protected_resources=[]), action="retry", resources=["x-db"])
+
+    assert verdict.decision == "denied"
+
+
+def test_the_strictest_verdict_over_the_resources_is_given():
+    policy = interim(approval_matrix={"restart_session": "none"})
+
+    assert ladder.judge(policy, action="restart_session", resources=["cache-7"]).decision == (
+        "allowed"
+    )
+    verdict = ladder.judge(policy, action="restart_session", resources=["cache-7", "orders-db"])
+    assert verdict.decision == "denied"
+    assert "orders-db" in verdict.reason
 
 
 def test_an_unknown_action_is_refused():
@@ -118,7 +136,7 @@ def test_an_unknown_action_is_refused():
 def test_a_risky_action_the_matrix_frees_is_allowed_without_approval():
     policy = interim(approval_matrix={**default_approval_matrix(), "release": "none"})
 
-    verdict = ladder.judge(policy, action="release", target="JOB-1")
+    verdict = ladder.judge(policy, action="release", resources=["JOB-1"])
 
     assert (verdict.decision, verdict.rung, verdict.approver_role) == ("allowed", "L2", None)
     assert ladder.judge(policy, action="reclaim").decision == "needs_approval"
@@ -127,4 +145,4 @@ def test_a_risky_action_the_matrix_frees_is_allowed_without_approval():
 def test_a_freed_risky_action_on_a_protected_resource_is_still_denied():
     policy = interim(approval_matrix={"release": "none"})
 
-    assert ladder.judge(policy, action="release", target="orders-db").decision == "denied"
+    assert ladder.judge(policy, action="release", resources=["orders-db"]).decision == "denied"

@@ -52,7 +52,18 @@ def test_the_owner_may_answer_with_another_change(owner, session_client):
     assert matrix == {"reset_session": "pls_owner", "rerun_pipeline": "pls_owner"}
 
 
-def test_rejecting_a_question_is_an_answer_too(owner, session_client):
+def test_rejecting_a_question_is_an_answer_that_changes_no_rule(owner, session_client):
+    response = answer(
+        session_client(owner), "auto_touch_retry", decision="reject", rationale="not yet"
+    )
+
+    assert response.json()["policy_after"] == 2
+    policy = WorkerPolicy.objects.get(version=2)
+    assert policy.answered_questions == {"auto_touch_retry": "reject"}
+    assert policy.as_dict() == WorkerPolicy.objects.get(version=1).as_dict()
+
+
+def test_a_reject_carrying_a_change_is_refused(owner, session_client):
     response = answer(
         session_client(owner),
         "auto_repair_proposal",
@@ -61,10 +72,28 @@ def test_rejecting_a_question_is_an_answer_too(owner, session_client):
         policy_change={"auto_proposal_threshold": 0},
     )
 
-    assert response.json()["policy_after"] == 2
-    policy = WorkerPolicy.objects.get(version=2)
-    assert policy.auto_proposal_threshold == 0
-    assert policy.answered_questions == {"auto_repair_proposal": "reject"}
+    assert response.status_code == 400
+    assert not WorkerPolicy.objects.filter(version=2).exists()
+    assert open_question_count() == 3
+
+
+def test_turning_automatic_proposals_off_is_an_adoption_with_that_change(owner, session_client):
+    response = answer(
+        session_client(owner),
+        "auto_repair_proposal",
+        decision="adopt",
+        rationale="we triage by hand",
+        policy_change={"auto_proposal_threshold": 0},
+    )
+
+    assert response.status_code == 200, response.content
+    assert WorkerPolicy.objects.get(version=2).auto_proposal_threshold == 0
+
+
+def test_the_second_question_says_how_to_turn_proposals_off(db):
+    detail = question("auto_repair_proposal").detail
+
+    assert "adopt with auto_proposal_threshold 0" in detail
 
 
 def test_deferring_a_question_keeps_it_open(owner, session_client):

@@ -108,11 +108,11 @@ def test_an_owner_adopts_a_repair_into_a_new_policy_version(worker_client, owner
 
 
 @pytest.mark.django_db
-def test_adopting_with_a_policy_change_applies_it(worker_client, reviewer, session_client):
+def test_adopting_with_a_policy_change_applies_it(worker_client, owner, session_client):
     report(worker_client)
     proposal_id = report(worker_client)["proposal"]
 
-    session_client(reviewer).post(
+    session_client(owner).post(
         f"/api/v1/proposals/{proposal_id}/decide",
         {"decision": "adopt", "rationale": "retry twice", "policy_change": {"max_auto_retries": 2}},
         format="json",

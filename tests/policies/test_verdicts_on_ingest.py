@@ -82,7 +82,7 @@ def test_a_raised_budget_applies_to_the_next_report(worker_client):
 
 
 def test_an_action_on_a_protected_resource_is_denied(worker_client):
-    body = report(worker_client, action="retry", target="billing-postgres")
+    body = report(worker_client, action="restart_session", target="billing-postgres")
 
     assert body["verdict"]["decision"] == "denied"
     assert body["verdict"]["rung"] == "L3"
@@ -96,7 +96,11 @@ def test_the_job_is_the_target_when_none_is_named(worker_client):
 
 
 def test_hard_complete_is_denied_even_under_the_loosest_policy(worker_client):
-    policy_set(max_auto_retries=10, allow_auto_touch=True, protected_resources=[])
+    policy_set(
+        max_auto_retries=10,
+        allow_auto_touch=True,
+        approval_matrix=dict.fromkeys(["release", "reclaim", "restart_session"], "none"),
+    )
 
     body = report(worker_client, action="hard_complete")
 

@@ -83,16 +83,17 @@ def test_bad_input_is_a_validation_problem_not_a_500(body, owner, session_client
     assert response.json()["errors"]
 
 
-def test_the_queue_is_listed_with_filters(worker_client):
+def test_the_queue_is_listed_with_filters(viewer, session_client):
     JobFactory(external_id="H", priority="high")
     JobFactory(external_id="L", priority="low", status="completed")
+    client = session_client(viewer)
 
-    high = worker_client.get(JOBS, {"priority": "high"}).json()["results"]
-    completed = worker_client.get(JOBS, {"status": "completed"}).json()["results"]
+    high = client.get(JOBS, {"priority": "high"}).json()["results"]
+    completed = client.get(JOBS, {"status": "completed"}).json()["results"]
 
     assert [job["external_id"] for job in high] == ["H"]
     assert [job["external_id"] for job in completed] == ["L"]
-    assert worker_client.get(f"{JOBS}/H").json()["title"]
+    assert client.get(f"{JOBS}/H").json()["title"]
 
 
 def test_an_account_outside_every_role_reads_nothing(session_client):

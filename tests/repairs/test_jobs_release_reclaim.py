@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from learning.models import LearningMemoryUpdate
 from notifications.models import OwnerReport
+from policies import ladder
 from repairs.models import Job, RepairEvent, SelfHealRequest, Worker
 from repairs.services import job_stuck_claims_detect
 from tests.factories import JobFactory, WorkerFactory, client_for, job_claimed_by, policy_set
@@ -108,7 +109,7 @@ def test_an_approval_for_a_job_that_moved_on_does_nothing_and_says_why(
 
 
 def test_a_release_of_a_protected_job_is_denied_with_the_verdict(worker_client, worker):
-    policy_set(protected_resources=["pls-*"])
+    policy_set(protected_resources=[*ladder.protected_floor(), "pls-*"])
     job_claimed_by(worker, external_id="PLS-1")
 
     response = release(worker_client, "PLS-1")

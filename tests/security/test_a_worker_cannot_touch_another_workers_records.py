@@ -6,9 +6,9 @@ one of worker ``beta``'s, with every method it answers; each is refused (404 whe
 record is invisible to alpha, 403 where the role or the holder rule refuses, 409 where the
 spec says so: claiming a job another worker holds), and beta's records are unchanged.
 
-The job queue itself is shared by design (DESIGN §6: every role reads the queue, and a
-job's holder is public so that workers know why a claim was refused): reading beta's job is
-allowed; changing its claim is not.
+A worker reads the open jobs and its own; of beta's job it reads at most the status
+(tests/repairs/test_workers_see_their_own_jobs.py). A claim refused because beta holds the
+job still names beta, so that alpha knows why.
 """
 
 import pytest
