@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.validators import ProhibitNullCharactersValidator
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from config.problems import problem_response, refusal
 
@@ -73,7 +75,7 @@ class ControlCharactersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _CONTROL.search(request.path):
             return refusal(
-                request, 404, "No resource has a name with a control character.", "not-found"
+                request, 404, _("No resource has a name with a control character."), "not-found"
             )
         with_nul = sorted(
             name
@@ -84,12 +86,12 @@ class ControlCharactersMiddleware:
             return refusal(
                 request,
                 400,
-                "One or more fields are invalid; see errors.",
+                _("One or more fields are invalid; see errors."),
                 "validation-error",
                 errors=[
                     {
                         "pointer": f"#/{name}",
-                        "detail": "Null characters are not allowed.",
+                        "detail": str(ProhibitNullCharactersValidator.message),
                         "code": "null_characters_not_allowed",
                     }
                     for name in with_nul

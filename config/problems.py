@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -148,7 +149,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     # Django's own refusals before any view (a Host not in ALLOWED_HOSTS, too many fields).
     # Their messages quote the input, so the answer does not.
-    return refusal(request, 400, "The request is malformed.", "bad-request")
+    return refusal(request, 400, gettext("The request is malformed."), "bad-request")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

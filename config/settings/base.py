@@ -185,7 +185,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PLS_MAX_REQUEST_BYTES
 PLS_MAX_DRAIN_BYTES = max(
     env.int("PLS_MAX_DRAIN_BYTES", default=16 * 1024 * 1024), PLS_MAX_REQUEST_BYTES
 )
-# JSON bodies nesting arrays and objects deeper than this are refused (400) before parsing.
+# JSON bodies nesting arrays and objects deeper than this are refused (400); config/parsers.py.
 PLS_MAX_JSON_DEPTH = env.int("PLS_MAX_JSON_DEPTH", default=32)
 # Evidence longer than this keeps its head and tail with a marker saying how much was cut.
 PLS_EVIDENCE_MAX_BYTES = env.int("PLS_EVIDENCE_MAX_BYTES", default=64 * 1024)

@@ -1,5 +1,5 @@
-"""JSON nested deeper than ``PLS_MAX_JSON_DEPTH`` is a 400 problem document, found before the
-body is parsed.
+"""JSON nested deeper than ``PLS_MAX_JSON_DEPTH`` (or too deep for Python's decoder at all) is a
+400 problem document.
 
 100 kB of ``[`` took Python's JSON decoder past the recursion limit: a 500.
 """

@@ -103,6 +103,24 @@ def _request(method: str, path: str, headers: dict[str, str], body: bytes = b"")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def _assert_the_connection_is_as_announced(sock: socket.socket, answer: RawResponse) -> None:
+    """Closed if the answer said ``Connection: close`` (the client reconnects), otherwise
+    ready for the next request."""
+    if answer.headers["connection"] == "close":
+        assert _connection_closed(sock)
+    else:
+        sock.sendall(_request("GET", "/health", {}))
+        assert _read_response(sock).status == 200
+
+
+def _chunked_headers(token: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Transfer-Encoding": "chunked",
+    }
+
+
 def test_a_413_leaves_the_keep_alive_connection_usable_or_says_it_closes(server):
     sock = socket.create_connection(("127.0.0.1", server), timeout=10)
     body = b"x" * (2 * MIB)
@@ -114,11 +132,7 @@ def test_a_413_leaves_the_keep_alive_connection_usable_or_says_it_closes(server)
     assert refused.status == 413
     assert refused.headers["content-type"] == PROBLEM_CONTENT_TYPE
     assert refused.json()["status"] == 413
-    if refused.headers["connection"] == "close":
-        assert _connection_closed(sock)  # as announced: the client reconnects
-    else:
-        sock.sendall(_request("GET", "/health", {}))
-        assert _read_response(sock).status == 200
+    _assert_the_connection_is_as_announced(sock, refused)
     sock.close()
 
 
@@ -177,13 +191,9 @@ def _chunked(payload: bytes, size: int = 7) -> bytes:
 
 def test_a_chunked_body_without_content_length_is_read(server, token):
     sock = socket.create_connection(("127.0.0.1", server), timeout=10)
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Content-Type": "application/json",
-        "Transfer-Encoding": "chunked",
-    }
+    body = _chunked(_event("sent_in_chunks"))
 
-    sock.sendall(_request("POST", EVENTS, headers, _chunked(_event("sent_in_chunks"))))
+    sock.sendall(_request("POST", EVENTS, _chunked_headers(token), body))
     response = _read_response(sock)
     sock.close()
 
@@ -194,22 +204,14 @@ def test_a_chunked_body_without_content_length_is_read(server, token):
 
 def test_a_chunked_body_over_the_limit_is_a_413_problem(server, token):
     sock = socket.create_connection(("127.0.0.1", server), timeout=10)
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Content-Type": "application/json",
-        "Transfer-Encoding": "chunked",
-    }
+    body = _chunked(b" " * (2 * MIB), size=64 * 1024)
 
-    sock.sendall(_request("POST", EVENTS, headers, _chunked(b" " * (2 * MIB), size=64 * 1024)))
+    sock.sendall(_request("POST", EVENTS, _chunked_headers(token), body))
     response = _read_response(sock)
 
     assert response.status == 413
     assert response.headers["content-type"] == PROBLEM_CONTENT_TYPE
-    if response.headers["connection"] == "close":
-        assert _connection_closed(sock)
-    else:
-        sock.sendall(_request("GET", "/health", {}))
-        assert _read_response(sock).status == 200
+    _assert_the_connection_is_as_announced(sock, response)
     sock.close()
     assert not RepairEvent.objects.exists()
 
