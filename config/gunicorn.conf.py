@@ -57,6 +57,15 @@ max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 _SHM = "/dev/shm"  # noqa: S108
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", _SHM if os.path.isdir(_SHM) else None)
 
+# Header limits, answered by gunicorn itself (an HTML page, then the connection closes) before
+# the app sees the request, so they are set above anything the API reads: a header field of up
+# to 16 KiB reaches Django, which answers a header it refuses (an over-long Idempotency-Key)
+# with a problem document. The request line (method, path and query) stays at gunicorn's 4094
+# bytes (414 beyond), at most 100 header fields (431 beyond).
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 4094)
+limit_request_fields = _int("GUNICORN_LIMIT_REQUEST_FIELDS", 100)
+limit_request_field_size = _int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 16 * 1024)
+
 # At several hundred events a second an access log line per request is a measurable share of
 # the CPU and mostly repeats what the Prometheus request metrics already count.
 accesslog = (
@@ -91,3 +100,20 @@ def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def pre_request(worker, req) -> None:  # type: ignore[no-untyped-def]
+    """A request whose body the app may leave partly unread closes its connection after the
+    answer, and the answer says so (``Connection: close``): a body longer than the app drains
+    (PLS_MAX_DRAIN_BYTES, see config.middleware.RequestBodyFraming), and a chunked body,
+    whose length is unknown until it is read. Otherwise gunicorn would announce keep-alive,
+    drain at most 64 KiB of what is left and close anyway, and the client's next request on
+    the connection would fail."""
+    worker.log.debug("%s %s", req.method, req.path)
+    from django.conf import settings  # the worker has loaded the app, and so its settings
+
+    for name, value in req.headers:
+        if name == "TRANSFER-ENCODING" and "chunked" in value.lower():
+            req.must_close = True
+        elif name == "CONTENT-LENGTH" and value.isdigit():
+            req.must_close = req.must_close or int(value) > settings.PLS_MAX_DRAIN_BYTES

@@ -44,12 +44,13 @@ _CHANGING = {
     409: "The record's state does not allow this (already decided, held, reused key, …)",
 }
 _WITH_BODY = {
-    400: "The request is invalid; see errors",
+    400: "The request is invalid (see errors), or its JSON malformed, nested deeper than "
+    "PLS_MAX_JSON_DEPTH or holding a lone surrogate",
     413: "The body is larger than PLS_MAX_REQUEST_BYTES",
     415: "The body is not JSON",
 }
-_WITH_QUERY = {400: "A query parameter is invalid; see errors"}
-_WITH_PATH_OR_CURSOR = {404: "No such record visible to the caller (or an invalid cursor)"}
+_WITH_QUERY = {400: "A query parameter (or the cursor) is invalid; see errors"}
+_WITH_PATH_OR_CURSOR = {404: "No such record visible to the caller"}
 
 
 class ProblemAutoSchema(AutoSchema):

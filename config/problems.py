@@ -9,9 +9,10 @@ from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -124,18 +125,35 @@ def _title_for(status_code: int) -> str:
         return "Error"
 
 
-def _wants_problem(request: HttpRequest) -> bool:
+def wants_problem(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def refusal(
+    request: HttpRequest, status_code: int, detail: str, type_slug: str, **extra: Any
+) -> HttpResponse:
+    """A refusal made outside DRF: a problem document on the API, Django's own error page
+    (or the console's template for it) everywhere else. ``detail`` is shown on the API only;
+    pages say no more than their status."""
+    if wants_problem(request):
+        return problem_response(status_code, _title_for(status_code), detail, type_slug, **extra)
+    if status_code == 404:
+        return defaults.page_not_found(request, Http404())
+    return defaults.bad_request(request, SuspiciousOperation())
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if not _wants_problem(request):
-        return defaults.page_not_found(request, exception or Http404())
-    return problem_response(404, "Not Found", f"No resource at {request.path}.", "not-found")
+    return refusal(request, 404, f"No resource at {request.path}.", "not-found")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # Django's own refusals before any view (a Host not in ALLOWED_HOSTS, too many fields).
+    # Their messages quote the input, so the answer does not.
+    return refusal(request, 400, gettext("The request is malformed."), "bad-request")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if not _wants_problem(request):
+    if not wants_problem(request):
         return defaults.server_error(request)
     return problem_response(
         500, "Internal Server Error", "The server failed; the error is logged.", "server-error"

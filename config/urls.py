@@ -25,5 +25,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
+handler400 = "config.problems.bad_request"
 handler404 = "config.problems.not_found"
 handler500 = "config.problems.server_error"

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.middleware.RequestBodyLimitMiddleware",
+    "config.middleware.ControlCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -145,11 +146,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         # People calling the API from a script or curl (`curl -u reviewer:…`); workers have
         # no usable password, so this is never a way in for them. Use it over HTTPS only.
-        "rest_framework.authentication.BasicAuthentication",
+        "config.auth_backends.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's, with a nesting limit and no lone surrogates (PLS_MAX_JSON_DEPTH below).
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # drf-spectacular, plus the problem documents each operation may answer with.
     "DEFAULT_SCHEMA_CLASS": "config.openapi.ProblemAutoSchema",
@@ -177,6 +179,14 @@ SPECTACULAR_SETTINGS = {
 # Largest request body the API accepts; larger ones are answered 413 before they are read.
 PLS_MAX_REQUEST_BYTES = env.int("PLS_MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PLS_MAX_REQUEST_BYTES
+# A body the app refuses or leaves unread (a 413, a 401 before parsing) is read and dropped
+# up to this many bytes, so the client gets its answer and the connection stays usable;
+# gunicorn closes the connection after the answer to a longer one (config/middleware.py).
+PLS_MAX_DRAIN_BYTES = max(
+    env.int("PLS_MAX_DRAIN_BYTES", default=16 * 1024 * 1024), PLS_MAX_REQUEST_BYTES
+)
+# JSON bodies nesting arrays and objects deeper than this are refused (400); config/parsers.py.
+PLS_MAX_JSON_DEPTH = env.int("PLS_MAX_JSON_DEPTH", default=32)
 # Evidence longer than this keeps its head and tail with a marker saying how much was cut.
 PLS_EVIDENCE_MAX_BYTES = env.int("PLS_EVIDENCE_MAX_BYTES", default=64 * 1024)
 # The repeat window itself is on the versioned worker policy (``repeat_window``).
