@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from config.redaction import redact
+from config.redaction import redact, redact_clipped
 from notifications.services import report_enqueue
 from policies import ladder
 from policies.exceptions import UnknownActionError
@@ -82,7 +82,7 @@ def repair_event_report(
             return _replay(earlier, digest)
 
     message = redact(message).text
-    phase = redact(phase).text
+    phase = redact_clipped(phase, _PHASE_MAX_CHARS)
     evidence_clean = clean_evidence(evidence, settings.PLS_EVIDENCE_MAX_BYTES)
     now = timezone.now()
     event_fingerprint = fingerprint(error_class, message)
@@ -258,6 +258,7 @@ def _insert_statement() -> tuple[str, list]:
 
 
 _OCCURRED_AT = RepairEvent._meta.get_field("occurred_at")
+_PHASE_MAX_CHARS = RepairEvent._meta.get_field("phase").max_length
 _WORKER_TABLE = Worker._meta.db_table
 # Table names come from the models; every value is a parameter.
 _EARLIER_SELECT = (
