@@ -40,7 +40,7 @@ E        +  where 503 = <Response status_code=503, "application/json">.status_co
 tests/orders/test_shipping.py:42: AssertionError
 ----------------------------- Captured log call ------------------------------
 WARNING  orders.carriers:carriers.py:88 carrier dhl answered 503 after 2.31 s
-ERROR    orders.api:views.py:120 ship 4711 failed: upstream unavailable (attempt 3/3)
+ERROR    orders.api:views.py:120 ship 4711 failed: upstream unavailable
 =========================== short test summary info ============================
 FAILED tests/orders/test_shipping.py::test_an_order_ships_once_its_payment_settles
 1 failed, 118 passed, 1 skipped in 14.02s
@@ -52,14 +52,12 @@ $ curl -sS -o /dev/null -w '%{{http_code}}' https://carrier.example.com/v2/healt
 $ env | grep -i carrier
 CARRIER_ENDPOINT=https://carrier.example.com/v2
 CARRIER_TIMEOUT_SECONDS=30
-CARRIER_RETRY=3
 Traceback (most recent call last):
   File "/srv/app/orders/carriers.py", line 88, in ship
     response = self.session.post(url, json=payload, timeout=self.timeout)
-  File "/srv/app/.venv/lib/python3.11/site-packages/requests/sessions.py", line 637, in post
-    return self.request("POST", url, data=data, json=json, **kwargs)
+  File "/srv/app/.venv/lib/python3.11/site-packages/requests/sessions.py", line 637
 requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: https://carrier.example.com/v2/shipments
-commit 3f1c9e2a7b4d8e6f0a1b2c3d4e5f60718293a4b5 (HEAD -> feature/ship-on-settle)
+commit 3f1c9e2a7b4d8e6f0a1b2c3d4e5f60718293a4b5
 """
 
 

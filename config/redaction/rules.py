@@ -112,9 +112,21 @@ _VALUE = (
     r"(?P<secret>\"(?:[^\"\\\n]|\\.)+\"|'(?:[^'\\\n]|\\.)+'"
     r"|\\\"(?:(?!\\\")[^\n])+\\\"|\\'(?:(?!\\')[^\n])+\\'|[\"']?[^\s\"']+)"
 )
+# The rest of a key after its word (DB_PASSWORD_FILE, token.value), possessive and bounded:
+# in a word that repeats the word ("tokentoken…"), each occurrence looks a few characters
+# ahead, not to the end of the word, so the work stays linear.
+_KEY_TAIL = r"[\w.-]{0,64}+"
 # Between a key and its value: "=", ":", ":=", "=>", "?=", quotes around the key. Atomic:
 # a second pass must not read "=>" as "=" and take ">" for the value.
 _SEPARATOR = r"(?:\\?[\"'])?[ \t]*(?>:=|=>(?=[ \t\"'])|\?=|[:=])[ \t]*+"
+
+
+def _rest_of_line(command: str) -> str:
+    """The rest of a command's line, up to where the command is named again: a line that
+    names it a thousand times must not make each of them search the whole line."""
+    return rf"(?:(?!{command})[^\n])*?"
+
+
 # The end of a token: the rest of its alphabet would be part of it.
 _END = r"(?![A-Za-z0-9_-])"
 _B64URL = "[A-Za-z0-9_-]"
@@ -124,7 +136,9 @@ RULES: tuple[Rule, ...] = (
     rule(
         "private_key",
         r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:.*?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
+        # The body runs to the next "-----" and no further: a text of many BEGIN lines and
+        # no END must not make each of them search the rest of the text.
+        r"(?:(?:[^-]|-(?!----))*+-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
         # Output is often cut before the END line: the key runs on while its lines look
         # like key lines (base64, a PGP checksum, a "Proc-Type:" header, a blank line), also
         # where a JSON string writes its line breaks as "\n".
@@ -336,7 +350,9 @@ RULES: tuple[Rule, ...] = (
     # curl -u user:password (also --user, -su, --user=), on the curl's own line.
     rule(
         "basic_auth",
-        r"curl\b[^\n]*?[ \t](?:-[A-Za-z]*u|--user)(?:=|[ \t]*)[\"']?[^\s:\"']*:"
+        r"curl\b"
+        + _rest_of_line("curl\\b")
+        + r"[ \t](?:-[A-Za-z]*u|--user)(?:=|[ \t]*)[\"']?[^\s:\"']*:"
         + _NOT_YET
         + r"(?P<secret>[^\s\"']+)",
         "curl",
@@ -350,14 +366,22 @@ RULES: tuple[Rule, ...] = (
     # sshpass -p SECRET.
     rule(
         "cli_secret",
-        r"m(?:ysql(?:dump|admin)?|ariadb)\b[^\n]*?[ \t]-p" + _NOT_YET + r"(?P<secret>[^\s\"']+)",
+        r"m(?:ysql(?:dump|admin)?|ariadb)\b"
+        + _rest_of_line("m(?:ysql|ariadb)")
+        + r"[ \t]-p"
+        + _NOT_YET
+        + r"(?P<secret>[^\s\"']+)",
         "mysql",
         "mariadb",
     ),
     rule(
         "cli_secret",
         r"(?:(?:docker|podman|nerdctl|buildah|skopeo|helm(?:[ \t]+registry)?|oras|crane|az)"
-        r"[ \t]+login\b[^\n]*?[ \t]|sshpass[ \t]+)-p[ \t]+(?!-)" + _NOT_YET + _VALUE,
+        r"[ \t]+login\b"
+        + _rest_of_line("login\\b")
+        + r"[ \t]|sshpass[ \t]+)-p[ \t]+(?!-)"
+        + _NOT_YET
+        + _VALUE,
         "login",
         "sshpass",
     ),
@@ -389,7 +413,9 @@ RULES: tuple[Rule, ...] = (
     # each run only when its word is in the text, keeps the common case fast.
     rule(
         "assigned_secret",
-        r"(?i:pass(?:w(?:or)?d|phrase)[\w.-]*|(?<![a-z])pass(?=(?:\\?[\"'])?[ \t]*=))"
+        r"(?i:pass(?:w(?:or)?d|phrase)"
+        + _KEY_TAIL
+        + r"|(?<![a-z])pass(?=(?:\\?[\"'])?[ \t]*=))"
         + _SEPARATOR
         + _NOT_YET
         + _VALUE,
@@ -399,33 +425,33 @@ RULES: tuple[Rule, ...] = (
     # PWD=/srv/app in an env dump is the working directory, MYSQL_PWD=… a password.
     rule(
         "assigned_secret",
-        r"(?i:pwd)(?!=/)[\w.-]*" + _SEPARATOR + _NOT_YET + _VALUE,
+        r"(?i:pwd)(?!=/)" + _KEY_TAIL + _SEPARATOR + _NOT_YET + _VALUE,
         "pwd",
         at_keyword=True,
     ),
     rule(
         "assigned_secret",
-        r"(?i:secret)[\w.-]*" + _SEPARATOR + _NOT_YET + _VALUE,
+        r"(?i:secret)" + _KEY_TAIL + _SEPARATOR + _NOT_YET + _VALUE,
         "secret",
         at_keyword=True,
     ),
     rule(
         "assigned_secret",
-        r"(?i:token)[\w.-]*" + _SEPARATOR + _NOT_YET + _VALUE,
+        r"(?i:token)" + _KEY_TAIL + _SEPARATOR + _NOT_YET + _VALUE,
         "token",
         at_keyword=True,
     ),
     rule(
         "assigned_secret",
         r"(?i:(?:api|access|account|auth|private|encryption|signing|master|client)[_.-]?key"
-        r"|apikey)[\w.-]*" + _SEPARATOR + _NOT_YET + _VALUE,
+        r"|apikey)" + _KEY_TAIL + _SEPARATOR + _NOT_YET + _VALUE,
         *("api", "access", "account", "auth", "private", "encryption", "signing", "master"),
         "client",
         at_keyword=True,
     ),
     rule(
         "assigned_secret",
-        r"(?i:credentials?)[\w.-]*" + _SEPARATOR + _NOT_YET + _VALUE,
+        r"(?i:credentials?)" + _KEY_TAIL + _SEPARATOR + _NOT_YET + _VALUE,
         "credential",
         at_keyword=True,
     ),

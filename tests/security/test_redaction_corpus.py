@@ -3,6 +3,7 @@ every shape it knows is masked and its kind named, look-alikes are left alone, a
 has a sample of its own."""
 
 import re
+import time
 
 import pytest
 
@@ -110,3 +111,29 @@ def test_a_clipped_redaction_never_leaves_part_of_a_secret():
 
     assert len(clipped) == 50
     assert "hunter2" not in clipped
+
+
+# Text built to make a regular expression backtrack: each took minutes before (a keyword
+# repeated in one word was quadratic: 16 KiB of "token" took 1.3 s, 64 KiB 20 s). Worker
+# evidence reaches 1 MiB, and redaction runs inside the ingest request.
+ADVERSARIAL = {
+    "keyword_repeated_in_one_word": "token" * 50_000,
+    "password_repeated_in_one_word": "password" * 30_000,
+    "pwd_repeated_in_one_word": "pwd" * 80_000,
+    "command_repeated_on_one_line": "curl " * 50_000,
+    "mysql_repeated_on_one_line": "mysql " * 40_000,
+    "login_repeated_on_one_line": "docker login " * 20_000,
+    "key_headers_without_end": "-----BEGIN PRIVATE KEY-----\n" * 9_000,
+    "assignments_without_values": "password=" * 30_000,
+    "headers_without_values": "Authorization: " * 16_000,
+    "options_without_values": "--password " * 20_000,
+}
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
+def test_redaction_stays_linear_on_text_built_to_backtrack(text):
+    started = time.process_time()
+
+    redact(text)
+
+    assert time.process_time() - started < 3.0  # about 0.1 s; minutes when quadratic
