@@ -131,6 +131,12 @@ def _rest_of_line(command: str) -> str:
 _END = r"(?![A-Za-z0-9_-])"
 _B64URL = "[A-Za-z0-9_-]"
 
+
+def _assignment(key: str, *words: str) -> Rule:
+    """``<key> = <value>``: ``key`` starts with one of ``words`` (lower case)."""
+    return rule("assigned_secret", key + _SEPARATOR + _NOT_YET + _VALUE, *words, at_keyword=True)
+
+
 RULES: tuple[Rule, ...] = (
     # --- Keys and tokens recognised by their own shape: the whole match is the secret. ---
     rule(
@@ -411,55 +417,21 @@ RULES: tuple[Rule, ...] = (
     # Assignments: password=…, "client_secret": "…", api-key: …, GPG_PASSPHRASE=…. The match
     # starts at the word (the key's prefix stays where it is either way); one rule per word,
     # each run only when its word is in the text, keeps the common case fast.
-    rule(
-        "assigned_secret",
-        r"(?i:pass(?:w(?:or)?d|phrase)"
-        + _KEY_TAIL
-        + r"|(?<![a-z])pass(?=(?:\\?[\"'])?[ \t]*=))"
-        + _SEPARATOR
-        + _NOT_YET
-        + _VALUE,
+    _assignment(
+        r"(?i:pass(?:w(?:or)?d|phrase)" + _KEY_TAIL + r"|(?<![a-z])pass(?=(?:\\?[\"'])?[ \t]*=))",
         "pass",
-        at_keyword=True,
     ),
     # PWD=/srv/app in an env dump is the working directory, MYSQL_PWD=… a password.
-    rule(
-        "assigned_secret",
-        r"(?i:pwd)(?!=/)" + _KEY_TAIL + _SEPARATOR + _NOT_YET + _VALUE,
-        "pwd",
-        at_keyword=True,
-    ),
-    rule(
-        "assigned_secret",
-        r"(?i:secret)" + _KEY_TAIL + _SEPARATOR + _NOT_YET + _VALUE,
-        "secret",
-        at_keyword=True,
-    ),
-    rule(
-        "assigned_secret",
-        r"(?i:token)" + _KEY_TAIL + _SEPARATOR + _NOT_YET + _VALUE,
-        "token",
-        at_keyword=True,
-    ),
-    rule(
-        "assigned_secret",
+    _assignment(r"(?i:pwd)(?!=/)" + _KEY_TAIL, "pwd"),
+    _assignment(r"(?i:secret)" + _KEY_TAIL, "secret"),
+    _assignment(r"(?i:token)" + _KEY_TAIL, "token"),
+    _assignment(
         r"(?i:(?:api|access|account|auth|private|encryption|signing|master|client)[_.-]?key"
-        r"|apikey)" + _KEY_TAIL + _SEPARATOR + _NOT_YET + _VALUE,
+        r"|apikey)" + _KEY_TAIL,
         *("api", "access", "account", "auth", "private", "encryption", "signing", "master"),
         "client",
-        at_keyword=True,
     ),
-    rule(
-        "assigned_secret",
-        r"(?i:credentials?)" + _KEY_TAIL + _SEPARATOR + _NOT_YET + _VALUE,
-        "credential",
-        at_keyword=True,
-    ),
+    _assignment(r"(?i:credentials?)" + _KEY_TAIL, "credential"),
     # "auth" alone is a credential in Docker's config.json ({"auth": "dXNlcjpw…"}).
-    rule(
-        "assigned_secret",
-        r"(?<![A-Za-z])(?i:auth)(?=(?:\\?[\"'])?[ \t]*[:=])" + _SEPARATOR + _NOT_YET + _VALUE,
-        "auth",
-        at_keyword=True,
-    ),
+    _assignment(r"(?<![A-Za-z])(?i:auth)(?=(?:\\?[\"'])?[ \t]*[:=])", "auth"),
 )
