@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.redaction import redact
+from config.redaction import redact, redact_clipped
 from notifications.services import report_enqueue
 from policies import ladder
 from policies.exceptions import TargetNotTheJobError, UnknownActionError
@@ -84,11 +84,11 @@ def repair_event_report(
             return _replay(earlier, digest)
 
     message = redact(message).text
-    phase = redact(phase).text
+    phase = redact_clipped(phase, _PHASE_MAX_CHARS)
     # The target and the callback URL's user:password@ are shown to every role: redacted,
     # and cut to their columns (a marker may be longer than the secret it replaces).
-    shown_target = _shown(target, _TARGET_CHARS)
-    callback_url = _shown(callback_url, _CALLBACK_URL_CHARS)
+    shown_target = redact_clipped(target, _TARGET_CHARS)
+    callback_url = redact_clipped(callback_url, _CALLBACK_URL_CHARS)
     evidence_clean = clean_evidence(evidence, settings.PLS_EVIDENCE_MAX_BYTES)
     now = timezone.now()
     event_fingerprint = fingerprint(error_class, message)
@@ -155,7 +155,7 @@ def repair_event_report(
                     policy,
                     callback_url,
                     now,
-                    resources=[_shown(name, _TARGET_CHARS) for name in resources],
+                    resources=[redact_clipped(name, _TARGET_CHARS) for name in resources],
                 )
             if raised:
                 _repair_suggested_record(event, policy, now)
@@ -178,17 +178,13 @@ _TARGET_CHARS = SelfHealRequest._meta.get_field("target").max_length or 200
 _CALLBACK_URL_CHARS = SelfHealRequest._meta.get_field("callback_url").max_length or 500
 
 
-def _shown(text: str, limit: int) -> str:
-    return redact(text).text[:limit]
-
-
 def _resources_touched(action: str, job_ref: str, target: str) -> tuple[str, ...]:
     """Every resource the action touches (``ladder.resources_touched``); a job-scoped action
     naming another target is refused, with the target redacted in the answer."""
     try:
         return ladder.resources_touched(action, job=job_ref, target=target)
     except ladder.TargetNotTheJob:
-        shown = _shown(target, _TARGET_CHARS)
+        shown = redact_clipped(target, _TARGET_CHARS)
         raise TargetNotTheJobError(
             _(
                 "%(action)s acts on its job %(job)s, but the target names %(target)s. A "
@@ -301,6 +297,7 @@ def _insert_statement() -> tuple[str, list]:
 
 
 _OCCURRED_AT = RepairEvent._meta.get_field("occurred_at")
+_PHASE_MAX_CHARS = RepairEvent._meta.get_field("phase").max_length
 _WORKER_TABLE = Worker._meta.db_table
 # Table names come from the models; every value is a parameter.
 _EARLIER_SELECT = (

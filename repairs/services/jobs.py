@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from config.redaction import redact
+from config.redaction import redact_clipped
 from repairs.exceptions import (
     JobAlreadyExists,
     JobHeld,
@@ -35,6 +35,7 @@ CLAIM_WITHOUT_JOB = "claim_without_job"
 # The fix a stuck claim's events record when a claim of the released job recovers it.
 REQUEUED_FIX = "release, then re-claim"
 PROGRESS_MAX_CHARS = 4000
+_TITLE_MAX_CHARS = Job._meta.get_field("title").max_length
 RECOVERY_HINT = (
     "Recover it by the runbook: its holder releases it, then it is claimed again (or another "
     "worker reclaims it); the policy governs each step."
@@ -45,7 +46,11 @@ RECOVERY_HINT = (
 
 
 def job_create(*, external_id: str, title: str, priority: str = Job.Priority.MEDIUM) -> Job:
-    """Registers a job in the queue, open. An external id is registered once."""
+    """Registers a job in the queue, open. An external id is registered once.
+
+    The title is redacted first: a token may register jobs, and whoever reads the queue
+    sees the title."""
+    title = redact_clipped(title, _TITLE_MAX_CHARS)
     try:
         with transaction.atomic():
             return Job.objects.create(external_id=external_id, title=title, priority=priority)
@@ -224,7 +229,7 @@ def job_heartbeat(*, worker: Worker, external_id: str, progress: str | None = No
         job.lease_expires_at = now + settings.PLS_JOB_LEASE
         fields = ["lease_expires_at", "updated_at"]
         if progress is not None:
-            job.progress = redact(progress).text[:PROGRESS_MAX_CHARS]
+            job.progress = redact_clipped(progress, PROGRESS_MAX_CHARS)
             fields.append("progress")
         job.save(update_fields=fields)
         Worker.objects.filter(pk=worker.pk).update(last_heartbeat_at=now)
