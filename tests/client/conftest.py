@@ -16,12 +16,15 @@ import pytest
 
 PLS = Path(sys.executable).with_name("pls")
 FIXTURES = Path(__file__).parent / "fixtures"
+FAKE_TOKEN = "pls_test_token"  # what a stand-in console (pytest-httpserver) is sent
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if PLS.exists():
         return
-    skip = pytest.mark.skip(reason=f"{PLS} is missing: run `make install` (it installs clients/python)")
+    skip = pytest.mark.skip(
+        reason=f"{PLS} is missing: run `make install` (it installs clients/python)"
+    )
     for item in items:
         if "tests/client" in str(item.fspath):
             item.add_marker(skip)
@@ -105,8 +108,8 @@ class Pls:
 def pls_for(tmp_path: Path) -> Callable[..., Pls]:
     """``pls_for(url=..., token=...)``: a ``Pls`` for that console."""
 
-    def make(*, url: str, token: str = "pls_test_token", **env: str) -> Pls:
-        return Pls(tmp_path, PLS_URL=url, PLS_TOKEN=token, **env)
+    def make(*, url: str, token: str | None = None, **env: str) -> Pls:
+        return Pls(tmp_path, PLS_URL=url, PLS_TOKEN=token or FAKE_TOKEN, **env)
 
     return make
 

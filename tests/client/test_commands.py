@@ -16,11 +16,23 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 def test_report_answers_the_verdict_and_a_repeated_key_is_a_replay(pls, worker):
     args = (
-        "--json", "report", "--gate", "stuck_claim", "--error-class", "context_fetch_failed",
-        "--job", "CLI-1", "--action", "retry", "--message", "context fetch 503",
-        "--evidence", "curl: (22) 503\nexport API_KEY=sk-live-abcdefghijklmnopqrstuvwxyz",
-        "--idempotency-key", "cli-report-1",
-    )  # fmt: skip
+        "--json",
+        "report",
+        "--gate",
+        "stuck_claim",
+        "--error-class",
+        "context_fetch_failed",
+        "--job",
+        "CLI-1",
+        "--action",
+        "retry",
+        "--message",
+        "context fetch 503",
+        "--evidence",
+        "curl: (22) 503\nexport API_KEY=sk-live-abcdefghijklmnopqrstuvwxyz",
+        "--idempotency-key",
+        "cli-report-1",
+    )
     first = pls(*args)
     again = pls(*args)
 
@@ -33,8 +45,17 @@ def test_report_answers_the_verdict_and_a_repeated_key_is_a_replay(pls, worker):
 
 
 def test_report_without_json_prints_a_summary_with_the_verdict(pls):
-    result = pls("report", "--gate", "friction", "--error-class", "slow_review",
-                 "--action", "report_friction", "--message", "reviews take a day")  # fmt: skip
+    result = pls(
+        "report",
+        "--gate",
+        "friction",
+        "--error-class",
+        "slow_review",
+        "--action",
+        "report_friction",
+        "--message",
+        "reviews take a day",
+    )
 
     assert result.code == 0, result.stderr
     assert "Verdict on report_friction: allowed" in result.stdout

@@ -13,8 +13,13 @@ def test_claude_code_settings_are_valid_json_wiring_every_event_to_this_pls(pls_
 
     assert result.code == 0, result.stderr
     hooks = json.loads(result.stdout)["hooks"]
-    assert set(hooks) == {"SessionStart", "PreToolUse", "PermissionRequest",
-                          "PostToolUseFailure", "Stop"}  # fmt: skip
+    assert set(hooks) == {
+        "SessionStart",
+        "PreToolUse",
+        "PermissionRequest",
+        "PostToolUseFailure",
+        "Stop",
+    }
     for groups in hooks.values():
         (handler,) = groups[0]["hooks"]
         assert handler["type"] == "command"

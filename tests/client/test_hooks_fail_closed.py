@@ -21,8 +21,12 @@ def test_when_the_console_is_down_a_bash_call_is_blocked_with_exit_2_and_the_rea
 
 def test_when_the_console_is_down_the_read_only_tools_fail_open(pls_for):
     pls = pls_for(url=closed_port_url())
-    read = sample("claude_code", "pre_tool_use", tool_name="Read",
-                  tool_input={"file_path": "/path/to/file.txt"})  # fmt: skip
+    read = sample(
+        "claude_code",
+        "pre_tool_use",
+        tool_name="Read",
+        tool_input={"file_path": "/path/to/file.txt"},
+    )
     list_dir = sample("codex", "pre_tool_use", tool_name="list_dir", tool_input={"path": "."})
 
     claude = pls.hook("claude-code", read)
@@ -35,8 +39,12 @@ def test_when_the_console_is_down_the_read_only_tools_fail_open(pls_for):
 
 def test_pls_fail_open_tools_replaces_the_read_only_defaults(pls_for):
     pls = pls_for(url=closed_port_url(), PLS_FAIL_OPEN_TOOLS="Bash")
-    read = sample("claude_code", "pre_tool_use", tool_name="Read",
-                  tool_input={"file_path": "/path/to/file.txt"})  # fmt: skip
+    read = sample(
+        "claude_code",
+        "pre_tool_use",
+        tool_name="Read",
+        tool_input={"file_path": "/path/to/file.txt"},
+    )
 
     assert pls.hook("claude-code", sample("claude_code", "pre_tool_use")).code == 0
     blocked = pls.hook("claude-code", read)
@@ -104,8 +112,9 @@ def test_input_without_an_event_name_or_a_tool_is_refused(pls_for):
 def test_an_unknown_event_is_refused_naming_the_events_pls_answers(pls_for):
     pls = pls_for(url=closed_port_url())
 
-    claude = pls.hook("claude-code", sample("claude_code", "session_start",
-                                            hook_event_name="Notification"))  # fmt: skip
+    claude = pls.hook(
+        "claude-code", sample("claude_code", "session_start", hook_event_name="Notification")
+    )
     # Codex has no PostToolUseFailure: its failed tools arrive in PostToolUse.
     codex = pls.hook("codex", sample("claude_code", "post_tool_use_failure"))
 
@@ -122,8 +131,12 @@ def test_an_unknown_agent_is_a_usage_error(pls_for):
 
 def test_a_tool_input_over_1_mib_is_blocked_before_asking_the_console(pls_for, httpserver):
     pls = pls_for(url=httpserver.url_for("").rstrip("/"))
-    write = sample("claude_code", "pre_tool_use", tool_name="Write",
-                   tool_input={"file_path": "/tmp/big.txt", "content": "x" * (1024 * 1024)})  # fmt: skip
+    write = sample(
+        "claude_code",
+        "pre_tool_use",
+        tool_name="Write",
+        tool_input={"file_path": "/home/user/my-project/big.txt", "content": "x" * (1024 * 1024)},
+    )
 
     result = pls.hook("claude-code", write)
 
@@ -143,9 +156,14 @@ def test_without_configuration_every_call_is_blocked_and_says_what_to_set(pls_fo
 
 def test_a_refusal_from_the_console_denies_with_its_problem(pls_for, httpserver):
     httpserver.expect_request("/api/v1/tool-verdicts", method="POST").respond_with_data(
-        json.dumps({"type": "https://pls-ops-console.dev/problems/not-authenticated",
-                    "title": "Not authenticated", "status": 401,
-                    "detail": "Unknown or revoked token."}),  # fmt: skip
+        json.dumps(
+            {
+                "type": "https://pls-ops-console.dev/problems/not-authenticated",
+                "title": "Not authenticated",
+                "status": 401,
+                "detail": "Unknown or revoked token.",
+            }
+        ),
         status=401,
         content_type="application/problem+json",
     )

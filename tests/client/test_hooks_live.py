@@ -61,8 +61,9 @@ def test_a_failed_tool_is_recorded_as_a_repair_event_once(pls, worker):
 
 
 def test_an_interrupted_tool_is_not_reported(pls, worker):
-    result = pls.hook("claude-code", sample("claude_code", "post_tool_use_failure",
-                                            is_interrupt=True))  # fmt: skip
+    result = pls.hook(
+        "claude-code", sample("claude_code", "post_tool_use_failure", is_interrupt=True)
+    )
 
     assert (result.code, result.stdout) == (0, "")
     assert not RepairEvent.objects.filter(worker=worker).exists()
@@ -84,8 +85,9 @@ def test_stop_is_blocked_until_the_held_jobs_check_passes(pls, worker, live_serv
     assert blocked.code == 0, blocked.stderr
     assert blocked.json()["decision"] == "block"
     assert f"job {job.external_id} has no artifact check" in blocked.json()["reason"]
-    assert f"artifact check #{check.pk} of job {job.external_id} is still pending" in (
-        still_running.json()["reason"]
+    assert (
+        f"artifact check #{check.pk} of job {job.external_id} is still pending"
+        in (still_running.json()["reason"])
     )
     assert (released.code, released.stdout) == (0, "")
 

@@ -62,8 +62,13 @@ def test_an_allowed_call_is_allowed_in_claude_code_and_silent_in_codex(pls_for, 
 
 def test_a_denied_call_is_denied_with_the_reason_in_both_agents(pls_for, httpserver):
     httpserver.expect_request(VERDICTS, method="POST").respond_with_json(
-        verdict("denied", action="force_push", target="origin/main", rule="git force push",
-                reason="force_push is forbidden under every policy")  # fmt: skip
+        verdict(
+            "denied",
+            action="force_push",
+            target="origin/main",
+            rule="git force push",
+            reason="force_push is forbidden under every policy",
+        )
     )
     pls = pls_for(url=url(httpserver))
     push = {"command": "git push --force origin main"}
@@ -82,8 +87,13 @@ def test_a_denied_call_is_denied_with_the_reason_in_both_agents(pls_for, httpser
 def test_an_approved_request_allows_the_call_on_asking_again(pls_for, httpserver):
     pending = {"id": 7, "status": "pending", "expires_at": "2026-12-04T09:00:00Z"}
     httpserver.expect_oneshot_request(VERDICTS, method="POST").respond_with_json(
-        verdict("needs_approval", action="restart_service", target="web-1",
-                reason="restart_service needs the risk reviewer", self_heal_request=pending)  # fmt: skip
+        verdict(
+            "needs_approval",
+            action="restart_service",
+            target="web-1",
+            reason="restart_service needs the risk reviewer",
+            self_heal_request=pending,
+        )
     )
     httpserver.expect_oneshot_request(VERDICTS, method="POST").respond_with_json(
         verdict("allowed", action="restart_service", target="web-1", reason="approved once")
@@ -111,8 +121,11 @@ def test_an_approved_request_allows_the_call_on_asking_again(pls_for, httpserver
 
 def test_a_request_still_pending_when_the_wait_ends_denies_naming_it(pls_for, httpserver):
     httpserver.expect_request(VERDICTS, method="POST").respond_with_json(
-        verdict("needs_approval", reason="restart_service needs the risk reviewer",
-                self_heal_request={"id": 8, "status": "pending", "expires_at": "tomorrow"})  # fmt: skip
+        verdict(
+            "needs_approval",
+            reason="restart_service needs the risk reviewer",
+            self_heal_request={"id": 8, "status": "pending", "expires_at": "tomorrow"},
+        )
     )
     httpserver.expect_request("/api/v1/self-heal-requests/8").respond_with_json(
         {"id": 8, "status": "pending", "approver_role": "risk_reviewer"}
@@ -148,9 +161,7 @@ def test_a_rejected_request_denies_and_says_not_to_retry(pls_for, httpserver):
 def test_a_permission_prompt_for_a_call_just_allowed_does_not_spend_a_second_approval(
     pls_for, httpserver
 ):
-    httpserver.expect_oneshot_request(VERDICTS, method="POST").respond_with_json(
-        verdict("allowed")
-    )
+    httpserver.expect_oneshot_request(VERDICTS, method="POST").respond_with_json(verdict("allowed"))
     pls = pls_for(url=url(httpserver))
     call = {"command": "rm -rf node_modules", "description": "Remove node_modules directory"}
 
@@ -164,9 +175,7 @@ def test_a_permission_prompt_for_a_call_just_allowed_does_not_spend_a_second_app
     assert again.json()["hookSpecificOutput"]["decision"]["behavior"] == "deny"
 
 
-def test_a_503_is_retried_after_its_retry_after_with_the_same_idempotency_key(
-    pls_for, httpserver
-):
+def test_a_503_is_retried_after_its_retry_after_with_the_same_idempotency_key(pls_for, httpserver):
     httpserver.expect_oneshot_request(VERDICTS, method="POST").respond_with_json(
         {"title": "Service Unavailable", "status": 503}, status=503, headers={"Retry-After": "1"}
     )
@@ -184,10 +193,18 @@ def test_a_503_is_retried_after_its_retry_after_with_the_same_idempotency_key(
 
 def test_stop_prefers_the_consoles_held_job_guards(pls_for, httpserver):
     httpserver.expect_request("/api/v1/workers/me").respond_with_json(
-        {"name": "codex-9", "held_jobs": ["J-1"],
-         "held_job_guards": [{"job": "J-1", "status": "claimed",
-                              "artifact_check": {"id": 5, "status": "passed"},
-                              "may_complete": True}]}  # fmt: skip
+        {
+            "name": "codex-9",
+            "held_jobs": ["J-1"],
+            "held_job_guards": [
+                {
+                    "job": "J-1",
+                    "status": "claimed",
+                    "artifact_check": {"id": 5, "status": "passed"},
+                    "may_complete": True,
+                }
+            ],
+        }
     )
     pls = pls_for(url=url(httpserver))
 

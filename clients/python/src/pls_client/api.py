@@ -149,8 +149,9 @@ def _json(response: httpx2.Response) -> Any:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise PlsError(
-            _("{url} answered {status} with something that is not JSON; is PLS_URL the console?")
-            .format(url=response.request.url, status=response.status_code)
+            _(
+                "{url} answered {status} with something that is not JSON; is PLS_URL the console?"
+            ).format(url=response.request.url, status=response.status_code)
         ) from None
 
 

@@ -91,8 +91,9 @@ def cmd_report(args: argparse.Namespace, api: PlsApi, out: Output) -> int:
 
 def describe_event(event: dict[str, Any]) -> str:
     lines = [
-        _("Event #{id} ({error_class}, fingerprint {fingerprint}, seen {count}x in the window)")
-        .format(
+        _(
+            "Event #{id} ({error_class}, fingerprint {fingerprint}, seen {count}x in the window)"
+        ).format(
             id=event.get("id"),
             error_class=event.get("error_class"),
             fingerprint=str(event.get("fingerprint", ""))[:12],
@@ -101,13 +102,12 @@ def describe_event(event: dict[str, Any]) -> str:
     ]
     verdict = event.get("verdict")
     if verdict:
-        lines.append(
-            _("Verdict on {action}: {decision} ({rung}) - {reason}").format(**verdict)
-        )
+        lines.append(_("Verdict on {action}: {decision} ({rung}) - {reason}").format(**verdict))
     if event.get("self_heal_request"):
         lines.append(
-            _("Self-heal request #{id} waits for approval: `pls request {id} --wait 600`.")
-            .format(id=event["self_heal_request"])
+            _("Self-heal request #{id} waits for approval: `pls request {id} --wait 600`.").format(
+                id=event["self_heal_request"]
+            )
         )
     if event.get("proposal"):
         lines.append(_("Counted on repair proposal #{id}.").format(id=event["proposal"]))

@@ -70,9 +70,7 @@ class Config:
             )
         if not self.token:
             raise ConfigError(
-                _("No worker token: set PLS_TOKEN or `token` in {path}.").format(
-                    path=config_path()
-                )
+                _("No worker token: set PLS_TOKEN or `token` in {path}.").format(path=config_path())
             )
         return self
 

@@ -68,9 +68,9 @@ class JobGuard:
     def blocker(self) -> str:
         """Why the job may not complete yet, in a sentence for the agent."""
         if self.status == "stuck":
-            return _(
-                "job {job} is stuck (its lease ran out): release or reclaim it first"
-            ).format(job=self.job)
+            return _("job {job} is stuck (its lease ran out): release or reclaim it first").format(
+                job=self.job
+            )
         if self.check_id is None:
             return _(
                 "job {job} has no artifact check: submit one with "

@@ -14,8 +14,15 @@ from types import FrameType
 from pls_client import config
 from pls_client.api import PlsApi
 from pls_client.errors import PlsError
-from pls_client.hooks.agents import AGENTS, HANDLERS, TOOL_EVENTS, Answer, Context, fail_closed
-from pls_client.hooks.agents import unknown_event
+from pls_client.hooks.agents import (
+    AGENTS,
+    HANDLERS,
+    TOOL_EVENTS,
+    Answer,
+    Context,
+    fail_closed,
+    unknown_event,
+)
 from pls_client.hooks.payload import BadHookInput, read_event, tool_call
 from pls_client.i18n import _
 
@@ -26,8 +33,10 @@ def run(args: argparse.Namespace) -> int:
 
         return print_configuration(args.install_agent, fmt=args.format)
     if args.install_agent:
-        print(_("pls hook: unexpected argument {arg!r}").format(arg=args.install_agent),
-              file=sys.stderr)
+        print(
+            _("pls hook: unexpected argument {arg!r}").format(arg=args.install_agent),
+            file=sys.stderr,
+        )
         return 2
     signal.signal(signal.SIGTERM, _terminated)
     return emit(answer(args.agent, sys.stdin.buffer))
@@ -47,11 +56,12 @@ def answer(agent_name: str, stream) -> Answer:  # type: ignore[no-untyped-def]
             return HANDLERS[event_name](Context(agent, api, cfg, event, call))
     except (BadHookInput, PlsError) as error:
         return fail_closed(event_name, _("PLS: {error}").format(error=error))
-    except Exception as error:  # noqa: BLE001 - an unexpected crash must still fail closed
+    except Exception as error:  # an unexpected crash must still fail closed
         return fail_closed(
             event_name,
-            _("pls hook failed ({kind}: {error}); blocked because the PLS hooks fail closed.")
-            .format(kind=type(error).__name__, error=error),
+            _(
+                "pls hook failed ({kind}: {error}); blocked because the PLS hooks fail closed."
+            ).format(kind=type(error).__name__, error=error),
         )
 
 

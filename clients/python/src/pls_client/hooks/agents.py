@@ -124,8 +124,9 @@ def post_tool_use_failure(ctx: Context) -> Answer:
         event = rulings.report_failure(ctx.api, ctx.call, error if isinstance(error, str) else "")
     except PlsError as problem:
         # The tool already failed; this only loses the report (exit 1: non-blocking).
-        return Answer(stderr=_("PLS: could not record the failure: {problem}").format(
-            problem=problem), code=1)
+        return Answer(
+            stderr=_("PLS: could not record the failure: {problem}").format(problem=problem), code=1
+        )
     context = _(
         "PLS recorded this failure as repair event #{id} (seen {count}x across the fleet in "
         "the window{proposal})."
@@ -174,9 +175,7 @@ def _specific(event_name: str, **fields: Any) -> dict[str, Any]:
 
 
 def _pre_tool_use_output(decision: str, reason: str) -> dict[str, Any]:
-    return _specific(
-        "PreToolUse", permissionDecision=decision, permissionDecisionReason=reason
-    )
+    return _specific("PreToolUse", permissionDecision=decision, permissionDecisionReason=reason)
 
 
 def _permission(*, allow: bool, message: str = "", stderr: str = "") -> Answer:

@@ -79,7 +79,9 @@ def codex_hooks(command: str) -> dict[str, Any]:
                 {
                     "matcher": "startup|resume|clear|compact",
                     # The prompt pack may be longer than Codex's default 2,500-token preview.
-                    "hooks": handler(quick, "Loading the PLS prompt pack", additionalContextLimit=8000),
+                    "hooks": handler(
+                        quick, "Loading the PLS prompt pack", additionalContextLimit=8000
+                    ),
                 }
             ],
             "PreToolUse": [{"matcher": "*", "hooks": handler(judging, "Asking PLS for a verdict")}],

@@ -112,8 +112,9 @@ def _await_approval(
         if ruling.outcome == "allow":
             return Ruling(
                 "allow",
-                _("PLS allowed this {tool} call once, approved in self-heal request #{id}.")
-                .format(tool=call.tool_name, id=request_id),
+                _("PLS allowed this {tool} call once, approved in self-heal request #{id}.").format(
+                    tool=call.tool_name, id=request_id
+                ),
             )
         return ruling
     if status == "pending":
@@ -133,8 +134,9 @@ def _await_approval(
         )
     return Ruling(
         "deny",
-        _("PLS: self-heal request #{id} for this {tool} call was {status}{note}. Do not retry it.")
-        .format(
+        _(
+            "PLS: self-heal request #{id} for this {tool} call was {status}{note}. Do not retry it."
+        ).format(
             id=request_id,
             tool=call.tool_name,
             status=status,
@@ -192,7 +194,9 @@ def stop_ruling(api: PlsApi, *, stop_hook_active: bool) -> StopRuling:
         guards = operations.held_job_guards(api)
         blockers = [guard.blocker() for guard in guards if not guard.may_complete]
     except PlsError as error:
-        blockers = [_("PLS cannot confirm your held jobs may complete ({error})").format(error=error)]
+        blockers = [
+            _("PLS cannot confirm your held jobs may complete ({error})").format(error=error)
+        ]
     return stop_blocked(blockers, stop_hook_active=stop_hook_active)
 
 
