@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx2
 import stamina
+import stamina.instrumentation
 
 from pls_client import __version__
 from pls_client.config import Config
@@ -30,6 +31,11 @@ class _AskAgain(Exception):
     def __init__(self, response: httpx2.Response) -> None:
         super().__init__(response.status_code)
         self.response = response
+
+
+# stamina logs each scheduled retry through the logging module's last-resort handler: that
+# would land on stderr, which a hook's agent reads as the reason for its verdict.
+stamina.instrumentation.set_on_retry_hooks([])
 
 
 def retry_after_seconds(response: httpx2.Response) -> float | None:
