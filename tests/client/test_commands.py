@@ -14,6 +14,19 @@ from tests.factories import JobFactory, LearningUpdateFactory, WorkerFactory, is
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
+def check_run_by_the_test(pls, job: str, url: str):  # type: ignore[no-untyped-def]
+    """``pls check`` in the background while the test plays the Celery worker: it runs the
+    check once it is submitted. The finished process, its stdout and its stderr."""
+    checking = pls.popen("check", job, "--primary-url", url)
+    deadline = time.monotonic() + 30
+    while not ArtifactGateCheck.objects.filter(job__external_id=job).exists():
+        assert time.monotonic() < deadline, checking.communicate(timeout=5)
+        time.sleep(0.1)
+    artifact_check_run(check_id=ArtifactGateCheck.objects.get(job__external_id=job).pk)
+    out, err = checking.communicate(timeout=30)
+    return checking, out, err
+
+
 def test_report_answers_the_verdict_and_a_repeated_key_is_a_replay(pls, worker):
     args = (
         "--json",
@@ -110,14 +123,7 @@ def test_check_waits_for_the_verdict_and_then_the_job_completes(pls, worker, liv
     JobFactory(external_id="CLI-4")
     assert pls("claim", "CLI-4").code == 0
 
-    # The Celery worker's part, played by the test: run the check once it is submitted.
-    checking = pls.popen("check", "CLI-4", "--primary-url", f"{live_server.url}/health")
-    deadline = time.monotonic() + 30
-    while not ArtifactGateCheck.objects.filter(job__external_id="CLI-4").exists():
-        assert time.monotonic() < deadline, checking.communicate(timeout=5)
-        time.sleep(0.1)
-    artifact_check_run(check_id=ArtifactGateCheck.objects.get(job__external_id="CLI-4").pk)
-    out, err = checking.communicate(timeout=30)
+    checking, out, err = check_run_by_the_test(pls, "CLI-4", f"{live_server.url}/health")
     completed = pls("complete", "CLI-4")
 
     assert checking.returncode == 0, err
@@ -129,13 +135,7 @@ def test_check_waits_for_the_verdict_and_then_the_job_completes(pls, worker, liv
 def test_a_failed_check_exits_non_zero_with_its_reason(pls, worker, live_server):
     JobFactory(external_id="CLI-5")
     assert pls("claim", "CLI-5").code == 0
-    checking = pls.popen("check", "CLI-5", "--primary-url", f"{live_server.url}/no-such-page")
-    deadline = time.monotonic() + 30
-    while not ArtifactGateCheck.objects.filter(job__external_id="CLI-5").exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    artifact_check_run(check_id=ArtifactGateCheck.objects.get(job__external_id="CLI-5").pk)
-    out, _err = checking.communicate(timeout=30)
+    checking, out, _err = check_run_by_the_test(pls, "CLI-5", f"{live_server.url}/no-such-page")
 
     assert checking.returncode == 1
     assert "failed" in out and "404" in out
