@@ -255,8 +255,8 @@ def cmd_policy(args: argparse.Namespace, api: PlsApi, out: Output) -> int:
 
 
 def cmd_prompt_pack(args: argparse.Namespace, api: PlsApi, out: Output) -> int:
-    pack = api.text("learning/prompt-pack", accept="text/markdown")
-    out.answer({"markdown": pack} if out.as_json else None, pack.rstrip("\n"))
+    # The answer is Markdown, not JSON: printed as it came, with or without --json.
+    print(api.text("learning/prompt-pack", accept="text/markdown"), end="")
     return 0
 
 

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import IO
 
 from pls_client import config
 from pls_client.api import PlsApi
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     return emit(answer(args.agent, sys.stdin.buffer))
 
 
-def answer(agent_name: str, stream) -> Answer:  # type: ignore[no-untyped-def]
+def answer(agent_name: str, stream: IO[bytes]) -> Answer:
     agent = AGENTS[agent_name]
     event_name = ""
     try:

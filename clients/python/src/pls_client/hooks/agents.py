@@ -204,5 +204,4 @@ def _unavailable(
                 reason=ruling.reason, tool=ctx.call.tool_name
             )
         )
-    error = PlsError(ruling.reason)
-    return blocked(rulings.unavailable_reason(ctx.call, error, fail_open))
+    return blocked(rulings.unavailable_reason(ctx.call, ruling.reason, fail_open))

@@ -33,7 +33,7 @@ class Ruling:
     reason: str
 
 
-def unavailable_reason(call: ToolCall, error: PlsError, fail_open: frozenset[str]) -> str:
+def unavailable_reason(call: ToolCall, error: str, fail_open: frozenset[str]) -> str:
     tools = ", ".join(sorted(fail_open)) or _("none")
     return _(
         "PLS could not judge this {tool} call ({error}). Blocked: the PLS hooks fail closed. "
