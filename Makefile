@@ -6,10 +6,11 @@ PYTEST_ARGS ?=
 
 .PHONY: install run worker test lint format bench clean
 
-$(VENV)/.installed: pyproject.toml
+# The console, and the worker client (clients/python: the `pls` command), both editable.
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[test]"
+	$(VENV)/bin/pip install --quiet -e ".[test]" -e clients/python
 	touch $@
 
 install: $(VENV)/.installed
