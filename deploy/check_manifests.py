@@ -15,6 +15,7 @@ Prints one line per problem and exits 1 if there is any.
 """
 
 import argparse
+import itertools
 import re
 import shlex
 import sys
@@ -86,7 +87,7 @@ def chart_problems(docs: list[dict]) -> Iterator[str]:
         if required not in by_component:
             yield f"no workload labelled {COMPONENT}={required}"
 
-    for component, doc in by_component.items():
+    for doc in by_component.values():
         for container in pod_spec(doc)["containers"]:
             requests = container.get("resources", {}).get("requests", {})
             if not {"cpu", "memory"} <= requests.keys():
@@ -94,8 +95,9 @@ def chart_problems(docs: list[dict]) -> Iterator[str]:
 
     beat = by_component.get("beat")
     if beat is not None and (
-        beat["spec"].get("replicas") != 1 or beat["spec"].get("strategy", {}).get("type") != "Recreate"
-    ):
+        beat["spec"].get("replicas"),
+        beat["spec"].get("strategy", {}).get("type"),
+    ) != (1, "Recreate"):
         yield f"{name_of(beat)}: beat must be replicas 1 with strategy Recreate"
 
     for doc in docs:
@@ -157,16 +159,16 @@ def backup_problems(cronjob: dict, docs: list[dict]) -> Iterator[str]:
 
 def worker_options(command: list[str]) -> dict[str, str | None]:
     options = dict(WORKER_OPTIONS)
-    for flag, value in zip(command, command[1:], strict=False):
+    for flag, value in itertools.pairwise(command):
         flag = LONG_OPTIONS.get(flag, flag)
         if flag in options:
             options[flag] = value
     return options
 
 
-def compose_problems(docs: list[dict]) -> Iterator[str]:
+def compose_problems(docs: list[dict], root: Path = ROOT) -> Iterator[str]:
     """The chart runs the processes docker-compose.yml runs, the same way."""
-    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    services = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]
     by_component = workloads(docs)
     for component in ("web", "worker", "artifacts-worker", "beat", "migrate"):
         if component not in by_component or component not in services:
@@ -183,14 +185,14 @@ def compose_problems(docs: list[dict]) -> Iterator[str]:
             yield f"{component}: chart runs {shlex.join(chart)}, compose runs {shlex.join(compose)}"
 
 
-def dockerfile_problems() -> Iterator[str]:
+def dockerfile_problems(root: Path = ROOT) -> Iterator[str]:
     """The image copies the source of every package pyproject.toml installs."""
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
     packages = {
         pattern.rstrip("*")
         for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
     }
-    copied = set(re.findall(r"^COPY (\S+) \./", (ROOT / "Dockerfile").read_text(), re.M))
+    copied = set(re.findall(r"^COPY (\S+) \./", (root / "Dockerfile").read_text(), re.M))
     for package in sorted(packages - copied):
         yield f"Dockerfile: does not COPY {package}/ (pyproject.toml installs it)"
 

@@ -49,8 +49,19 @@ def main() -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as download:
             subprocess.run(  # noqa: S603 - fixed arguments, the pinned file
-                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                 "--require-hashes", "-r", str(TOOLS), "-d", download],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    "--require-hashes",
+                    "-r",
+                    str(TOOLS),
+                    "-d",
+                    download,
+                ],
                 check=True,
             )
             (wheel,) = Path(download).glob("*.whl")
