@@ -171,3 +171,10 @@ def test_without_an_existing_secret_the_secret_values_are_required(helm):
 
     assert rendered.returncode != 0
     assert "secret.values.SECRET_KEY is required" in rendered.stderr
+
+
+def test_a_misspelt_value_fails_the_render_instead_of_being_ignored(helm):
+    rendered = render(helm, "--set", "web.autoscalling.enabled=false")
+
+    assert rendered.returncode != 0
+    assert "additional properties 'autoscalling' not allowed" in rendered.stderr
