@@ -77,12 +77,12 @@ in a Host header), so probes and scrapes that address the pod directly are accep
 
 {{/* A chart-made Secret's digest on every pod, so changing a value rolls the pods. */}}
 {{- define "pls.podAnnotations" -}}
-{{- if not .Values.secret.existingSecret }}
+{{- if not .Values.secret.existingSecret -}}
 checksum/secret: {{ .Values.secret.values | toJson | sha256sum }}
-{{- end }}
-{{- with .Values.podAnnotations }}
+{{ end -}}
+{{- with .Values.podAnnotations -}}
 {{ toYaml . }}
-{{- end }}
+{{ end -}}
 {{- end -}}
 
 {{/*
@@ -93,9 +93,9 @@ unless serviceAccount names one of yours: (dict "root" $ "hook" true).
 {{- define "pls.podSpecCommon" -}}
 {{- $root := .root | default . -}}
 {{- with $root -}}
-{{- if or (not $.hook) (not .Values.serviceAccount.create) }}
+{{- if or (not $.hook) (not .Values.serviceAccount.create) -}}
 serviceAccountName: {{ include "pls.serviceAccountName" . }}
-{{- end }}
+{{ end -}}
 automountServiceAccountToken: false
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
