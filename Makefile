@@ -11,8 +11,8 @@ PYTEST_ARGS ?=
 # versions, every file checked against its sha256. A changed lock reinstalls.
 TEST_LOCK := requirements/test.txt
 # This repository's own packages: editable, without dependencies (theirs are in the lock).
-# The `pls` CLI goes here as `clients/python` once it exists (and into the uv workspace in
-# pyproject.toml, so that `make lock` locks its dependencies too).
+# The `pls` CLI joins as `clients/python`: add it here and to pyproject.toml's
+# [tool.uv.workspace] members, then `make lock` puts its dependencies in the test lock.
 LOCAL_PACKAGES := .
 
 $(VENV)/.installed: $(TEST_LOCK) pyproject.toml
