@@ -13,11 +13,10 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
-# Dependencies first, read from pyproject.toml, so a code change does not reinstall them.
-COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+# Dependencies first, so a code change does not reinstall them: the runtime lock (made by
+# `make lock`), exact versions with every file's sha256, so every build installs the same files.
+COPY requirements/runtime.txt ./requirements/runtime.txt
+RUN pip install --require-hashes -r requirements/runtime.txt \
     && pip check
 
 # --- runtime ---------------------------------------------------------------------------------
@@ -50,6 +49,7 @@ COPY policies ./policies
 COPY artifacts ./artifacts
 COPY learning ./learning
 COPY notifications ./notifications
+COPY dashboards ./dashboards
 COPY templates ./templates
 RUN python -m compileall -q /app \
     && mkdir -p /app/var /tmp/prometheus \

@@ -4,16 +4,36 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run worker test lint format bench clean
+.PHONY: install run worker test lint format bench clean lock lock-check
 
-# The console, and the worker client (clients/python: the `pls` command), both editable.
-$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
+# --- install: from the lock, never from pyproject's ranges -----------------------------------
+# Every dependency (runtime and the `test` extra) comes from requirements/test.txt: exact
+# versions, every file checked against its sha256. A changed lock reinstalls.
+TEST_LOCK := requirements/test.txt
+# This repository's own packages: editable, without dependencies (theirs are in the lock):
+# the console, and the worker client (clients/python: the `pls` command). A new one goes here
+# and in pyproject.toml's [tool.uv.workspace] members; `make lock` adds its dependencies.
+LOCAL_PACKAGES := . clients/python
+
+$(VENV)/.installed: $(TEST_LOCK) pyproject.toml clients/python/pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[test]" -e clients/python
+	$(VENV)/bin/pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(VENV)/bin/pip install --quiet --no-deps $(addprefix -e ,$(LOCAL_PACKAGES))
+	@UV=$(VENV)/bin/uv requirements/lock --check >/dev/null 2>&1 \
+		|| echo "warning: the locks do not match pyproject.toml; run 'make lock'" >&2
 	touch $@
 
 install: $(VENV)/.installed
+
+# Refreshes uv.lock and requirements/*.txt from pyproject's ranges, keeping every pin that still
+# fits; `make lock UPGRADE=1` moves every pin to the newest allowed. lock-check (CI) only checks.
+lock: install
+	UV=$(VENV)/bin/uv requirements/lock $(if $(UPGRADE),--upgrade)
+
+lock-check: install
+	@UV=$(VENV)/bin/uv requirements/lock --check
+# ---------------------------------------------------------------------------------------------
 
 # The console plus real background processing on the embedded default (SQLite and a
 # filesystem Celery broker under .var/), or on PostgreSQL and Redis when DATABASE_URL and
