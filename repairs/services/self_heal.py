@@ -7,10 +7,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from config import broker
-from config.exceptions import NotAllowed
-from config.http import BlockedAddress, post_json
-from config.roles import has_role
+from core import broker
+from core.exceptions import NotAllowed
+from core.http import BlockedAddress, post_json
+from core.roles import has_role
 from notifications.services import report_enqueue
 from repairs import metrics
 from repairs.exceptions import CallbackFailed, RequestAlreadyDecided, RequestExpired
