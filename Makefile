@@ -52,9 +52,13 @@ run: install
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# ruff, then the house plan's import contracts and the type check ([tool.importlinter] and
+# [tool.mypy] in pyproject.toml; README, "Architecture").
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .

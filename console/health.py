@@ -1,20 +1,18 @@
 """Operations endpoints: liveness, readiness and the way in for a browser."""
 
-import time
 from pathlib import Path
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 
 from core.problems import PROBLEM_CONTENT_TYPE, problem
+from core.scheduler import scheduler_tick_age
 from notifications import selectors as outbox
 
-SCHEDULER_TICK_KEY = "pls:scheduler:last-tick"
 CHECK_TIMEOUT_SECONDS = 2
 
 
@@ -60,15 +58,6 @@ def check_broker() -> str | None:
             return f"queue folder {folder} does not exist (has a worker started?)"
         return None
     return None  # memory:// in tests, or a transport this check does not know
-
-
-def scheduler_tick_age() -> float | None:
-    """Seconds since Celery beat last ran its tick task, None if it never has."""
-    try:
-        last = cache.get(SCHEDULER_TICK_KEY)
-    except Exception:  # the cache is Redis, which may be the very thing that is down
-        return None
-    return None if last is None else round(time.time() - last, 1)
 
 
 def outbox_checks(*, database_ok: bool) -> dict[str, float | int | None]:

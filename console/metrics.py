@@ -1,16 +1,10 @@
-"""/metrics: django-prometheus's samples, plus collectors that read the database at scrape.
-
-In gunicorn's multi-process mode django-prometheus answers only from the files its workers
-write; a collector registered in the default registry would never show. Apps add their
-scrape-time collectors to ``scrape_registry`` from ``AppConfig.ready()`` and this view
-appends them, in either mode.
-"""
+"""/metrics: django-prometheus's samples, plus the kernel's scrape-time collectors."""
 
 from django.http import HttpRequest, HttpResponse
 from django_prometheus.exports import ExportToDjangoView
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import generate_latest
 
-scrape_registry = CollectorRegistry(auto_describe=False)
+from core.metrics import scrape_registry
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

@@ -97,7 +97,8 @@ class SerializerForm(forms.Form):
         return {name: value for name, value in cleaned.items() if value not in (None, "")}
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # Form.clean() hands back cleaned_data; the stubs say "or None"
+        cleaned = self.cleaned_data
         if self.errors:
             return cleaned
         payload = self.serializer_class(data=self.serializer_data(cleaned))

@@ -29,7 +29,11 @@ class ProblemOutput(serializers.Serializer):
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField()
-    errors = FieldErrorOutput(many=True, required=False, help_text="Field errors (400)")
+    # DRF's serializer metaclass takes declared fields out of the class, so this field does not
+    # replace Serializer.errors at run time, as mypy believes it does.
+    errors = FieldErrorOutput(  # type: ignore[assignment]
+        many=True, required=False, help_text="Field errors (400)"
+    )
 
 
 # Any operation: no or a bad credential; a role without the right (or a missing CSRF token);

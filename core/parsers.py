@@ -17,6 +17,7 @@ Both are ``ParseError``: a 400 problem document through the one exception handle
 
 import io
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,7 @@ def nests_deeper_than(data: Any, limit: int) -> bool:
     pending = [(data, 1)]
     while pending:
         item, depth = pending.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):

@@ -4,6 +4,12 @@ Each app's data migration grants the permissions its own models need, so a role'
 grow with the product without one migration knowing every app.
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # models modules import the role names before the app registry is ready
+    from django.apps.registry import Apps
+    from django.contrib.auth.models import AnonymousUser, User
+
 WORKER = "worker"
 PLS_OWNER = "pls_owner"
 RISK_REVIEWER = "risk_reviewer"
@@ -11,7 +17,7 @@ OPS_VIEWER = "ops_viewer"
 ROLES = (WORKER, PLS_OWNER, RISK_REVIEWER, OPS_VIEWER)
 
 
-def grant(apps, role_permissions: dict[str, list[str]]) -> None:
+def grant(apps: "Apps", role_permissions: dict[str, list[str]]) -> None:
     """Adds ``app_label.codename`` permissions to each role's group, creating what is missing.
 
     Permissions are normally created after migrations run, so this creates them first; it is
@@ -20,7 +26,9 @@ def grant(apps, role_permissions: dict[str, list[str]]) -> None:
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        # create_permissions() skips an app whose models_module is unset, as it is on a
+        # migration's app configs; any true value lets it through.
+        app_config.models_module = True  # type: ignore[assignment]
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
 
@@ -35,7 +43,7 @@ def grant(apps, role_permissions: dict[str, list[str]]) -> None:
             )
 
 
-def has_role(user, role: str) -> bool:
+def has_role(user: "User | AnonymousUser", role: str) -> bool:
     """Whether ``user`` acts in ``role``. A superuser holds every role, but four-eyes rules
     still apply to them."""
     if not user.is_active:

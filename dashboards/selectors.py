@@ -198,7 +198,9 @@ def approval_latencies(*, since: datetime) -> list[float]:
         .order_by("-created_at")
         .values_list("created_at", "decided_at")[:LATENCY_SAMPLE]
     )
-    return sorted(max((done - raised).total_seconds(), 0.0) for raised, done in decided)
+    return sorted(
+        max((done - raised).total_seconds(), 0.0) for raised, done in decided if done is not None
+    )
 
 
 def pending_self_heal_requests(*, limit: int) -> tuple[list[SelfHealRequest], int]:

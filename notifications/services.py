@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -88,7 +88,8 @@ def _enqueue(
             # building.
             fields[name] = redact(fields[name]).text
         # Cut to the column, never refused: a long title must not fail the caller's change.
-        limit = OwnerReport._meta.get_field(name).max_length
+        column = OwnerReport._meta.get_field(name)
+        limit = column.max_length if isinstance(column, models.Field) else None
         if limit:
             fields[name] = fields[name][:limit]
 

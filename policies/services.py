@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,7 +32,7 @@ Decision = PolicyDecision.Decision
 OWNER_ONLY = gettext_lazy("Only the PLS owner changes the worker policy.")
 
 
-def policy_change_allowed(user: AbstractBaseUser) -> bool:
+def policy_change_allowed(user: User) -> bool:
     """Whether ``user`` may change the worker policy, by whichever door: a PATCH, a
     proposal decision carrying a change, an answer to a policy question, the console's
     forms. Every one of them asks here. The PLS owner only (a superuser holds every role)."""
@@ -59,7 +59,7 @@ def _floor_kept(changes: dict[str, Any]) -> None:
 
 def _apply(
     *,
-    user: AbstractBaseUser,
+    user: User,
     expected: WorkerPolicy | None,
     changes: dict[str, Any],
     rationale: str,
@@ -125,7 +125,7 @@ def _apply(
 
 @transaction.atomic
 def policy_change(
-    *, policy: WorkerPolicy, changes: dict[str, Any], rationale: str, user: AbstractBaseUser
+    *, policy: WorkerPolicy, changes: dict[str, Any], rationale: str, user: User
 ) -> PolicyDecision:
     """The owner changes the policy directly: the next version and its decision record.
 
@@ -211,7 +211,7 @@ def _repeat_counted(proposal: Proposal, worker: str) -> Proposal:
 def proposal_decide(
     *,
     proposal: Proposal,
-    user: AbstractBaseUser,
+    user: User,
     decision: str,
     rationale: str,
     policy_change: dict[str, Any] | None = None,
@@ -258,11 +258,12 @@ def proposal_decide(
             )
             % {"owner_only": OWNER_ONLY, "proposal": proposal.pk}
         )
-    proposal.status = {
+    outcomes: dict[str, Proposal.Status] = {
         Decision.ADOPT: Proposal.Status.ADOPTED,
         Decision.REJECT: Proposal.Status.REJECTED,
         Decision.DEFER: Proposal.Status.DEFERRED,
-    }[decision]
+    }
+    proposal.status = outcomes[decision]
     proposal.save(update_fields=["status", "updated_at"])
 
     if decision == Decision.DEFER:
@@ -296,7 +297,7 @@ def proposal_decide(
     )
 
 
-def _check_decider(proposal: Proposal, user: AbstractBaseUser) -> None:
+def _check_decider(proposal: Proposal, user: User) -> None:
     if proposal.kind == Proposal.Kind.POLICY_QUESTION:
         # An answer writes a policy version, whatever it says.
         if not policy_change_allowed(user):

@@ -5,8 +5,8 @@ from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 
 from config.celery import app
-from console.health import SCHEDULER_TICK_KEY
-from repairs.tasks import scheduler_tick
+from core.scheduler import SCHEDULER_TICK_KEY
+from core.tasks import scheduler_tick
 
 
 @pytest.mark.redis

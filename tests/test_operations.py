@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from console.health import SCHEDULER_TICK_KEY
+from core.scheduler import SCHEDULER_TICK_KEY
 from repairs.models import Gate
 
 
@@ -83,7 +83,7 @@ def test_ready_fails_naming_the_broker_when_it_is_unreachable(client, db, settin
 
 
 def test_ready_shows_how_long_ago_the_scheduler_ticked(client, db):
-    from repairs.tasks import scheduler_tick
+    from core.tasks import scheduler_tick
 
     scheduler_tick()
 

@@ -240,7 +240,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "scheduler-tick": {"task": "repairs.tasks.scheduler_tick", "schedule": 30.0},
+    "scheduler-tick": {"task": "core.tasks.scheduler_tick", "schedule": 30.0},
     "self-heal-requests-sweep": {
         "task": "repairs.tasks.self_heal_requests_sweep",
         "schedule": 60.0,
