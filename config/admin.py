@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from rest_framework import serializers
 
 from config.exceptions import DomainError
-from config.roles import PLS_OWNER, RISK_REVIEWER, has_role
+from config.roles import acts_as_decider
 from policies.models import Proposal
 from policies.selectors import open_question_count, proposal_list
 from repairs.models import SelfHealRequest
@@ -153,10 +153,7 @@ def may_decide(request: HttpRequest, permission: str) -> bool:
     ``permission`` and act as the owner or the risk reviewer (a superuser holds every role).
     The service still checks each decision; this only keeps actions from people who
     could never use them."""
-    user = request.user
-    return user.has_perm(permission) and (
-        has_role(user, PLS_OWNER) or has_role(user, RISK_REVIEWER)
-    )
+    return request.user.has_perm(permission) and acts_as_decider(request.user)
 
 
 def messages_of(errors: Any) -> Iterable[str]:

@@ -4,6 +4,10 @@ Each app's data migration grants the permissions its own models need, so a role'
 grow with the product without one migration knowing every app.
 """
 
+from collections.abc import Collection
+
+from django.core.exceptions import ObjectDoesNotExist
+
 WORKER = "worker"
 PLS_OWNER = "pls_owner"
 RISK_REVIEWER = "risk_reviewer"
@@ -41,3 +45,36 @@ def has_role(user, role: str) -> bool:
     if not user.is_active:
         return False
     return user.is_superuser or user.groups.filter(name=role).exists()
+
+
+# The roles that decide: proposals, lessons and, as the policy names them, self-heal requests.
+DECIDING_ROLES = frozenset({PLS_OWNER, RISK_REVIEWER})
+
+
+def roles_of(user) -> frozenset[str]:
+    """Every role ``user`` acts in, read in one query (``has_role`` asks once per role): what
+    a page that checks many rows reads once."""
+    if not user.is_active:
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(ROLES)
+    return frozenset(user.groups.values_list("name", flat=True))
+
+
+def acts_as_decider(user, roles: Collection[str] | None = None) -> bool:
+    """Whether ``user`` acts as the PLS owner or the risk reviewer (``roles``, when the caller
+    has read them already with ``roles_of``)."""
+    held = roles_of(user) if roles is None else roles
+    return not DECIDING_ROLES.isdisjoint(held)
+
+
+def acting_worker(user):  # -> repairs.Worker | None: the kernel names no app's model
+    """The worker ``user`` acts as, or None for a person.
+
+    A worker's Django user carries it as ``user.worker`` (the worker's one-to-one ``user``);
+    Django remembers the answer on the user object, found or not, so asking again is free.
+    """
+    try:
+        return user.worker
+    except ObjectDoesNotExist:
+        return None

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from config.exceptions import Conflict, NotAllowed, TransitionNotAllowed
 from config.redaction import redact
-from config.roles import PLS_OWNER, RISK_REVIEWER, has_role
+from config.roles import acting_worker, acts_as_decider
 from learning.models import LearningMemoryUpdate, PromptPackExport
 from learning.selectors import prompt_pack_lessons
 from repairs.evidence import normalise_message
@@ -174,13 +174,11 @@ def repair_lesson_record(
 def may_review(user: AbstractBaseUser) -> bool:
     """The owner and the risk reviewer review lessons (with the change right); workers never
     do, whatever rights they are given."""
-    from repairs.selectors import worker_for_user
-
     return (
         user.is_authenticated
-        and worker_for_user(user) is None
+        and acting_worker(user) is None
         and user.has_perm("learning.change_learningmemoryupdate")
-        and (has_role(user, PLS_OWNER) or has_role(user, RISK_REVIEWER))
+        and acts_as_decider(user)
     )
 
 

@@ -21,6 +21,7 @@ from repairs.services.jobs import (
     job_complete,
     job_create,
     job_heartbeat,
+    job_holder_required,
 )
 from repairs.services.self_heal import (
     self_heal_callback_deliver,
@@ -54,6 +55,7 @@ __all__ = [
     "job_complete",
     "job_create",
     "job_heartbeat",
+    "job_holder_required",
     "job_reclaim",
     "job_release",
     "job_self_heal_carry_out",

@@ -150,7 +150,7 @@ def job_claim(*, worker: Worker, external_id: str, token: WorkerToken | None = N
         else:
             # First, so a paused worker hears why before anything about the job.
             _worker_start(worker, now)
-            if job.status == JobStatus.CLAIMED and job.claimed_by_id == worker.pk:
+            if job.status == JobStatus.CLAIMED and job.is_held_by(worker):
                 job.lease_expires_at = now + settings.PLS_JOB_LEASE
                 job.save(update_fields=["lease_expires_at", "updated_at"])
             elif job.status == JobStatus.OPEN:
@@ -218,7 +218,7 @@ def job_heartbeat(*, worker: Worker, external_id: str, progress: str | None = No
     now = timezone.now()
     with transaction.atomic():
         job = _job_locked(external_id)
-        _require_holder(job, worker, "heartbeats")
+        job_holder_required(job, worker, "heartbeats it")
         if job.status != JobStatus.CLAIMED:
             raise JobStateConflict(
                 f"Job {job.external_id} is {job.status}; a heartbeat cannot renew it."
@@ -246,7 +246,7 @@ def job_complete(*, job: Job, worker: Worker) -> Job:
     """
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        _require_holder(locked, worker, "completes")
+        job_holder_required(locked, worker, "completes it")
         if locked.status == JobStatus.COMPLETED:
             return locked
         if locked.status != JobStatus.CLAIMED:
@@ -280,10 +280,12 @@ def _job_locked(external_id: str) -> Job:
     return job
 
 
-def _require_holder(job: Job, worker: Worker, verb: str) -> None:
-    if job.claimed_by_id != worker.pk:
+def job_holder_required(job: Job, worker: Worker, doing: str) -> None:
+    """``NotHolder`` unless ``worker`` holds ``job``: the one answer a non-holder reads,
+    whichever service it called (``doing``: "heartbeats it", "completes it", …)."""
+    if not job.is_held_by(worker):
         raise NotHolder(
-            f"{worker.name} does not hold job {job.external_id}; only its holder {verb} it.",
+            f"{worker.name} does not hold job {job.external_id}; only its holder {doing}.",
             job=job.external_id,
         )
 
