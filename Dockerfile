@@ -50,7 +50,8 @@ COPY artifacts ./artifacts
 COPY learning ./learning
 COPY notifications ./notifications
 COPY dashboards ./dashboards
-COPY templates ./templates
+COPY core ./core
+COPY console ./console
 RUN python -m compileall -q /app \
     && mkdir -p /app/var /tmp/prometheus \
     && chown app:app /app/var /tmp/prometheus

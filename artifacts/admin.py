@@ -5,7 +5,7 @@ from django.utils.html import format_html, format_html_join
 
 from artifacts.models import ArtifactGateCheck
 from artifacts.selectors import artifact_check_list
-from config.admin import ReadOnlyAdmin, admin_link
+from core.admin import ReadOnlyAdmin, admin_link
 
 
 @admin.register(ArtifactGateCheck)

@@ -11,8 +11,8 @@ from artifacts.fetch import scheme_refusal
 from artifacts.models import ArtifactGateCheck
 from artifacts.selectors import artifact_check_latest, artifact_check_list
 from artifacts.services import artifact_check_submit, artifact_guard_job_complete
-from config.pagination import NewestFirst
-from config.permissions import RolePermissions
+from core.pagination import NewestFirst
+from core.permissions import RolePermissions
 from repairs.api.jobs import ActsAsWorker, JobOutput
 from repairs.exceptions import JobNotFound
 from repairs.models import Job

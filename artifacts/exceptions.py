@@ -1,4 +1,4 @@
-from config.exceptions import Conflict
+from core.exceptions import Conflict
 
 
 class GuardNotPassed(Conflict):

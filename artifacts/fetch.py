@@ -1,7 +1,7 @@
 """Fetching the URLs of an artifact check, and the evidence each fetch leaves.
 
 Workers choose these URLs and the server fetches them, so every request goes through
-``config.http.guarded_session``: an address that is not public is refused at connect time
+``core.http.guarded_session``: an address that is not public is refused at connect time
 (and the address checked is the one connected to), unless the URL's host is on
 ``ARTIFACT_ALLOWED_HOSTS``. Redirects are followed here, hop by hop, up to
 ``ARTIFACT_MAX_REDIRECTS``: each hop's scheme is checked and its request goes through the
@@ -22,7 +22,7 @@ import requests
 import urllib3
 from django.conf import settings
 
-from config.http import BlockedAddress, guarded_session
+from core.http import BlockedAddress, guarded_session
 
 SCHEMES = ("http", "https")
 PRIMARY, UPLOAD = "primary", "upload"

@@ -23,9 +23,9 @@ from artifacts.selectors import (
     artifact_checks_stalled,
     artifact_checks_unsent,
 )
-from config import broker
-from config.exceptions import DomainError
-from config.roles import PLS_OWNER
+from core import broker
+from core.exceptions import DomainError
+from core.roles import PLS_OWNER
 from notifications.services import report_enqueue
 from repairs.exceptions import JobStateConflict
 from repairs.models import Gate, Job, Worker

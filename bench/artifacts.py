@@ -175,8 +175,8 @@ def main() -> int:
             env["ARTIFACT_FETCH_THREADS"] = str(args.fetch_threads)
         setup_django(env)
         from artifacts.models import ArtifactGateCheck
-        from config import broker
         from config.celery import app
+        from core import broker
         from repairs.models import Worker
         from repairs.services import worker_register
 

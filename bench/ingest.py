@@ -89,7 +89,7 @@ THROTTLE_TIMING = """
 import time
 from django.contrib.auth import get_user_model
 from django.test import RequestFactory
-from config.throttling import WorkerRateThrottle
+from core.throttling import WorkerRateThrottle
 request = RequestFactory().post("/api/v1/worker-repair-events")
 request.user = get_user_model().objects.get(username="worker-{worker}")
 for _ in range(200):

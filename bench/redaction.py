@@ -63,7 +63,7 @@ commit 3f1c9e2a7b4d8e6f0a1b2c3d4e5f60718293a4b5
 
 def _redact_from(path: Path | None):  # type: ignore[no-untyped-def]
     if path is None:
-        from config.redaction import redact
+        from core.redaction import redact
 
         return redact
     spec = importlib.util.spec_from_file_location("redaction_under_test", path)

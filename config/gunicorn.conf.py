@@ -105,7 +105,7 @@ def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
 def pre_request(worker, req) -> None:  # type: ignore[no-untyped-def]
     """A request whose body the app may leave partly unread closes its connection after the
     answer, and the answer says so (``Connection: close``): a body longer than the app drains
-    (PLS_MAX_DRAIN_BYTES, see config.middleware.RequestBodyFraming), and a chunked body,
+    (PLS_MAX_DRAIN_BYTES, see core.middleware.RequestBodyFraming), and a chunked body,
     whose length is unknown until it is read. Otherwise gunicorn would announce keep-alive,
     drain at most 64 KiB of what is left and close anyway, and the client's next request on
     the connection would fail."""

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import health, metrics
+from console import health, metrics
 
 api_v1 = [
     path("", include("repairs.urls")),
@@ -25,6 +25,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
-handler400 = "config.problems.bad_request"
-handler404 = "config.problems.not_found"
-handler500 = "config.problems.server_error"
+handler400 = "core.problems.bad_request"
+handler404 = "core.problems.not_found"
+handler500 = "core.problems.server_error"

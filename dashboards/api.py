@@ -4,7 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.permissions import requires
+from core.permissions import requires
 from dashboards.scorecard import MAX_DAYS, build_scorecard
 
 

@@ -13,8 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from config.admin import ReadOnlyAdmin, admin_link
-from config.exceptions import DomainError
+from core.admin import ReadOnlyAdmin, admin_link
+from core.exceptions import DomainError
 from learning.models import LearningMemoryUpdate, PromptPackExport
 from learning.search import lessons_matching
 from learning.selectors import learning_teams, learning_update_list, prompt_pack_export_list

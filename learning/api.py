@@ -13,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.exceptions import NotAllowed
-from config.filters import UtcIsoDateTimeFilter
-from config.pagination import NewestFirst
-from config.permissions import RolePermissions, requires
+from core.exceptions import NotAllowed
+from core.filters import UtcIsoDateTimeFilter
+from core.pagination import NewestFirst
+from core.permissions import RolePermissions, requires
 from learning.models import LearningMemoryUpdate
 from learning.search import lessons_matching
 from learning.selectors import learning_update_list

@@ -14,9 +14,9 @@ from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from config.exceptions import Conflict, NotAllowed, TransitionNotAllowed
-from config.redaction import redact
-from config.roles import acting_worker, acts_as_decider
+from core.exceptions import Conflict, NotAllowed, TransitionNotAllowed
+from core.redaction import redact
+from core.roles import acting_worker, acts_as_decider
 from learning.models import LearningMemoryUpdate, PromptPackExport
 from learning.selectors import prompt_pack_lessons
 from repairs.evidence import normalise_message

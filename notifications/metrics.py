@@ -14,7 +14,7 @@ from django.db import DatabaseError
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from config.metrics import scrape_registry
+from console.metrics import scrape_registry
 from notifications import selectors
 
 logger = logging.getLogger(__name__)

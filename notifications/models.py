@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from config.roles import ROLES
+from core.roles import ROLES
 
 
 class Status(models.TextChoices):

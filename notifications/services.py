@@ -12,9 +12,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from config.redaction import redact
-from config.roles import PLS_OWNER
-from notifications import broker, digests
+from core.redaction import redact
+from core.roles import PLS_OWNER
+from notifications import digests, drain_requests
 from notifications.models import Channel, OwnerReport, Status
 
 logger = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ def request_drain(channel_ids: Iterable[int], *, coalesce: bool = True) -> bool:
     Never raises and never waits long: a report whose task could not be sent is still in
     the outbox, and the beat sweep (every ``PLS_NOTIFY_SWEEP_SECONDS``) sends it.
     """
-    return broker.publish_drains(channel_ids, coalesce=coalesce)
+    return drain_requests.publish_drains(channel_ids, coalesce=coalesce)
 
 
 def report_route_unrouted(*, limit: int = 500, notify: bool = True) -> int:

@@ -2,13 +2,13 @@
 
 from celery import shared_task
 
-from notifications import broker, drain, services
+from notifications import drain, drain_requests, services
 
 
 @shared_task(ignore_result=True)
 def drain_channel(channel_id: int) -> None:
     """Sends the channel's oldest pending reports; sent after each enqueue's commit."""
-    broker.drain_started(channel_id)
+    drain_requests.drain_started(channel_id)
     drain.outbox_drain_channel(channel_id=channel_id)
 
 

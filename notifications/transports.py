@@ -1,6 +1,6 @@
 """One small class per provider. Each sends one rendered message or raises ``TransportError``
 saying whether trying again can help (``permanent``) and how long the provider asked us to
-wait (``retry_after``). All HTTP goes through ``config.http``.
+wait (``retry_after``). All HTTP goes through ``core.http``.
 """
 
 import email.utils
@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-from config import http
+from core import http
 from notifications.models import Channel
 
 # Statuses that mean "this request will never succeed as configured": the webhook is gone,

@@ -13,9 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.pagination import NewestFirst
-from config.permissions import RolePermissions, requires
-from config.roles import PLS_OWNER, RISK_REVIEWER
+from core.pagination import NewestFirst
+from core.permissions import RolePermissions, requires
+from core.roles import PLS_OWNER, RISK_REVIEWER
 from policies import ladder
 from policies.models import (
     NO_APPROVAL,

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from config.exceptions import Conflict, DomainError, TransitionNotAllowed
+from core.exceptions import Conflict, DomainError, TransitionNotAllowed
 
 
 class InvalidPolicyChange(DomainError):

@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
-from config.redaction import redact
-from config.roles import RISK_REVIEWER
+from core.redaction import redact
+from core.roles import RISK_REVIEWER
 from policies.models import L2_ACTIONS, NO_APPROVAL
 from policies.targets import canonical, matching_pattern
 

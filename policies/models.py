@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from config.roles import RISK_REVIEWER
+from core.roles import RISK_REVIEWER
 
 L2_ACTIONS = ("release", "reclaim", "restart_session", "reset_session", "rerun_pipeline")
 # In the approval matrix: this risky action needs nobody's approval (the owner's answer to

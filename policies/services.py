@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.exceptions import NotAllowed
-from config.roles import PLS_OWNER, acts_as_decider, has_role
+from core.exceptions import NotAllowed
+from core.roles import PLS_OWNER, acts_as_decider, has_role
 from notifications.services import report_enqueue
 from policies import ladder
 from policies.exceptions import (

@@ -4,7 +4,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from config.redaction import redact
+from core.redaction import redact
 
 # Ids end where letters and digits end: "_" and non-ASCII letters are word characters to
 # \b, which made "tmp_3f2a9c1e" keep its id (and a fingerprint per id).

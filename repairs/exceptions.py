@@ -1,4 +1,4 @@
-from config.exceptions import Conflict, DomainError, NotAllowed, TransitionNotAllowed
+from core.exceptions import Conflict, DomainError, NotAllowed, TransitionNotAllowed
 
 
 class IdempotencyConflict(Conflict):

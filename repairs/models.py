@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
 
-from config.roles import acting_worker, has_role
+from core.roles import acting_worker, has_role
 
 
 class Gate(models.TextChoices):

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 
-from config.roles import acting_worker
+from core.roles import acting_worker
 from policies.simulation import PastAction
 from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, Worker
 

@@ -3,7 +3,7 @@ import time
 from celery import shared_task
 from django.core.cache import cache
 
-from config.health import SCHEDULER_TICK_KEY
+from console.health import SCHEDULER_TICK_KEY
 from repairs import services
 from repairs.exceptions import CallbackFailed
 

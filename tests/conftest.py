@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from rest_framework.test import APIClient
 
-from config.roles import OPS_VIEWER, PLS_OWNER, RISK_REVIEWER
+from core.roles import OPS_VIEWER, PLS_OWNER, RISK_REVIEWER
 from tests.factories import UserFactory, WorkerFactory, issue_token
 
 

@@ -24,8 +24,8 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from config import broker
 from config.celery import app
+from core import broker
 
 REDIS_SERVER = shutil.which("redis-server") or ""
 POSTGRES_BIN = next(

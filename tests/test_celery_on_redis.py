@@ -5,7 +5,7 @@ from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 
 from config.celery import app
-from config.health import SCHEDULER_TICK_KEY
+from console.health import SCHEDULER_TICK_KEY
 from repairs.tasks import scheduler_tick
 
 

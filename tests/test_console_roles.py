@@ -160,7 +160,7 @@ def test_the_rate_limit_is_on_everywhere_but_in_the_test_settings():
     assert getattr(base, "AXES_ENABLED", True) is True
     assert base.AUTHENTICATION_BACKENDS == [
         "axes.backends.AxesStandaloneBackend",
-        "config.auth_backends.RoleCachingModelBackend",
+        "core.auth_backends.RoleCachingModelBackend",
     ]
     assert base.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
     assert base.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]

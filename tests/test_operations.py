@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from config.health import SCHEDULER_TICK_KEY
+from console.health import SCHEDULER_TICK_KEY
 from repairs.models import Gate
 
 

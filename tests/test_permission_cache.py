@@ -1,7 +1,7 @@
 from django.contrib.auth.models import Group
 
-from config.auth_backends import forget_cached_permissions
-from config.roles import OPS_VIEWER
+from core.auth_backends import forget_cached_permissions
+from core.roles import OPS_VIEWER
 from tests.factories import UserFactory
 
 

@@ -14,7 +14,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIClient
 
-from config import throttling
+from core import throttling
 from tests.factories import WorkerFactory, client_for, event_body
 
 EVENTS = "/api/v1/worker-repair-events"

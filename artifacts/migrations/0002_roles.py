@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from config.roles import OPS_VIEWER, PLS_OWNER, RISK_REVIEWER, WORKER, grant
+from core.roles import OPS_VIEWER, PLS_OWNER, RISK_REVIEWER, WORKER, grant
 
 
 def grant_roles(apps, schema_editor):

@@ -25,7 +25,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "config.apps.OpsConsoleAdminConfig",
+    # Before the admin, so the console's templates (admin/index.html) win.
+    "console.apps.ConsoleConfig",
+    "console.apps.OpsConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,12 +45,13 @@ INSTALLED_APPS = [
     "learning",
     "notifications",
     "dashboards",
+    "core.apps.CoreConfig",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "config.middleware.RequestBodyLimitMiddleware",
-    "config.middleware.ControlCharactersMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",
+    "core.middleware.ControlCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,7 +71,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -134,7 +137,7 @@ LOGIN_URL = "admin:login"
 # (the console login and HTTP Basic on the API alike); the model backend then authenticates.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "config.auth_backends.RoleCachingModelBackend",
+    "core.auth_backends.RoleCachingModelBackend",
 ]
 # Seconds a process keeps a user's permission set; a role change applies within this time.
 PLS_PERMISSION_CACHE_SECONDS = env.int("PLS_PERMISSION_CACHE_SECONDS", default=30)
@@ -146,16 +149,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         # People calling the API from a script or curl (`curl -u reviewer:…`); workers have
         # no usable password, so this is never a way in for them. Use it over HTTPS only.
-        "config.auth_backends.BasicAuthentication",
+        "core.auth_backends.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's, with a nesting limit and no lone surrogates (PLS_MAX_JSON_DEPTH below).
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # drf-spectacular, plus the problem documents each operation may answer with.
-    "DEFAULT_SCHEMA_CLASS": "config.openapi.ProblemAutoSchema",
-    "EXCEPTION_HANDLER": "config.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.ProblemAutoSchema",
+    "EXCEPTION_HANDLER": "core.problems.problem_exception_handler",
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
@@ -251,7 +254,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "config.redaction.RedactingFilter"}},
+    "filters": {"redact_secrets": {"()": "core.redaction.RedactingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {
@@ -466,10 +469,10 @@ AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 # Counted in the cache, so all web processes share one count per worker (Redis in
 # production); requests go through uncounted while the cache is unavailable.
 PLS_WORKER_RATE_LIMIT = env.str("PLS_WORKER_RATE_LIMIT", default="600/min")
-from config.throttling import parse_rate  # noqa: E402 - the format lives with the throttle
+from core.throttling import parse_rate  # noqa: E402 - the format lives with the throttle
 
 parse_rate(PLS_WORKER_RATE_LIMIT)  # a malformed rate stops the process here, not each request
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["config.throttling.WorkerRateThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["core.throttling.WorkerRateThrottle"]
 if REDIS_URL:
     # The cache is on the request path (the rate limit, drain-queued marks). redis-py waits
     # forever by default: a Redis that stops answering without closing its connections (a

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from config.roles import OPS_VIEWER, PLS_OWNER, RISK_REVIEWER, grant
+from core.roles import OPS_VIEWER, PLS_OWNER, RISK_REVIEWER, grant
 
 
 def grant_roles(apps, schema_editor):

@@ -15,8 +15,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdmin, SerializerForm, admin_link
-from config.exceptions import DomainError
+from core.admin import ReadOnlyAdmin, SerializerForm, admin_link
+from core.exceptions import DomainError
 from policies import ladder
 from policies.admin.display import duration, readable
 from policies.api import PolicyChangeInput

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
-from config.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected, may_decide
+from core.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected, may_decide
 from policies.admin.display import changes_list
 from policies.api import ProposalDecideInput
 from policies.models import PolicyDecision, Proposal

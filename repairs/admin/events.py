@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from config.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected
-from config.roles import PLS_OWNER, has_role
+from core.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected
+from core.roles import PLS_OWNER, has_role
 from repairs.api.events import RepairOutcomeInput
 from repairs.models import Outcome, RepairEvent, SelfHealRequest
 from repairs.selectors import repair_event_list

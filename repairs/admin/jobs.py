@@ -3,7 +3,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from config.admin import admin_link
+from core.admin import admin_link
 from repairs.models import Job
 from repairs.services import job_create
 

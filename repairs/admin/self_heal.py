@@ -1,6 +1,5 @@
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
@@ -8,29 +7,13 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected, may_decide
-from repairs.api.self_heal import SelfHealDecisionInput, SelfHealRejectInput
+from core.admin import ReadOnlyAdmin, admin_link, decide_selected, may_decide
+from repairs.forms import SelfHealApproveForm, SelfHealRejectForm
 from repairs.models import SelfHealRequest
 from repairs.selectors import self_heal_request_list
 from repairs.services import (
     self_heal_request_decide,
 )
-
-
-class SelfHealApproveForm(SerializerForm):
-    serializer_class = SelfHealDecisionInput
-    approve = True
-
-    note = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="The worker reads it with the decision. Required to reject.",
-    )
-
-
-class SelfHealRejectForm(SelfHealApproveForm):
-    serializer_class = SelfHealRejectInput  # which requires the note
-    approve = False
 
 
 @admin.register(SelfHealRequest)

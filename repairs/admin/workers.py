@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework import serializers
 
-from config.admin import SerializerForm, decide_selected
-from config.roles import PLS_OWNER, has_role
+from core.admin import SerializerForm, decide_selected
+from core.roles import PLS_OWNER, has_role
 from repairs.models import Worker, WorkerToken
 from repairs.services import (
     month_spend,

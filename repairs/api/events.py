@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.filters import UtcIsoDateTimeFilter
-from config.pagination import NewestFirst
-from config.permissions import RolePermissions, requires
+from core.filters import UtcIsoDateTimeFilter
+from core.pagination import NewestFirst
+from core.permissions import RolePermissions, requires
 from policies import ladder
 from repairs.models import Gate, Outcome, RepairEvent, SelfHealRequest
 from repairs.selectors import (

@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.openapi import ProblemOutput
-from config.pagination import NewestFirst
-from config.permissions import RolePermissions
+from core.openapi import ProblemOutput
+from core.pagination import NewestFirst
+from core.permissions import RolePermissions
 from repairs.api.events import VerdictOutput
 from repairs.models import Job
 from repairs.selectors import job_list, worker_for_user

@@ -7,8 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.pagination import NewestFirst
-from config.permissions import RolePermissions, requires
+from core.pagination import NewestFirst
+from core.permissions import RolePermissions, requires
 from repairs.models import SelfHealRequest
 from repairs.selectors import self_heal_request_list
 from repairs.services import self_heal_request_decide

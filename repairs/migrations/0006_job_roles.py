@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from config.roles import WORKER, grant
+from core.roles import WORKER, grant
 
 
 def grant_roles(apps, schema_editor):

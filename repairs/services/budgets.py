@@ -10,8 +10,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from config.exceptions import DomainError, NotAllowed
-from config.roles import PLS_OWNER, has_role
+from core.exceptions import DomainError, NotAllowed
+from core.roles import PLS_OWNER, has_role
 from notifications.services import report_enqueue
 from repairs.models import Job, Worker
 

@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.redaction import redact, redact_clipped
+from core.redaction import redact, redact_clipped
 from notifications.services import report_enqueue
 from policies import ladder
 from policies.exceptions import TargetNotTheJobError, UnknownActionError

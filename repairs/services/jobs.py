@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from config.redaction import redact_clipped
+from core.redaction import redact_clipped
 from repairs.exceptions import (
     JobAlreadyExists,
     JobHeld,

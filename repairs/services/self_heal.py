@@ -7,9 +7,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from config import broker
-from config.exceptions import NotAllowed
-from config.http import BlockedAddress, post_json
+from core import broker
+from core.exceptions import NotAllowed
+from core.http import BlockedAddress, post_json
 from notifications.services import report_enqueue
 from repairs import metrics
 from repairs.exceptions import CallbackFailed, RequestAlreadyDecided, RequestExpired

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from config.roles import WORKER
+from core.roles import WORKER
 from repairs.models import Worker, WorkerToken
 
 # A fixed prefix makes a leaked token easy to recognise and to scan for.

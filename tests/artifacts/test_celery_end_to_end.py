@@ -7,8 +7,8 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from artifacts.models import ArtifactGateCheck
-from config import broker
 from config.celery import app
+from core import broker
 from tests.artifacts.test_submission import queued_check_ids
 
 pytestmark = [

@@ -5,7 +5,7 @@ refusal is recorded as a ``completion_blocked`` event."""
 import pytest
 
 from artifacts.models import ArtifactGateCheck
-from config.problems import PROBLEM_BASE
+from core.problems import PROBLEM_BASE
 from repairs.models import Gate, Job, RepairEvent, Worker
 from tests.artifacts.conftest import client_for
 from tests.factories import WorkerFactory, held_job

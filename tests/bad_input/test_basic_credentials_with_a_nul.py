@@ -9,7 +9,7 @@ from base64 import b64encode
 
 import pytest
 
-from config.problems import PROBLEM_CONTENT_TYPE
+from core.problems import PROBLEM_CONTENT_TYPE
 
 
 @pytest.mark.parametrize(

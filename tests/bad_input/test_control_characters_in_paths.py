@@ -7,7 +7,7 @@ job routes and was a 500; on SQLite a claim of it was recorded as a stuck claim.
 
 import pytest
 
-from config.problems import PROBLEM_CONTENT_TYPE
+from core.problems import PROBLEM_CONTENT_TYPE
 from repairs.models import RepairEvent
 from repairs.services import job_create
 

@@ -10,7 +10,7 @@ from base64 import b64encode
 import pytest
 from django.test import Client
 
-from config.problems import PROBLEM_CONTENT_TYPE
+from core.problems import PROBLEM_CONTENT_TYPE
 from tests.factories import UserFactory
 
 

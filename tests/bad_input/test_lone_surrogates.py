@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from config.problems import PROBLEM_CONTENT_TYPE
+from core.problems import PROBLEM_CONTENT_TYPE
 from repairs.models import RepairEvent
 
 EVENTS = "/api/v1/worker-repair-events"

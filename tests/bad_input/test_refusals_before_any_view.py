@@ -4,7 +4,7 @@ malformed request) is a problem document on the API, as every other error there.
 It was Django's HTML 400 page.
 """
 
-from config.problems import PROBLEM_CONTENT_TYPE
+from core.problems import PROBLEM_CONTENT_TYPE
 
 
 def test_a_host_not_allowed_is_a_400_problem_on_the_api(worker_client):

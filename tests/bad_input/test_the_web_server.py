@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from config.problems import PROBLEM_CONTENT_TYPE
+from core.problems import PROBLEM_CONTENT_TYPE
 from repairs.models import RepairEvent
 from tests.factories import WorkerFactory, issue_token
 from tests.processes import Process, gunicorn, log_tail

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from config.throttling import parse_rate
+from core.throttling import parse_rate
 from tests.factories import WorkerFactory, event_body, issue_token
 from tests.faults.conftest import drill
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from config.roles import PLS_OWNER
+from core.roles import PLS_OWNER
 from policies.models import Proposal, WorkerPolicy
 from tests.factories import UserFactory
 from tests.fuzz.harness import KNOWN_IDS

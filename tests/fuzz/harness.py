@@ -7,8 +7,8 @@ import os
 import schemathesis
 from hypothesis import strategies as st
 
-from config.problems import PROBLEM_CONTENT_TYPE
 from config.wsgi import application
+from core.problems import PROBLEM_CONTENT_TYPE
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
 

@@ -4,9 +4,9 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
-from config import broker as config_broker
 from config.celery import app
-from notifications import broker
+from core import broker as core_broker
+from notifications import drain_requests
 from notifications.services import report_enqueue
 from notifications.tasks import drain_channel
 
@@ -69,17 +69,17 @@ def test_a_broker_failure_clears_the_marks_so_the_next_commit_tries_again(
     db, make_channel, monkeypatch, empty_queue
 ):
     ops = make_channel("ops")
-    config_broker.reset()
+    core_broker.reset()
 
     def down(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
     monkeypatch.setattr(drain_channel, "apply_async", down)
-    assert broker.publish_drains([ops.pk]) is False
+    assert drain_requests.publish_drains([ops.pk]) is False
 
     monkeypatch.undo()
-    config_broker.reset()
-    assert broker.publish_drains([ops.pk]) is True
+    core_broker.reset()
+    assert drain_requests.publish_drains([ops.pk]) is True
     assert queued_tasks() == 1
 
 
@@ -87,18 +87,18 @@ def test_while_publishing_is_paused_the_marks_are_not_touched(
     db, make_channel, monkeypatch, empty_queue, request
 ):
     ops = make_channel("ops")
-    config_broker.reset()
-    request.addfinalizer(config_broker.reset)  # the pause is per process
+    core_broker.reset()
+    request.addfinalizer(core_broker.reset)  # the pause is per process
 
     def down(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
     monkeypatch.setattr(drain_channel, "apply_async", down)
-    assert broker.publish_drains([ops.pk]) is False
+    assert drain_requests.publish_drains([ops.pk]) is False
     monkeypatch.undo()
 
     def no_cache(*args, **kwargs):
         raise AssertionError("the cache was asked while publishing is paused")
 
-    monkeypatch.setattr(broker.cache, "add", no_cache)
-    assert broker.publish_drains([ops.pk]) is False
+    monkeypatch.setattr(drain_requests.cache, "add", no_cache)
+    assert drain_requests.publish_drains([ops.pk]) is False

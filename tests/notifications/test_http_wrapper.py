@@ -1,4 +1,4 @@
-"""config.http: the one outbound HTTP path (timeouts, User-Agent, signing, keep-alive)."""
+"""core.http: the one outbound HTTP path (timeouts, User-Agent, signing, keep-alive)."""
 
 import hashlib
 import hmac
@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from config import http
+from core import http
 
 
 def test_sign_is_sha256_hmac_of_the_exact_bytes():

@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 from werkzeug import Response
 
-from config.http import USER_AGENT, sign
+from core.http import USER_AGENT, sign
 from notifications.services import report_enqueue
 from tests.notifications.conftest import LINE_TOKEN, answer, drain, received, states
 

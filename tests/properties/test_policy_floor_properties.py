@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from config.roles import PLS_OWNER, RISK_REVIEWER
+from core.roles import PLS_OWNER, RISK_REVIEWER
 from policies import ladder
 from policies.api import PolicyFieldsInput
 from policies.models import NO_APPROVAL, WorkerPolicy

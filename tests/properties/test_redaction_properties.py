@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from config.redaction import redact
+from core.redaction import redact
 from tests.security.redaction_corpus import BENIGN as BENIGN_LINES
 from tests.security.redaction_corpus import SAMPLES, Sample
 

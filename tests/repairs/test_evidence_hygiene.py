@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from config.redaction import RedactingFilter, redact
+from core.redaction import RedactingFilter, redact
 from repairs.evidence import clean_evidence, truncate_middle
 from repairs.models import RepairEvent
 from tests.factories import event_body

@@ -29,7 +29,7 @@ def report(client, **fields) -> dict:
 @pytest.fixture
 def production_caches(settings):
     """The role permissions and the policy cached per process, as outside the tests."""
-    from config.auth_backends import forget_cached_permissions
+    from core.auth_backends import forget_cached_permissions
     from policies.selectors import policy_forget
 
     settings.PLS_PERMISSION_CACHE_SECONDS = 30

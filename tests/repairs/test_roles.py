@@ -3,7 +3,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from config.roles import OPS_VIEWER, PLS_OWNER, RISK_REVIEWER, ROLES, WORKER
+from core.roles import OPS_VIEWER, PLS_OWNER, RISK_REVIEWER, ROLES, WORKER
 from tests.factories import UserFactory, WorkerFactory, event_body, issue_token
 
 EVENTS = "/api/v1/worker-repair-events"

@@ -161,7 +161,7 @@ def test_a_decision_goes_through_at_once_while_the_broker_is_down(
 ):
     import time
 
-    from config import broker
+    from core import broker
 
     request_id = escalate_with_callback(worker_client, "http://127.0.0.1:9/hook")
     broker.reset()

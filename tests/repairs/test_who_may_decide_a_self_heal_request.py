@@ -4,7 +4,7 @@ the console's actions and the home's buttons all ask."""
 import pytest
 from django.contrib.auth.models import Group
 
-from config.roles import roles_of
+from core.roles import roles_of
 from repairs.models import SelfHealRequest
 from tests.factories import UserFactory, WorkerFactory, event_body
 

@@ -3,7 +3,7 @@ error when a claim gets stuck, paused until its owner resumes it."""
 
 import pytest
 
-from config.exceptions import NotAllowed
+from core.exceptions import NotAllowed
 from repairs.exceptions import JobStateConflict, NotHolder
 from repairs.models import Job, Worker
 from repairs.services import (

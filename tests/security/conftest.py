@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from config.roles import OPS_VIEWER
+from core.roles import OPS_VIEWER
 from tests.factories import ChannelFactory, UserFactory, policy_set
 from tests.security.fleet import worker_with_records
 

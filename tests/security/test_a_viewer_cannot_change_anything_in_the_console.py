@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from config.admin import DECIDE
+from core.admin import DECIDE
 from tests.security.snapshot import database_snapshot
 
 MODEL_ADMINS = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from config.redaction import RULES, redact, redact_clipped
+from core.redaction import RULES, redact, redact_clipped
 from tests.security.redaction_corpus import BENIGN, FINDINGS, SAMPLES, Sample
 
 

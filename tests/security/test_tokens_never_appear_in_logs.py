@@ -18,8 +18,8 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from rest_framework.test import APIClient
 
-from config.redaction import RedactingFilter
-from config.roles import RISK_REVIEWER
+from core.redaction import RedactingFilter
+from core.roles import RISK_REVIEWER
 from repairs.models import WorkerToken
 from repairs.services import worker_token_revoke
 from repairs.tasks import self_heal_callback_send
@@ -130,9 +130,7 @@ def test_every_configured_handler_redacts():
     filters = logging_config["filters"]
     redacting = {name for name, spec in filters.items() if spec.get("()") == RedactingFilter}
     redacting |= {
-        name
-        for name, spec in filters.items()
-        if spec.get("()") == "config.redaction.RedactingFilter"
+        name for name, spec in filters.items() if spec.get("()") == "core.redaction.RedactingFilter"
     }
 
     assert logging_config["handlers"]

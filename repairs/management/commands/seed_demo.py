@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from config.roles import OPS_VIEWER, PLS_OWNER, RISK_REVIEWER
+from core.roles import OPS_VIEWER, PLS_OWNER, RISK_REVIEWER
 from repairs.models import Job, RepairEvent, Worker, WorkerToken
 from repairs.services import (
     repair_event_report,

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+
+
+class ConsoleConfig(AppConfig):
+    """The console's own pages and templates: the home, its panels and the lockout page.
+    Installed before ``django.contrib.admin`` so its ``admin/index.html`` is the one used."""
+
+    name = "console"
+    verbose_name = "PLS Ops Console"
+
+
+class OpsConsoleAdminConfig(AdminConfig):
+    """The Django admin, installed as the PLS Ops Console."""
+
+    default_site = "console.site.OpsConsoleSite"

@@ -1,0 +1,114 @@
+"""Operations endpoints: liveness, readiness and the way in for a browser."""
+
+import time
+from pathlib import Path
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+
+from core.problems import PROBLEM_CONTENT_TYPE, problem
+from notifications import selectors as outbox
+
+SCHEDULER_TICK_KEY = "pls:scheduler:last-tick"
+CHECK_TIMEOUT_SECONDS = 2
+
+
+def root_redirect(request: HttpRequest) -> HttpResponse:
+    return redirect("admin:index")
+
+
+@never_cache
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Touches no database, broker or cache."""
+    return JsonResponse({"status": "ok"})
+
+
+def check_database() -> str | None:
+    """Returns why the database is unusable, or None when a query goes through."""
+    for alias in connections:
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception as exc:  # any driver error means "not ready"
+            connections[alias].close_if_unusable_or_obsolete()
+            return f"{alias}: {type(exc).__name__}: {exc}".strip()
+    return None
+
+
+def check_broker() -> str | None:
+    """Returns why the Celery broker is unusable, or None when it answers."""
+    url = settings.CELERY_BROKER_URL
+    if url.startswith(("redis://", "rediss://")):
+        try:
+            client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=CHECK_TIMEOUT_SECONDS,
+                socket_timeout=CHECK_TIMEOUT_SECONDS,
+            )
+            client.ping()
+        except redis.RedisError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+    if url.startswith("filesystem://"):
+        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"])
+        if not folder.is_dir():
+            return f"queue folder {folder} does not exist (has a worker started?)"
+        return None
+    return None  # memory:// in tests, or a transport this check does not know
+
+
+def scheduler_tick_age() -> float | None:
+    """Seconds since Celery beat last ran its tick task, None if it never has."""
+    try:
+        last = cache.get(SCHEDULER_TICK_KEY)
+    except Exception:  # the cache is Redis, which may be the very thing that is down
+        return None
+    return None if last is None else round(time.time() - last, 1)
+
+
+def outbox_checks(*, database_ok: bool) -> dict[str, float | int | None]:
+    """The oldest pending owner report's age and how many reports have no channel yet."""
+    if not database_ok:
+        return {"outbox_oldest_pending_seconds": None, "outbox_unrouted": None}
+    try:
+        return {
+            "outbox_oldest_pending_seconds": outbox.oldest_pending_age(),
+            "outbox_unrouted": outbox.unrouted_count(),
+        }
+    except Exception:  # informational only: never turns a ready process unready
+        return {"outbox_oldest_pending_seconds": None, "outbox_unrouted": None}
+
+
+@never_cache
+def ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: 200 when the database and the broker answer, 503 naming what does not."""
+    failures = {}
+    if (reason := check_database()) is not None:
+        failures["database"] = reason
+    if (reason := check_broker()) is not None:
+        failures["broker"] = reason
+    checks = {
+        "database": failures.get("database", "ok"),
+        "broker": failures.get("broker", "ok"),
+        # Informational: a stopped beat does not make this web process unready, but an
+        # operator alerting on it learns that scheduled work has stopped.
+        "scheduler_last_tick_seconds_ago": scheduler_tick_age(),
+        # Informational too: reports waiting long mean a channel or the drain is stuck
+        # (details per channel on /metrics and in the console).
+        **outbox_checks(database_ok="database" not in failures),
+    }
+    if failures:
+        body = problem(
+            503,
+            "Service Unavailable",
+            "Not ready: " + ", ".join(sorted(failures)) + " unavailable.",
+            "not-ready",
+            checks=checks,
+        )
+        return JsonResponse(body, status=503, content_type=PROBLEM_CONTENT_TYPE)
+    return JsonResponse({"status": "ready", "checks": checks})

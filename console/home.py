@@ -1,0 +1,130 @@
+"""What the console home shows a person (``console.site.OpsConsoleSite.index``): pending
+approvals, the D7 acceptance panel, the milestone tracker, the open policy questions, the
+worker board and the scorecard with its charts. Each part is shown only to people who may
+read its records, and costs a fixed number of queries.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
+from django.utils import timezone
+
+from core.roles import acts_as_decider, roles_of
+from dashboards import charts, milestones, selectors
+from dashboards.scorecard import MAX_DAYS, build_scorecard
+from policies.models import Proposal
+from repairs.models import SelfHealRequest
+
+SCORECARD_CHOICES = (1, 7, 30, 90)
+SPARKLINE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    request: SelfHealRequest
+    may_decide: bool
+    overdue: bool
+    age_seconds: float
+
+
+def pending_approvals(user: AbstractBaseUser, roles: frozenset[str], now: datetime) -> dict:
+    """The buttons follow ``SelfHealRequest.may_be_decided_by``, the rule the service checks
+    again when one is pressed."""
+    limit = settings.PLS_CONSOLE_PENDING_LIMIT
+    rows, total = selectors.pending_self_heal_requests(limit=limit)
+    can_change = user.has_perm("repairs.change_selfhealrequest")
+    items = [
+        PendingApproval(
+            request=heal,
+            may_decide=can_change
+            and heal.may_be_decided_by(user, roles=roles)
+            and heal.expires_at > now,
+            overdue=heal.expires_at <= now,
+            age_seconds=(now - heal.created_at).total_seconds(),
+        )
+        for heal in rows
+    ]
+    return {
+        "items": items,
+        "total": total,
+        "more": max(total - len(items), 0),
+        "yours": sum(item.may_decide for item in items),
+    }
+
+
+def _days(request: HttpRequest) -> int:
+    """The scorecard window the person picked (?days=), or the default."""
+    raw = request.GET.get("days", "")
+    if raw.isdigit() and 1 <= int(raw) <= MAX_DAYS:
+        return int(raw)
+    return settings.PLS_CONSOLE_SCORECARD_DAYS
+
+
+def console_home(request: HttpRequest) -> dict:
+    """The context of the console home for ``request.user``."""
+    user = request.user
+    now = timezone.now()
+    context: dict = {"now": now}
+    roles = roles_of(user)
+    if user.has_perm("repairs.view_selfhealrequest"):
+        context["approvals"] = pending_approvals(user, roles, now)
+    if user.has_perm("policies.view_proposal"):
+        limit = settings.PLS_CONSOLE_PENDING_LIMIT
+        context["proposals_waiting"] = selectors.undecided_proposals(limit=limit)
+        context["questions"] = selectors.open_policy_questions()
+        context["may_decide_proposals"] = user.has_perm(
+            "policies.change_proposal"
+        ) and acts_as_decider(user, roles)
+        context["question_kind"] = Proposal.Kind.POLICY_QUESTION
+    if not user.has_perm("dashboards.view_scorecard"):
+        return context
+
+    days = _days(request)
+    card = build_scorecard(days=days, now=now, per_day_days=SPARKLINE_DAYS)
+    acceptance = milestones.d7_acceptance(mark=card["events"]["mark"])
+    tracker = milestones.milestones(acceptance)
+    board = selectors.worker_board(now=now, limit=settings.PLS_CONSOLE_WORKER_BOARD_LIMIT)
+    events = card["events"]
+    per_day = [(point["day"], point["count"]) for point in events["per_day"]]
+    latency = card["self_heal"]["approval_latency"]
+    context.update(
+        {
+            "days": days,
+            "day_choices": SCORECARD_CHOICES,
+            "scorecard": card,
+            "acceptance": acceptance,
+            "accepted": all(check.done for check in acceptance),
+            "milestones": [
+                {"milestone": m, "overdue": m.overdue(now), "reached_at": m.reached_at}
+                for m in tracker
+            ],
+            "workers": [
+                {"worker": worker, "budget": charts.budget_bar(worker.use)} for worker in board
+            ],
+            "workers_total": sum(card["workers"]["by_status"].values()),
+            "charts": {
+                "gates": charts.bar_chart(
+                    list(events["by_gate"].items()), label=f"Repair events by gate, {days} d"
+                ),
+                "classes": charts.bar_chart(
+                    [(row["error_class"], row["count"]) for row in events["by_error_class"]],
+                    label=f"Top error classes, {days} d",
+                ),
+                "per_day": charts.sparkline(
+                    per_day,
+                    label=f"Repair events per day, last {SPARKLINE_DAYS} days: "
+                    f"{sum(count for _, count in per_day)} in all",
+                ),
+                "latency": charts.latency_histogram(
+                    card["self_heal"]["latencies"],
+                    label=f"Approval latency of {latency['decided']} decided requests, {days} d",
+                ),
+            },
+            "sparkline_total": sum(count for _, count in per_day),
+            "sparkline_peak": max((count for _, count in per_day), default=0),
+        }
+    )
+    return context

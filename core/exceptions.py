@@ -1,0 +1,39 @@
+"""The application's exception hierarchy. Services raise these; ``core.problems`` turns
+each into an RFC 9457 problem document. Nothing here imports DRF, so services stay free of
+the web layer."""
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of the application's exceptions: each maps to one problem type and status."""
+
+    status_code = 400
+    type_slug = "domain-error"
+    title = "Request could not be processed"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class Conflict(DomainError):
+    status_code = 409
+    type_slug = "conflict"
+    title = "Conflict"
+
+
+class NotAllowed(DomainError):
+    """The caller is known but may not do this: the wrong role, or their own request."""
+
+    status_code = 403
+    type_slug = "not-allowed"
+    title = "Not allowed"
+
+
+class TransitionNotAllowed(Conflict):
+    """The record is no longer in a state that allows this change (decided, expired, stale)."""
+
+    type_slug = "transition-not-allowed"
+    title = "Transition not allowed"

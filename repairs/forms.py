@@ -1,0 +1,23 @@
+"""The self-heal decision forms, shared by the request list's actions and the console home's
+Approve / Reject buttons (``console.views``). Their rules are the API's serializers'."""
+
+from django import forms
+
+from core.admin import SerializerForm
+from repairs.api.self_heal import SelfHealDecisionInput, SelfHealRejectInput
+
+
+class SelfHealApproveForm(SerializerForm):
+    serializer_class = SelfHealDecisionInput
+    approve = True
+
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="The worker reads it with the decision. Required to reject.",
+    )
+
+
+class SelfHealRejectForm(SelfHealApproveForm):
+    serializer_class = SelfHealRejectInput  # which requires the note
+    approve = False
