@@ -23,6 +23,7 @@ from repairs import metrics
 from repairs.evidence import clean_evidence, fingerprint
 from repairs.exceptions import IdempotencyConflict, OutcomeAlreadyRecorded
 from repairs.models import Gate, Job, Outcome, RepairEvent, SelfHealRequest, Worker, WorkerToken
+from repairs.services.lessons import repair_lesson_record
 
 # Namespaces this product's advisory locks on PostgreSQL ("PLS").
 _LOCK_SPACE = 0x504C53
@@ -407,8 +408,6 @@ def repair_event_resolve(
     A resolved repair feeds the learning memory (the ``worker_learning`` gate): the lesson
     and fix given here, or ones derived from the event, become a ``repair_lesson``.
     """
-    from learning.services import repair_lesson_record
-
     now = timezone.now()
     with transaction.atomic():
         updated = RepairEvent.objects.filter(pk=event.pk, outcome="").update(
