@@ -80,8 +80,6 @@ def job_claim_next(*, worker_id: int, now: datetime, lease_expires_at: datetime)
     return next(iter(Job.objects.raw(_CLAIM_NEXT, params)), None)
 
 
-# --- Under measurement -----------------------------------------------------------------------
-
 _EVENTS = connection.ops.quote_name(RepairEvent._meta.db_table)
 _EARLIER = (
     "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {events} "
@@ -120,40 +118,6 @@ def repair_event_earlier(
     with connection.cursor() as cursor:
         cursor.execute(_EARLIER_WITHOUT_BUDGET if budget is None else _EARLIER_WITH_BUDGET, params)
         return cursor.fetchone()
-
-
-def repair_event_insert(event: RepairEvent) -> None:
-    """INSERT ... RETURNING the id, without the ORM composing the statement anew for every
-    report. Every column is written as ``save()`` would write it."""
-    sql, fields = _insert_statement()
-    params = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        event.pk = cursor.fetchone()[0]
-    event._state.adding = False
-    event._state.db = connection.alias
-
-
-_insert_statements: dict[str, tuple[str, list]] = {}
-
-
-def _insert_statement() -> tuple[str, list]:
-    cached = _insert_statements.get(connection.vendor)
-    if cached is None:
-        qn = connection.ops.quote_name
-        meta = RepairEvent._meta
-        fields = [
-            field
-            for field in meta.concrete_fields
-            if not field.primary_key and not getattr(field, "generated", False)
-        ]
-        sql = (
-            f"INSERT INTO {qn(meta.db_table)} "  # noqa: S608 - names from the model
-            f"({', '.join(qn(field.column) for field in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(meta.pk.column)}"
-        )
-        cached = _insert_statements[connection.vendor] = (sql, fields)
-    return cached
 
 
 def worker_token_find(digest: str) -> WorkerToken | None:

@@ -11,6 +11,7 @@ from repairs.services.budgets import (
 )
 from repairs.services.events import (
     ReportedEvent,
+    ReportedOutcome,
     repair_event_report,
     repair_event_resolve,
     request_digest,
@@ -48,6 +49,7 @@ __all__ = [
     "TOKEN_PREFIX",
     "JobAction",
     "ReportedEvent",
+    "ReportedOutcome",
     "UsageRecorded",
     "budget_month_of",
     "job_claim",

@@ -34,6 +34,17 @@ def request_digest(payload: Any) -> str:
 
 
 @dataclass(frozen=True)
+class ReportedOutcome:
+    """Whether the reported repair worked, when the worker knows it with the report; with
+    ``resolved``, the lesson, fix and priority it leaves (derived from the event if blank)."""
+
+    outcome: str
+    lesson: str = ""
+    fix: str = ""
+    next_round_priority: int | None = None
+
+
+@dataclass(frozen=True)
 class ReportedEvent:
     event: RepairEvent
     replayed: bool
@@ -56,6 +67,7 @@ def repair_event_report(
     token: WorkerToken | None = None,
     callback_url: str = "",
     failure: bool = True,
+    outcome: ReportedOutcome | None = None,
 ) -> ReportedEvent:
     """Records a worker's repair event with the policy's verdict on its action, or returns
     the earlier one for a repeated request.
@@ -66,6 +78,10 @@ def repair_event_report(
 
     ``failure=False`` records a success (a passed artifact check): it is counted but never
     raises a repair proposal, which is for repeated errors.
+
+    ``outcome`` is the repair's result when the worker reports it with the event: the event
+    is stored with it, and a ``resolved`` one records its lesson, in the event's transaction,
+    so the report and its outcome commit together (a replay answers with both).
 
     The same ``idempotency_key`` with the same ``digest`` returns the first event; with
     another digest it raises ``IdempotencyConflict``. Concurrent retries are settled by the
@@ -145,8 +161,11 @@ def repair_event_report(
                 idempotency_key=idempotency_key or None,
                 request_digest=digest,
                 occurred_at=occurred_at or now,
+                outcome=outcome.outcome if outcome else "",
+                resolved_at=now if outcome else None,
+                resolved_by_id=worker.user_id if outcome else None,
             )
-            _insert(event)
+            event.save(force_insert=True)
             if verdict is not None and verdict.decision == ladder.NEEDS_APPROVAL:
                 _self_heal_request_open(
                     event,
@@ -158,6 +177,13 @@ def repair_event_report(
                 )
             if raised:
                 _repair_suggested_record(event, policy, now)
+            if outcome is not None and outcome.outcome == Outcome.RESOLVED:
+                repair_lesson_record(
+                    event=event,
+                    lesson=outcome.lesson,
+                    fix=outcome.fix,
+                    next_round_priority=outcome.next_round_priority,
+                )
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -260,7 +286,9 @@ def repair_event_earlier_by_orm(
     in_window = RepairEvent.objects.filter(fingerprint=fingerprint, occurred_at__gte=since)
     # No ORDER BY under the LIMIT: PostgreSQL would walk the primary key instead of the
     # (fingerprint, time) index.
-    repeats = RepairEvent.objects.filter(pk__in=in_window.order_by().values("pk")[:cap])
+    repeats: Expression = Value(0)  # a cap of 0 counts nothing (an empty slice is NULL)
+    if cap:
+        repeats = _count(RepairEvent.objects.filter(pk__in=in_window.order_by().values("pk")[:cap]))
     spent: Expression = Value(0)
     if budget is not None:
         error_class, action = budget
@@ -277,7 +305,7 @@ def repair_event_earlier_by_orm(
     if job_ref:
         job_id = Subquery(Job.objects.filter(external_id=job_ref).order_by().values("pk")[:1])
     row = Worker.objects.filter(pk=worker_id).order_by()
-    return row.values_list(_count(repeats), spent, job_id)[0]
+    return row.values_list(repeats, spent, job_id)[0]
 
 
 def _count(records: QuerySet) -> Subquery:
@@ -285,13 +313,6 @@ def _count(records: QuerySet) -> Subquery:
         records.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"),
         output_field=IntegerField(),
     )
-
-
-def _insert(event: RepairEvent) -> None:
-    if postgres.in_use():
-        postgres.repair_event_insert(event)
-    else:
-        event.save(force_insert=True)
 
 
 _PHASE_MAX_CHARS = RepairEvent._meta.get_field("phase").max_length

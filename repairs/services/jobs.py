@@ -84,7 +84,8 @@ def job_claim_next(*, worker: Worker) -> Job | None:
 
 def job_claim_next_by_orm(worker: Worker, now: datetime) -> Job | None:
     """The ORM twin of ``postgres.job_claim_next``: the same lease in a transaction of five
-    statements (BEGIN, SELECT, two UPDATEs, COMMIT) instead of one."""
+    statements (BEGIN, SELECT, two UPDATEs, COMMIT) instead of one; None for an empty queue
+    or a paused worker (which takes nothing)."""
     with transaction.atomic():
         job = (
             Job.objects.select_for_update(skip_locked=True)
@@ -92,9 +93,9 @@ def job_claim_next_by_orm(worker: Worker, now: datetime) -> Job | None:
             .order_by("priority_rank", "created_at", "id")
             .first()
         )
-        if job is not None:
-            _worker_start(worker, now)
-            _take(job, worker, now, fix=REQUEUED_FIX)
+        if job is None or not _worker_started(worker, now):
+            return None
+        _take(job, worker, now, fix=REQUEUED_FIX)
     return job
 
 
@@ -285,16 +286,21 @@ def _paused(worker: Worker, reason: str) -> WorkerPaused:
 
 
 def _worker_start(worker: Worker, now: datetime) -> None:
-    """The worker is running from its claim on, unless it is paused (refused, 423). One
-    conditional UPDATE both checks and sets, and orders this claim with a concurrent pause
-    (which locks the same row)."""
+    """The worker is running from its claim on, unless it is paused (refused, 423)."""
+    if not _worker_started(worker, now):
+        _refuse_if_paused(worker)
+
+
+def _worker_started(worker: Worker, now: datetime) -> bool:
+    """Marks the worker running unless it is paused; whether it did. One conditional UPDATE
+    both checks and sets, and orders this claim with a concurrent pause (which locks the
+    same row)."""
     started = (
         Worker.objects.filter(pk=worker.pk)
         .exclude(status=WorkerStatus.PAUSED)
         .update(status=WorkerStatus.RUNNING, last_heartbeat_at=now)
     )
-    if not started:
-        _refuse_if_paused(worker)
+    return bool(started)
 
 
 def _take(job: Job, worker: Worker, now: datetime, *, fix: str) -> None:
