@@ -5,6 +5,7 @@ grow with the product without one migration knowing every app.
 """
 
 from collections.abc import Collection
+from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 
@@ -51,7 +52,7 @@ def has_role(user, role: str) -> bool:
 DECIDING_ROLES = frozenset({PLS_OWNER, RISK_REVIEWER})
 
 
-def roles_of(user) -> frozenset[str]:
+def roles_of(user: Any) -> frozenset[str]:
     """Every role ``user`` acts in, read in one query (``has_role`` asks once per role): what
     a page that checks many rows reads once."""
     if not user.is_active:
@@ -61,15 +62,16 @@ def roles_of(user) -> frozenset[str]:
     return frozenset(user.groups.values_list("name", flat=True))
 
 
-def acts_as_decider(user, roles: Collection[str] | None = None) -> bool:
+def acts_as_decider(user: Any, roles: Collection[str] | None = None) -> bool:
     """Whether ``user`` acts as the PLS owner or the risk reviewer (``roles``, when the caller
     has read them already with ``roles_of``)."""
     held = roles_of(user) if roles is None else roles
     return not DECIDING_ROLES.isdisjoint(held)
 
 
-def acting_worker(user):  # -> repairs.Worker | None: the kernel names no app's model
-    """The worker ``user`` acts as, or None for a person.
+def acting_worker(user: Any) -> Any:
+    """The worker ``user`` acts as (a ``repairs.Worker``: the kernel names no app's model),
+    or None for a person.
 
     A worker's Django user carries it as ``user.worker`` (the worker's one-to-one ``user``);
     Django remembers the answer on the user object, found or not, so asking again is free.

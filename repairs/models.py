@@ -1,6 +1,7 @@
 from collections.abc import Collection
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.db.models import Case, Q, Value, When
 
@@ -302,7 +303,7 @@ class SelfHealRequest(models.Model):
     def resources_shown(self) -> str:
         return ", ".join(self.resources)
 
-    def refusal_for(self, user, *, roles: Collection[str] | None = None) -> str:
+    def refusal_for(self, user: AbstractBaseUser, *, roles: Collection[str] | None = None) -> str:
         """Why ``user`` may not decide this request, or "" when they may: the four-eyes
         rule (never the requester), never a worker, and only the role the policy named.
         ``roles`` are the user's roles when the caller read them already (``roles_of``).
@@ -319,7 +320,9 @@ class SelfHealRequest(models.Model):
             return f"Only the {self.approver_role} role decides this request."
         return ""
 
-    def may_be_decided_by(self, user, *, roles: Collection[str] | None = None) -> bool:
+    def may_be_decided_by(
+        self, user: AbstractBaseUser, *, roles: Collection[str] | None = None
+    ) -> bool:
         return not self.refusal_for(user, roles=roles)
 
     def touches(self, resource: str) -> bool:

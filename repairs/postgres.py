@@ -3,10 +3,10 @@
 Each statement here has an ORM twin in the service that calls it, used on SQLite (and
 anywhere this module's statement is not worth its upkeep); tests/repairs/
 test_postgres_statements.py runs both on the same data on PostgreSQL and asserts they
-answer alike. A statement stays only while ``make bench`` shows it pays at least 5 % of
-ingest or claim throughput over its twin (the figures are in the README's Performance
-section); the advisory lock is the exception: it is there for correctness, and SQLite
-needs no twin because it serialises writers already.
+answer alike. A statement stays only while it pays at least 5 % of ingest or claim
+throughput over its twin, as ``bench/statements.py`` measures it (the figures are in the
+README, Benchmarks, "Hand-written SQL"). The advisory lock is the exception: it is there
+for correctness, and SQLite needs no twin because it serialises writers already.
 """
 
 from datetime import datetime
@@ -140,15 +140,14 @@ def worker_token_find(digest: str) -> WorkerToken | None:
 # For each table of the join, in order: the model, its concrete fields' names, and for each
 # field that needs them (by position), its column and converters.
 _Reader = tuple[type[models.Model], list[str], list[tuple[int, object, list]]]
-_token_lookups: dict[str, tuple[str, list[_Reader]]] = {}
+_token_lookup_built: list[tuple[str, list[_Reader]]] = []
 
 
 def _token_lookup() -> tuple[str, list[_Reader]]:
-    """The token query for this database, built once from the models (so a field added to
-    any of them is read too), with what turns its raw values into field values."""
-    cached = _token_lookups.get(connection.vendor)
-    if cached is not None:
-        return cached
+    """The token query, built once from the models (so a field added to any of them is read
+    too), with what turns its raw values into field values."""
+    if _token_lookup_built:
+        return _token_lookup_built[0]
     qn = connection.ops.quote_name
     user_model = get_user_model()
     columns: list[str] = []
@@ -156,8 +155,8 @@ def _token_lookup() -> tuple[str, list[_Reader]]:
     for model, alias in ((WorkerToken, "t"), (Worker, "w"), (user_model, "u")):
         fields = list(model._meta.concrete_fields)
         columns += [f"{alias}.{qn(field.column)}" for field in fields]
-        # SQLite hands back text for dates and integers for booleans; Django's converters
-        # are what the ORM would apply (none are needed on PostgreSQL).
+        # Django's converters are what the ORM would apply to each raw value (none for
+        # today's fields on PostgreSQL; a JSON field added to one of the models needs its own).
         converters = []
         for index, field in enumerate(fields):
             column = field.get_col(alias)
@@ -179,7 +178,7 @@ def _token_lookup() -> tuple[str, list[_Reader]]:
         f"ON u.{qn(user_model._meta.pk.column)} = w.{qn(user_fk.column)} "
         f"WHERE t.{qn('digest')} = %s AND t.{qn('revoked_at')} IS NULL"
     )
-    _token_lookups[connection.vendor] = (sql, readers)
+    _token_lookup_built.append((sql, readers))
     return sql, readers
 
 
