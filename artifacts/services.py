@@ -27,9 +27,9 @@ from core import broker
 from core.exceptions import DomainError
 from core.roles import PLS_OWNER
 from notifications.services import report_enqueue
-from repairs.exceptions import JobStateConflict, NotHolder
+from repairs.exceptions import JobStateConflict
 from repairs.models import Gate, Job, Worker
-from repairs.services import repair_event_report
+from repairs.services import job_holder_required, repair_event_report
 from repairs.services.jobs import job_complete
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def artifact_check_submit(
             raise UrlRefused(f"{url}: {refusal}.", url=url)
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        _holder_only(locked, worker, "submits artifact checks for it")
+        job_holder_required(locked, worker, "submits artifact checks for it")
         if locked.status not in SUBMITTABLE:
             raise JobStateConflict(
                 f"Job {locked.external_id} is {locked.status}; artifacts are checked while "
@@ -175,7 +175,7 @@ def artifact_guard_job_complete(*, job: Job, worker: Worker) -> Job:
     """
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        _holder_only(locked, worker, "completes it")
+        job_holder_required(locked, worker, "completes it")
         refusal = _guard_refusal(locked, worker, artifact_check_latest(job=locked))
         if refusal is None:
             return job_complete(job=locked, worker=worker)
@@ -204,15 +204,6 @@ def _publish(check_ids: list[int]) -> int:
     from artifacts.tasks import artifact_check_run as task
 
     return broker.publish(task, [[pk] for pk in check_ids])
-
-
-def _holder_only(job: Job, worker: Worker, doing: str) -> None:
-    if job.claimed_by_id != worker.pk:
-        # The jobs service's problem, so a non-holder reads the same answer everywhere.
-        raise NotHolder(
-            f"{worker.name} does not hold job {job.external_id}; only its holder {doing}.",
-            job=job.external_id,
-        )
 
 
 def _targets(check: ArtifactGateCheck) -> list[Target]:

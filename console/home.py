@@ -12,12 +12,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils import timezone
 
-from core.roles import PLS_OWNER, RISK_REVIEWER, ROLES
+from core.roles import acts_as_decider, roles_of
 from dashboards import charts, milestones, selectors
 from dashboards.scorecard import MAX_DAYS, build_scorecard
 from policies.models import Proposal
 from repairs.models import SelfHealRequest
-from repairs.selectors import worker_for_user
 
 SCORECARD_CHOICES = (1, 7, 30, 90)
 SPARKLINE_DAYS = 30
@@ -31,32 +30,17 @@ class PendingApproval:
     age_seconds: float
 
 
-def roles_of(user: AbstractBaseUser) -> set[str]:
-    """The roles a person acts in, read once per page (``has_role`` asks per call)."""
-    if not user.is_active:
-        return set()
-    if user.is_superuser:
-        return set(ROLES)
-    return set(user.groups.values_list("name", flat=True))
-
-
-def may_decide_request(
-    user: AbstractBaseUser, roles: set[str], heal: SelfHealRequest, *, can_change: bool
-) -> bool:
-    """The four-eyes rule of ``repairs.services.self_heal_request_decide``, for showing the
-    buttons: the approving role, never one's own request, never a worker. The service
-    checks again when the button is pressed."""
-    return can_change and heal.approver_role in roles and heal.requested_by_id != user.pk
-
-
-def pending_approvals(user: AbstractBaseUser, roles: set[str], now: datetime) -> dict:
+def pending_approvals(user: AbstractBaseUser, roles: frozenset[str], now: datetime) -> dict:
+    """The buttons follow ``SelfHealRequest.may_be_decided_by``, the rule the service checks
+    again when one is pressed."""
     limit = settings.PLS_CONSOLE_PENDING_LIMIT
     rows, total = selectors.pending_self_heal_requests(limit=limit)
-    can_change = user.has_perm("repairs.change_selfhealrequest") and worker_for_user(user) is None
+    can_change = user.has_perm("repairs.change_selfhealrequest")
     items = [
         PendingApproval(
             request=heal,
-            may_decide=may_decide_request(user, roles, heal, can_change=can_change)
+            may_decide=can_change
+            and heal.may_be_decided_by(user, roles=roles)
             and heal.expires_at > now,
             overdue=heal.expires_at <= now,
             age_seconds=(now - heal.created_at).total_seconds(),
@@ -91,9 +75,9 @@ def console_home(request: HttpRequest) -> dict:
         limit = settings.PLS_CONSOLE_PENDING_LIMIT
         context["proposals_waiting"] = selectors.undecided_proposals(limit=limit)
         context["questions"] = selectors.open_policy_questions()
-        context["may_decide_proposals"] = user.has_perm("policies.change_proposal") and bool(
-            roles & {PLS_OWNER, RISK_REVIEWER}
-        )
+        context["may_decide_proposals"] = user.has_perm(
+            "policies.change_proposal"
+        ) and acts_as_decider(user, roles)
         context["question_kind"] = Proposal.Kind.POLICY_QUESTION
     if not user.has_perm("dashboards.view_scorecard"):
         return context

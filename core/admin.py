@@ -25,7 +25,7 @@ from django.utils.html import format_html
 from rest_framework import serializers
 
 from core.exceptions import DomainError
-from core.roles import PLS_OWNER, RISK_REVIEWER, has_role
+from core.roles import acts_as_decider
 
 # The submit button of an intermediate page; without it the action only asks.
 DECIDE = "_decide"
@@ -65,10 +65,7 @@ def may_decide(request: HttpRequest, permission: str) -> bool:
     ``permission`` and act as the owner or the risk reviewer (a superuser holds every role).
     The service still checks each decision; this only keeps actions from people who
     could never use them."""
-    user = request.user
-    return user.has_perm(permission) and (
-        has_role(user, PLS_OWNER) or has_role(user, RISK_REVIEWER)
-    )
+    return request.user.has_perm(permission) and acts_as_decider(request.user)
 
 
 def messages_of(errors: Any) -> Iterable[str]:

@@ -4,7 +4,10 @@ Each app's data migration grants the permissions its own models need, so a role'
 grow with the product without one migration knowing every app.
 """
 
-from typing import TYPE_CHECKING
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ObjectDoesNotExist
 
 if TYPE_CHECKING:  # models modules import the role names before the app registry is ready
     from django.apps.registry import Apps
@@ -49,3 +52,37 @@ def has_role(user: "User | AnonymousUser", role: str) -> bool:
     if not user.is_active:
         return False
     return user.is_superuser or user.groups.filter(name=role).exists()
+
+
+# The roles that decide: proposals, lessons and, as the policy names them, self-heal requests.
+DECIDING_ROLES = frozenset({PLS_OWNER, RISK_REVIEWER})
+
+
+def roles_of(user: Any) -> frozenset[str]:
+    """Every role ``user`` acts in, read in one query (``has_role`` asks once per role): what
+    a page that checks many rows reads once."""
+    if not user.is_active:
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(ROLES)
+    return frozenset(user.groups.values_list("name", flat=True))
+
+
+def acts_as_decider(user: Any, roles: Collection[str] | None = None) -> bool:
+    """Whether ``user`` acts as the PLS owner or the risk reviewer (``roles``, when the caller
+    has read them already with ``roles_of``)."""
+    held = roles_of(user) if roles is None else roles
+    return not DECIDING_ROLES.isdisjoint(held)
+
+
+def acting_worker(user: Any) -> Any:
+    """The worker ``user`` acts as (a ``repairs.Worker``: the kernel names no app's model),
+    or None for a person.
+
+    A worker's Django user carries it as ``user.worker`` (the worker's one-to-one ``user``);
+    Django remembers the answer on the user object, found or not, so asking again is free.
+    """
+    try:
+        return user.worker
+    except ObjectDoesNotExist:
+        return None

@@ -8,7 +8,8 @@ class DashboardsConfig(AppConfig):
     name = "dashboards"
 
     def ready(self) -> None:
-        from dashboards.digests import daily_scorecard
+        from dashboards.digests import daily_scorecard, weekly_learning_review
         from notifications import digests
 
         digests.register(digests.DAILY_SCORECARD, daily_scorecard)
+        digests.register(digests.WEEKLY_LEARNING, weekly_learning_review)

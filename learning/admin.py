@@ -15,6 +15,7 @@ from django.urls import path
 
 from core.admin import ReadOnlyAdmin, admin_link
 from core.exceptions import DomainError
+from core.text import normalise_message
 from learning.models import LearningMemoryUpdate, PromptPackExport
 from learning.search import lessons_matching
 from learning.selectors import learning_teams, learning_update_list, prompt_pack_export_list
@@ -27,7 +28,6 @@ from learning.services import (
     may_review,
     prompt_pack_export,
 )
-from repairs.evidence import normalise_message
 
 
 class LearningUpdateForm(forms.ModelForm):

@@ -1,13 +1,14 @@
-"""The learning API: workers report lessons, reviewers accept / edit / retire them, and a
-team fetches its prompt pack as Markdown."""
+"""The learning API: reviewers accept / edit / retire lessons, and a team fetches its prompt
+pack as Markdown. Workers report lessons through ``repairs.api.lessons`` (a lesson may name
+one of the worker's repair events, which repairs checks), with these serializers."""
 
 from typing import Any
 
 import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,19 +16,17 @@ from rest_framework.views import APIView
 
 from core.exceptions import NotAllowed
 from core.filters import UtcIsoDateTimeFilter
-from core.pagination import NewestFirst
 from core.permissions import RolePermissions, requires
+from core.roles import acting_worker
 from learning.models import LearningMemoryUpdate
 from learning.search import lessons_matching
 from learning.selectors import learning_update_list
 from learning.services import (
     learning_update_accept,
     learning_update_edit,
-    learning_update_record,
     learning_update_retire,
     prompt_pack_export,
 )
-from repairs.selectors import repair_event_list, worker_for_user
 
 LESSON_MAX_CHARS = 4000
 
@@ -100,57 +99,6 @@ class LearningUpdateFilter(django_filters.FilterSet):
 
     def search(self, records, name: str, value: str):  # type: ignore[no-untyped-def]
         return lessons_matching(records, value)
-
-
-class LearningUpdateListCreateApi(generics.ListAPIView):
-    """Workers report lessons (201 new, 200 when the team already had it: its occurrences
-    grew); everyone with the view right lists and searches them."""
-
-    permission_classes = [RolePermissions]
-    serializer_class = LearningUpdateOutput
-    filterset_class = LearningUpdateFilter
-    pagination_class = NewestFirst
-    queryset = LearningMemoryUpdate.objects.none()  # for RolePermissions' model lookup
-
-    def get_queryset(self):
-        return learning_update_list(user=self.request.user)
-
-    @extend_schema(
-        request=LearningUpdateInput,
-        responses={
-            201: LearningUpdateOutput,
-            200: OpenApiResponse(
-                LearningUpdateOutput, description="Already known: its occurrences grew"
-            ),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        worker = worker_for_user(request.user)
-        if worker is None:
-            raise exceptions.PermissionDenied("Only workers report learning updates.")
-        payload = LearningUpdateInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        event = None
-        if "event" in data:
-            event = repair_event_list(user=request.user).filter(pk=data["event"]).first()
-            if event is None:
-                raise exceptions.ValidationError(
-                    {"event": [f"Event #{data['event']} is not one of this worker's events."]}
-                )
-        learned = learning_update_record(
-            worker=worker,
-            kind=data["kind"],
-            error_class=data["error_class"],
-            lesson=data["lesson"],
-            fix=data["fix"],
-            next_round_priority=data.get("next_round_priority"),
-            event=event,
-        )
-        return Response(
-            LearningUpdateOutput(learned.update).data,
-            status=status.HTTP_201_CREATED if learned.created else status.HTTP_200_OK,
-        )
 
 
 class LearningUpdateDetailApi(generics.RetrieveAPIView):
@@ -234,7 +182,7 @@ class PromptPackApi(APIView):
     def get(self, request: Request) -> Response:
         query = PromptPackQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        worker = worker_for_user(request.user)
+        worker = acting_worker(request.user)
         team = query.validated_data.get("team")
         if worker is not None:
             if team is None:

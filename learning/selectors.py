@@ -1,11 +1,11 @@
 """Queries the learning API, the console and the digests share."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
+from core.roles import acting_worker
 from learning.models import LearningMemoryUpdate, PromptPackExport
-from repairs.models import Worker
-from repairs.selectors import worker_for_user
 
 Review = LearningMemoryUpdate.Review
 
@@ -14,7 +14,7 @@ def learning_update_list(*, user: AbstractBaseUser) -> QuerySet[LearningMemoryUp
     """Updates the user may read: a worker reads its own team's and the fleet-wide ones (what
     its team learned, whoever reported it first); people with the view right read all."""
     records = LearningMemoryUpdate.objects.select_related("worker", "reviewed_by")
-    worker = worker_for_user(user)
+    worker = acting_worker(user)
     if worker is None:
         return records
     return records.filter(Q(team=worker.team) | Q(team=""))
@@ -33,8 +33,11 @@ def prompt_pack_lessons(*, team: str, limit: int) -> tuple[list[LearningMemoryUp
 
 
 def learning_teams() -> list[str]:
-    """Every team with workers or lessons, for choosing whose prompt pack to show."""
-    teams = set(Worker.objects.values_list("team", flat=True).distinct())
+    """Every team with workers or lessons, for choosing whose prompt pack to show. Workers'
+    teams are read through the users they act as (``core.roles.acting_worker``), so learning
+    names no repairs model."""
+    workers = get_user_model().objects.filter(worker__isnull=False)
+    teams = set(workers.values_list("worker__team", flat=True).distinct())
     teams |= set(LearningMemoryUpdate.objects.values_list("team", flat=True).distinct())
     teams.discard("")
     return sorted(teams)

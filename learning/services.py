@@ -1,11 +1,16 @@
 """Every write to the learning memory goes through these functions: lessons recorded (by a
 worker, or by resolving a repair event), reviewed (accept, edit, retire, share with the whole
-fleet) and exported as a team's prompt pack."""
+fleet) and exported as a team's prompt pack.
+
+Learning stands below repairs: repairs calls these with plain values (a reporter's id and
+team, an event's id, the lesson's text, which repairs builds from its events), and nothing
+here imports repairs."""
 
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,11 +21,10 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, NotAllowed, TransitionNotAllowed
 from core.redaction import redact
-from core.roles import PLS_OWNER, RISK_REVIEWER, has_role
+from core.roles import acting_worker, acts_as_decider
+from core.text import normalise_message
 from learning.models import LearningMemoryUpdate, PromptPackExport
 from learning.selectors import prompt_pack_lessons
-from repairs.evidence import normalise_message
-from repairs.models import RepairEvent, Worker
 
 Kind = LearningMemoryUpdate.Kind
 Review = LearningMemoryUpdate.Review
@@ -34,6 +38,13 @@ class LessonAlreadyRecorded(Conflict):
 class ReviewNotAllowed(TransitionNotAllowed):
     type_slug = "review-not-allowed"
     title = "The update is not in a state that allows this review"
+
+
+class Reporter(Protocol):
+    """Who reports a lesson, as learning sees a worker: its id and its team."""
+
+    pk: int
+    team: str
 
 
 @dataclass(frozen=True)
@@ -51,13 +62,13 @@ def lesson_digest(lesson: str) -> str:
 
 def learning_update_record(
     *,
-    worker: Worker | None,
+    worker: Reporter | None,
     kind: str,
     error_class: str,
     lesson: str,
     fix: str = "",
     next_round_priority: int | None = None,
-    event: RepairEvent | None = None,
+    event_id: int | None = None,
 ) -> Learned:
     """Records a lesson for the worker's team, or counts it again if the team already has it.
 
@@ -90,8 +101,8 @@ def learning_update_record(
             with transaction.atomic():
                 update = LearningMemoryUpdate.objects.create(
                     **key,
-                    worker=worker,
-                    event=event,
+                    worker_id=worker.pk if worker is not None else None,
+                    event_id=event_id,
                     lesson=lesson,
                     fix=fix,
                     next_round_priority=priority,
@@ -126,61 +137,17 @@ def _count_again(
     return LearningMemoryUpdate.objects.select_related("worker").get(**key)
 
 
-def repair_lesson_text(event: RepairEvent) -> tuple[str, str]:
-    """The lesson and fix a resolved event teaches when nobody wrote one: what a worker that
-    meets the same error next should do. Built from what stays the same between repeats (error
-    class, phase, action), so every resolution of one kind counts as one lesson."""
-    where = f" in phase {event.phase}" if event.phase else ""
-    if event.action:
-        lesson = (
-            f"When {event.error_class} happens{where}, {event.action} first: "
-            f"{event.action} resolved it before."
-        )
-        return lesson, f"{event.action} (gate {event.gate})"
-    lesson = (
-        f"When {event.error_class} happens{where}, it has been resolved without a self-heal "
-        "action: diagnose and record the blocker before escalating."
-    )
-    return lesson, ""
-
-
-def repair_lesson_record(
-    *,
-    event: RepairEvent,
-    lesson: str = "",
-    fix: str = "",
-    next_round_priority: int | None = None,
-) -> Learned:
-    """The ``repair_lesson`` a resolved repair event leaves in its team's memory.
-
-    Called by ``repairs.services.repair_event_resolve`` inside its transaction. Without a
-    lesson, one is derived from the event; without a fix, the event's action is the fix.
-    """
-    derived_lesson, derived_fix = repair_lesson_text(event)
-    return learning_update_record(
-        worker=event.worker,
-        kind=Kind.REPAIR_LESSON,
-        error_class=event.error_class,
-        lesson=lesson.strip() or derived_lesson,
-        fix=fix.strip() or derived_fix,
-        next_round_priority=next_round_priority,
-        event=event,
-    )
-
-
 # --- Review ---------------------------------------------------------------------------------
 
 
 def may_review(user: AbstractBaseUser) -> bool:
     """The owner and the risk reviewer review lessons (with the change right); workers never
     do, whatever rights they are given."""
-    from repairs.selectors import worker_for_user
-
     return (
         user.is_authenticated
-        and worker_for_user(user) is None
+        and acting_worker(user) is None
         and user.has_perm("learning.change_learningmemoryupdate")
-        and (has_role(user, PLS_OWNER) or has_role(user, RISK_REVIEWER))
+        and acts_as_decider(user)
     )
 
 

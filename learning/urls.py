@@ -2,12 +2,10 @@ from django.urls import path
 
 from learning import api
 
+# The list (and a worker's report) of learning-memory-updates is repairs.api.lessons: a
+# report may name one of the worker's repair events.
+
 urlpatterns = [
-    path(
-        "learning-memory-updates",
-        api.LearningUpdateListCreateApi.as_view(),
-        name="learning-memory-updates",
-    ),
     path(
         "learning-memory-updates/<int:pk>",
         api.LearningUpdateDetailApi.as_view(),

@@ -97,12 +97,7 @@ def _sent_duplicate(report: OwnerReport) -> OwnerReport | None:
 def has_ready_work(channel_id: int, now: datetime | None = None) -> bool:
     """Whether a drain of this channel would find something to send right now."""
     now = now or timezone.now()
-    return (
-        OwnerReport.objects.filter(channel_id=channel_id, state=Pending, channel__enabled=True)
-        .filter(Q(channel__muted_until__isnull=True) | Q(channel__muted_until__lte=now))
-        .filter(Q(channel__retry_at__isnull=True) | Q(channel__retry_at__lte=now))
-        .exists()
-    )
+    return Channel.objects.ready(now).filter(pk=channel_id, reports__state=Pending).exists()
 
 
 def outbox_drain_channel(
@@ -125,12 +120,7 @@ def outbox_drain_channel(
         return DrainResult(channel=f"#{channel_id}", stopped="no such channel")
     result = DrainResult(channel=channel.name)
     now = timezone.now()
-    if not channel.enabled:
-        result.stopped = "disabled"
-    elif channel.is_muted(now):
-        result.stopped = f"muted until {channel.muted_until:%Y-%m-%d %H:%M} UTC"
-    elif channel.retry_at is not None and channel.retry_at > now:
-        result.stopped = f"backing off until {channel.retry_at:%H:%M:%S} UTC"
+    result.stopped = channel.unready_reason(now)
     if result.stopped:
         return result
     if dry_run:
@@ -386,9 +376,8 @@ def outbox_sweep() -> list[int]:
     report_route_unrouted()
     now = timezone.now()
     ready = list(
-        Channel.objects.filter(enabled=True, reports__state=Pending)
-        .filter(Q(muted_until__isnull=True) | Q(muted_until__lte=now))
-        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+        Channel.objects.ready(now)
+        .filter(reports__state=Pending)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
         .values_list("pk", flat=True)
         .distinct()

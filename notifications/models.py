@@ -1,5 +1,6 @@
 """Owner channels and the outbox of reports waiting to reach them (DESIGN §7)."""
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -25,6 +26,16 @@ class Status(models.TextChoices):
 
 
 ROLE_CHOICES = [("", "Any role"), *((role, role) for role in ROLES)]
+
+
+class ChannelQuerySet(models.QuerySet):
+    def ready(self, now: datetime) -> "ChannelQuerySet":
+        """The channels that take reports at ``now``: ``Channel.is_ready`` as a filter."""
+        return self.filter(
+            Q(muted_until__isnull=True) | Q(muted_until__lte=now),
+            Q(retry_at__isnull=True) | Q(retry_at__lte=now),
+            enabled=True,
+        )
 
 
 class Channel(models.Model):
@@ -98,6 +109,8 @@ class Channel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ChannelQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
@@ -143,6 +156,21 @@ class Channel(models.Model):
 
     def is_muted(self, now=None) -> bool:
         return self.muted_until is not None and self.muted_until > (now or timezone.now())
+
+    def is_ready(self, now: datetime) -> bool:
+        """Whether the channel takes reports at ``now``: enabled, not muted, not backing off
+        after a failure. ``Channel.objects.ready(now)`` is the same rule as a filter."""
+        return not self.unready_reason(now)
+
+    def unready_reason(self, now: datetime) -> str:
+        """Why the channel takes no reports at ``now`` ("" when it is ready)."""
+        if not self.enabled:
+            return "disabled"
+        if self.is_muted(now):
+            return f"muted until {self.muted_until:%Y-%m-%d %H:%M} UTC"
+        if self.retry_at is not None and self.retry_at > now:
+            return f"backing off until {self.retry_at:%H:%M:%S} UTC"
+        return ""
 
 
 class OwnerReport(models.Model):

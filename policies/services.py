@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.exceptions import NotAllowed
-from core.roles import PLS_OWNER, RISK_REVIEWER, has_role
+from core.roles import PLS_OWNER, acts_as_decider, has_role
 from notifications.services import report_enqueue
 from policies import ladder
 from policies.exceptions import (
@@ -303,5 +303,5 @@ def _check_decider(proposal: Proposal, user: User) -> None:
         if not policy_change_allowed(user):
             raise NotAllowed("Only the PLS owner answers policy questions.")
         return
-    if not (has_role(user, PLS_OWNER) or has_role(user, RISK_REVIEWER)):
+    if not acts_as_decider(user):
         raise NotAllowed("Only the PLS owner or the risk reviewer decides proposals.")

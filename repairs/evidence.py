@@ -1,31 +1,10 @@
 """Evidence hygiene and the fingerprint: what happens to a worker's text before it is stored."""
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from core.redaction import redact
-
-# Ids end where letters and digits end: "_" and non-ASCII letters are word characters to
-# \b, which made "tmp_3f2a9c1e" keep its id (and a fingerprint per id).
-_START, _END = r"(?<![0-9a-z])", r"(?![0-9a-z])"
-_UUID = re.compile(_START + r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}" + _END)
-_HEX_LITERAL = re.compile(_START + r"0x[0-9a-f]+" + _END)
-# Commit hashes, object ids, request ids: a run of hex digits with at least one digit and one
-# letter, so that ordinary words ("deadline") and plain numbers are left to the other rules.
-_HEX_ID = re.compile(_START + r"(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}" + _END)
-_NUMBER = re.compile(r"\d+")
-_SPACE = re.compile(r"\s+")
-
-
-def normalise_message(message: str) -> str:
-    """The message with what varies between repeats of one error (ids, numbers) taken out."""
-    text = message.lower()
-    text = _UUID.sub("<uuid>", text)
-    text = _HEX_LITERAL.sub("<hex>", text)
-    text = _HEX_ID.sub("<hex>", text)
-    text = _NUMBER.sub("<n>", text)
-    return _SPACE.sub(" ", text).strip()
+from core.text import normalise_message
 
 
 def fingerprint(error_class: str, message: str) -> str:

@@ -1,6 +1,11 @@
+from collections.abc import Collection
+
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.db.models import Case, Q, Value, When
+
+from core.roles import acting_worker, has_role
 
 
 class Gate(models.TextChoices):
@@ -141,6 +146,13 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return self.external_id
+
+    def is_held_by(self, worker: "Worker") -> bool:
+        """Whether ``worker`` is the job's holder: the worker whose claim it carries (a
+        claimed or stuck job, or one it completed). Only the holder heartbeats, completes,
+        releases or reports on it. The lease does not enter: a holder whose lease ran out
+        is still the holder until the watchdog, a release or a reclaim says otherwise."""
+        return self.claimed_by_id == worker.pk
 
 
 class RepairEvent(models.Model):
@@ -290,6 +302,28 @@ class SelfHealRequest(models.Model):
     @property
     def resources_shown(self) -> str:
         return ", ".join(self.resources)
+
+    def refusal_for(self, user: AbstractBaseUser, *, roles: Collection[str] | None = None) -> str:
+        """Why ``user`` may not decide this request, or "" when they may: the four-eyes
+        rule (never the requester), never a worker, and only the role the policy named.
+        ``roles`` are the user's roles when the caller read them already (``roles_of``).
+        Whether the request is still pending is the service's to check, under its lock."""
+        if self.requested_by_id == user.pk:
+            return "Nobody decides their own request; another person must."
+        if acting_worker(user) is not None:
+            return "Workers approve nothing; a person in the approving role decides."
+        if roles is None:
+            in_role = has_role(user, self.approver_role)
+        else:
+            in_role = self.approver_role in roles
+        if not in_role:
+            return f"Only the {self.approver_role} role decides this request."
+        return ""
+
+    def may_be_decided_by(
+        self, user: AbstractBaseUser, *, roles: Collection[str] | None = None
+    ) -> bool:
+        return not self.refusal_for(user, roles=roles)
 
     def touches(self, resource: str) -> bool:
         """Whether approving this request approved acting on ``resource``."""

@@ -5,16 +5,14 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 
+from core.roles import acting_worker
 from policies.simulation import PastAction
 from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, Worker
 
 
 def worker_for_user(user: AbstractBaseUser) -> Worker | None:
     """The worker a request acts as, or None for a person."""
-    try:
-        return user.worker  # type: ignore[attr-defined]
-    except Worker.DoesNotExist:
-        return None
+    return acting_worker(user)
 
 
 def repair_event_list(*, user: AbstractBaseUser) -> QuerySet[RepairEvent]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from repairs.api import events, jobs, self_heal, workers
+from repairs.api import events, jobs, lessons, self_heal, workers
 
 urlpatterns = [
     path("worker-repair-events", events.RepairEventListCreateApi.as_view(), name="repair-events"),
@@ -35,6 +35,11 @@ urlpatterns = [
     path("jobs/<str:external_id>/heartbeat", jobs.JobHeartbeatApi.as_view(), name="job-heartbeat"),
     path("jobs/<str:external_id>/release", jobs.JobReleaseApi.as_view(), name="job-release"),
     path("jobs/<str:external_id>/reclaim", jobs.JobReclaimApi.as_view(), name="job-reclaim"),
+    path(
+        "learning-memory-updates",
+        lessons.LearningUpdateListCreateApi.as_view(),
+        name="learning-memory-updates",
+    ),
     path("workers/me", workers.WorkerMeApi.as_view(), name="worker-me"),
     path("workers/me/usage", workers.WorkerUsageApi.as_view(), name="worker-usage"),
 ]

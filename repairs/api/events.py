@@ -21,7 +21,12 @@ from repairs.selectors import (
     repair_event_list,
     worker_for_user,
 )
-from repairs.services import repair_event_report, repair_event_resolve, request_digest
+from repairs.services import (
+    ReportedOutcome,
+    repair_event_report,
+    repair_event_resolve,
+    request_digest,
+)
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 # Worker clocks drift; an event further ahead than this is a bug in the worker, not drift.
@@ -260,6 +265,14 @@ class RepairEventListCreateApi(generics.ListAPIView):
         payload = RepairEventInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        outcome = None
+        if data.get("outcome"):
+            outcome = ReportedOutcome(
+                outcome=data["outcome"],
+                lesson=data["lesson"],
+                fix=data["fix"],
+                next_round_priority=data["next_round_priority"],
+            )
         reported = repair_event_report(
             worker=worker,
             gate=data["gate"],
@@ -276,18 +289,8 @@ class RepairEventListCreateApi(generics.ListAPIView):
             callback_url=data["callback_url"],
             # Only a keyed request is ever compared with an earlier one.
             digest=request_digest(request.data) if key else "",
+            outcome=outcome,
         )
-        # A replay carries the same outcome; it is recorded unless the first request got
-        # that far already.
-        if data.get("outcome") and not reported.event.outcome:
-            repair_event_resolve(
-                event=reported.event,
-                outcome=data["outcome"],
-                by=request.user,
-                lesson=data["lesson"],
-                fix=data["fix"],
-                next_round_priority=data["next_round_priority"],
-            )
         headers = {"Idempotent-Replayed": "true"} if reported.replayed else {}
         return Response(
             RepairEventOutput(reported.event).data, status=status.HTTP_201_CREATED, headers=headers

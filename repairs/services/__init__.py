@@ -11,6 +11,7 @@ from repairs.services.budgets import (
 )
 from repairs.services.events import (
     ReportedEvent,
+    ReportedOutcome,
     repair_event_report,
     repair_event_resolve,
     request_digest,
@@ -21,6 +22,7 @@ from repairs.services.jobs import (
     job_complete,
     job_create,
     job_heartbeat,
+    job_holder_required,
 )
 from repairs.services.self_heal import (
     self_heal_callback_deliver,
@@ -47,6 +49,7 @@ __all__ = [
     "TOKEN_PREFIX",
     "JobAction",
     "ReportedEvent",
+    "ReportedOutcome",
     "UsageRecorded",
     "budget_month_of",
     "job_claim",
@@ -54,6 +57,7 @@ __all__ = [
     "job_complete",
     "job_create",
     "job_heartbeat",
+    "job_holder_required",
     "job_reclaim",
     "job_release",
     "job_self_heal_carry_out",

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Expression, F, Func, IntegerField, QuerySet, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,19 +20,28 @@ from policies.exceptions import TargetNotTheJobError, UnknownActionError
 from policies.models import WorkerPolicy
 from policies.selectors import policy_current
 from policies.services import proposal_for_repeat
-from repairs import metrics
+from repairs import metrics, postgres
 from repairs.evidence import clean_evidence, fingerprint
 from repairs.exceptions import IdempotencyConflict, OutcomeAlreadyRecorded
 from repairs.models import Gate, Job, Outcome, RepairEvent, SelfHealRequest, Worker, WorkerToken
-
-# Namespaces this product's advisory locks on PostgreSQL ("PLS").
-_LOCK_SPACE = 0x504C53
+from repairs.services.lessons import repair_lesson_record
 
 
 def request_digest(payload: Any) -> str:
     """Digest of a request body as data, so key order and whitespace do not matter."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReportedOutcome:
+    """Whether the reported repair worked, when the worker knows it with the report; with
+    ``resolved``, the lesson, fix and priority it leaves (derived from the event if blank)."""
+
+    outcome: str
+    lesson: str = ""
+    fix: str = ""
+    next_round_priority: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,7 @@ def repair_event_report(
     token: WorkerToken | None = None,
     callback_url: str = "",
     failure: bool = True,
+    outcome: ReportedOutcome | None = None,
 ) -> ReportedEvent:
     """Records a worker's repair event with the policy's verdict on its action, or returns
     the earlier one for a repeated request.
@@ -67,6 +78,10 @@ def repair_event_report(
 
     ``failure=False`` records a success (a passed artifact check): it is counted but never
     raises a repair proposal, which is for repeated errors.
+
+    ``outcome`` is the repair's result when the worker reports it with the event: the event
+    is stored with it, and a ``resolved`` one records its lesson, in the event's transaction,
+    so the report and its outcome commit together (a replay answers with both).
 
     The same ``idempotency_key`` with the same ``digest`` returns the first event; with
     another digest it raises ``IdempotencyConflict``. Concurrent retries are settled by the
@@ -146,8 +161,11 @@ def repair_event_report(
                 idempotency_key=idempotency_key or None,
                 request_digest=digest,
                 occurred_at=occurred_at or now,
+                outcome=outcome.outcome if outcome else "",
+                resolved_at=now if outcome else None,
+                resolved_by_id=worker.user_id if outcome else None,
             )
-            _insert(event)
+            event.save(force_insert=True)
             if verdict is not None and verdict.decision == ladder.NEEDS_APPROVAL:
                 _self_heal_request_open(
                     event,
@@ -159,6 +177,13 @@ def repair_event_report(
                 )
             if raised:
                 _repair_suggested_record(event, policy, now)
+            if outcome is not None and outcome.outcome == Outcome.RESOLVED:
+                repair_lesson_record(
+                    event=event,
+                    lesson=outcome.lesson,
+                    fix=outcome.fix,
+                    next_round_priority=outcome.next_round_priority,
+                )
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -205,23 +230,11 @@ def _take_turn(event_fingerprint: str, *, worker: Worker | None) -> None:
 
     Reporters of one fingerprint take turns from here to commit, so each counts the ones
     before it and the threshold is crossed by exactly one report; two concurrent retries of
-    one worker cannot both take its last one. Both locks are taken in one statement, the
-    fingerprint's first; the counts come in the next statement, whose snapshot sees what
-    the previous holders committed. (SQLite serialises writers already.)
+    one worker cannot both take its last one. The counts come in the next statement, whose
+    snapshot sees what the previous holders committed. (SQLite serialises writers already.)
     """
-    if connection.vendor != "postgresql":
-        return
-    key = [_LOCK_SPACE, int(event_fingerprint[:7], 16)]
-    with connection.cursor() as cursor:
-        if worker is None:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
-        else:
-            # The select list is computed before the row is locked: the advisory lock first.
-            cursor.execute(
-                f"SELECT pg_advisory_xact_lock(%s, %s) FROM {_WORKER_TABLE} "  # noqa: S608
-                "WHERE id = %s FOR UPDATE",
-                [*key, worker.pk],
-            )
+    if postgres.in_use():
+        postgres.turn_take(event_fingerprint, worker_id=worker.pk if worker else None)
 
 
 @dataclass(frozen=True)
@@ -243,80 +256,66 @@ def _earlier(
     spent budget and the job's id.
 
     The repeat count is capped: an outage repeats one fingerprint thousands of times, and
-    an uncapped count would read every one of them on every new report. It has no ORDER BY
-    under its LIMIT, or PostgreSQL would walk the whole primary key instead of the
-    (fingerprint, time) index.
+    an uncapped count would read every one of them on every new report.
     """
-    params: list[Any] = [
-        event_fingerprint,
-        _OCCURRED_AT.get_db_prep_value(since, connection),
-        max(settings.PLS_REPEAT_COUNT_CAP - 1, 0),
-    ]
-    if budget is not None:
-        params += [worker.pk, job_ref, *budget, ladder.ALLOWED]
-    params.append(job_ref or None)
-    with connection.cursor() as cursor:
-        cursor.execute(_EARLIER_SQL if budget is None else _EARLIER_WITH_BUDGET_SQL, params)
-        repeats, spent, job_id = cursor.fetchone()
+    read = postgres.repair_event_earlier if postgres.in_use() else repair_event_earlier_by_orm
+    repeats, spent, job_id = read(
+        fingerprint=event_fingerprint,
+        since=since,
+        cap=max(settings.PLS_REPEAT_COUNT_CAP - 1, 0),
+        job_ref=job_ref,
+        worker_id=worker.pk,
+        budget=budget,
+        allowed=ladder.ALLOWED,
+    )
     return _Earlier(repeats=repeats, spent=spent, job_id=job_id)
 
 
-def _insert(event: RepairEvent) -> None:
-    """INSERT ... RETURNING the id, without the ORM composing the statement anew for every
-    report (a visible share of ingest's CPU). Every column is written as ``save()`` would
-    write it, so a field added to the model is stored too."""
-    sql, fields = _insert_statement()
-    params = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        event.pk = cursor.fetchone()[0]
-    event._state.adding = False
-    event._state.db = connection.alias
-
-
-_insert_statements: dict[str, tuple[str, list]] = {}
-
-
-def _insert_statement() -> tuple[str, list]:
-    cached = _insert_statements.get(connection.vendor)
-    if cached is None:
-        qn = connection.ops.quote_name
-        meta = RepairEvent._meta
-        fields = [
-            field
-            for field in meta.concrete_fields
-            if not field.primary_key and not getattr(field, "generated", False)
-        ]
-        sql = (
-            f"INSERT INTO {qn(meta.db_table)} "  # noqa: S608 - names from the model
-            f"({', '.join(qn(field.column) for field in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(meta.pk.column)}"
+def repair_event_earlier_by_orm(
+    *,
+    fingerprint: str,
+    since: datetime,
+    cap: int,
+    job_ref: str,
+    worker_id: int,
+    budget: tuple[str, str] | None,
+    allowed: str,
+) -> tuple[int, int, int | None]:
+    """The ORM twin of ``postgres.repair_event_earlier``: one statement too, three scalar
+    subqueries read beside the worker's row."""
+    in_window = RepairEvent.objects.filter(fingerprint=fingerprint, occurred_at__gte=since)
+    # No ORDER BY under the LIMIT: PostgreSQL would walk the primary key instead of the
+    # (fingerprint, time) index.
+    repeats: Expression = Value(0)  # a cap of 0 counts nothing (an empty slice is NULL)
+    if cap:
+        repeats = _count(RepairEvent.objects.filter(pk__in=in_window.order_by().values("pk")[:cap]))
+    spent: Expression = Value(0)
+    if budget is not None:
+        error_class, action = budget
+        spent = _count(
+            RepairEvent.objects.filter(
+                worker_id=worker_id,
+                job_ref=job_ref,
+                error_class=error_class,
+                action=action,
+                decision=allowed,
+            )
         )
-        cached = _insert_statements[connection.vendor] = (sql, fields)
-    return cached
+    job_id: Expression = Value(None, output_field=IntegerField())
+    if job_ref:
+        job_id = Subquery(Job.objects.filter(external_id=job_ref).order_by().values("pk")[:1])
+    row = Worker.objects.filter(pk=worker_id).order_by()
+    return row.values_list(repeats, spent, job_id)[0]
 
 
-_OCCURRED_AT = RepairEvent._meta.get_field("occurred_at")
+def _count(records: QuerySet) -> Subquery:
+    return Subquery(
+        records.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"),
+        output_field=IntegerField(),
+    )
+
+
 _PHASE_MAX_CHARS = RepairEvent._meta.get_field("phase").max_length
-_WORKER_TABLE = Worker._meta.db_table
-# Table names come from the models; every value is a parameter.
-_EARLIER_SELECT = (
-    "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {events} "
-    "WHERE fingerprint = %s AND occurred_at >= %s LIMIT %s) AS repeats), {spent}, "
-    "(SELECT id FROM {jobs} WHERE external_id = %s)"
-)
-_EARLIER_SQL = _EARLIER_SELECT.format(
-    events=RepairEvent._meta.db_table, jobs=Job._meta.db_table, spent="0"
-)
-# The retry budget's count uses the (worker, job_ref, error_class, action) index.
-_EARLIER_WITH_BUDGET_SQL = _EARLIER_SELECT.format(
-    events=RepairEvent._meta.db_table,
-    jobs=Job._meta.db_table,
-    spent=(
-        f"(SELECT COUNT(*) FROM {RepairEvent._meta.db_table} WHERE worker_id = %s "  # noqa: S608
-        "AND job_ref = %s AND error_class = %s AND action = %s AND decision = %s)"
-    ),
-)
 
 
 def _self_heal_request_open(
@@ -407,8 +406,6 @@ def repair_event_resolve(
     A resolved repair feeds the learning memory (the ``worker_learning`` gate): the lesson
     and fix given here, or ones derived from the event, become a ``repair_lesson``.
     """
-    from learning.services import repair_lesson_record
-
     now = timezone.now()
     with transaction.atomic():
         updated = RepairEvent.objects.filter(pk=event.pk, outcome="").update(

@@ -10,10 +10,11 @@ import contextlib
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.redaction import redact_clipped
+from repairs import postgres
 from repairs.exceptions import (
     JobAlreadyExists,
     JobHeld,
@@ -74,54 +75,34 @@ def job_claim_next(*, worker: Worker) -> Job | None:
     ORDER BY matches the partial index ``job_open_queue``.
     """
     now = timezone.now()
-    if connection.vendor == "postgresql":
-        job = _claim_next_in_one_statement(worker, now)
-    else:
-        with transaction.atomic():
-            job = (
-                Job.objects.select_for_update(skip_locked=True)
-                .filter(status=JobStatus.OPEN)
-                .order_by("priority_rank", "created_at", "id")
-                .first()
-            )
-            if job is not None:
-                _worker_start(worker, now)
-                _take(job, worker, now, fix=REQUEUED_FIX)
+    claim = _claim_next_in_one_statement if postgres.in_use() else job_claim_next_by_orm
+    job = claim(worker, now)
     if job is None:
         _refuse_if_paused(worker)
     return job
 
 
-# claim-next is the hottest write in the product (a fleet polls it), so on PostgreSQL it is
-# one statement: pick and lock the next job, mark the worker running (unless paused) and
-# lease the job, in a single round trip and without an explicit transaction. The ORM path
-# above does the same in five (BEGIN, SELECT, two UPDATEs, COMMIT); bench/claims.py
-# measured the difference. Locks are taken job first, then worker, as everywhere else.
-_CLAIM_NEXT_SQL = """
-WITH next_job AS (
-    SELECT id FROM repairs_job
-    WHERE status = 'open'
-    ORDER BY priority_rank, created_at, id
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
-), started AS (
-    UPDATE repairs_worker SET status = 'running', last_heartbeat_at = %(now)s
-    WHERE id = %(worker)s AND status <> 'paused' AND EXISTS (SELECT 1 FROM next_job)
-    RETURNING id
-)
-UPDATE repairs_job AS job
-SET status = 'claimed', claimed_by_id = started.id, claimed_at = %(now)s,
-    lease_expires_at = %(lease)s, attempts = job.attempts + 1, progress = '',
-    updated_at = %(now)s
-FROM next_job, started
-WHERE job.id = next_job.id
-RETURNING job.*
-"""
+def job_claim_next_by_orm(worker: Worker, now: datetime) -> Job | None:
+    """The ORM twin of ``postgres.job_claim_next``: the same lease in a transaction of five
+    statements (BEGIN, SELECT, two UPDATEs, COMMIT) instead of one; None for an empty queue
+    or a paused worker (which takes nothing)."""
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(status=JobStatus.OPEN)
+            .order_by("priority_rank", "created_at", "id")
+            .first()
+        )
+        if job is None or not _worker_started(worker, now):
+            return None
+        _take(job, worker, now, fix=REQUEUED_FIX)
+    return job
 
 
 def _claim_next_in_one_statement(worker: Worker, now: datetime) -> Job | None:
-    params = {"now": now, "worker": worker.pk, "lease": now + settings.PLS_JOB_LEASE}
-    job = next(iter(Job.objects.raw(_CLAIM_NEXT_SQL, params)), None)
+    job = postgres.job_claim_next(
+        worker_id=worker.pk, now=now, lease_expires_at=now + settings.PLS_JOB_LEASE
+    )
     if job is None:
         return None  # an empty queue, or a paused worker (which took nothing)
     job.claimed_by = worker
@@ -150,7 +131,7 @@ def job_claim(*, worker: Worker, external_id: str, token: WorkerToken | None = N
         else:
             # First, so a paused worker hears why before anything about the job.
             _worker_start(worker, now)
-            if job.status == JobStatus.CLAIMED and job.claimed_by_id == worker.pk:
+            if job.status == JobStatus.CLAIMED and job.is_held_by(worker):
                 job.lease_expires_at = now + settings.PLS_JOB_LEASE
                 job.save(update_fields=["lease_expires_at", "updated_at"])
             elif job.status == JobStatus.OPEN:
@@ -218,7 +199,7 @@ def job_heartbeat(*, worker: Worker, external_id: str, progress: str | None = No
     now = timezone.now()
     with transaction.atomic():
         job = _job_locked(external_id)
-        _require_holder(job, worker, "heartbeats")
+        job_holder_required(job, worker, "heartbeats it")
         if job.status != JobStatus.CLAIMED:
             raise JobStateConflict(
                 f"Job {job.external_id} is {job.status}; a heartbeat cannot renew it."
@@ -246,7 +227,7 @@ def job_complete(*, job: Job, worker: Worker) -> Job:
     """
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        _require_holder(locked, worker, "completes")
+        job_holder_required(locked, worker, "completes it")
         if locked.status == JobStatus.COMPLETED:
             return locked
         if locked.status != JobStatus.CLAIMED:
@@ -280,10 +261,12 @@ def _job_locked(external_id: str) -> Job:
     return job
 
 
-def _require_holder(job: Job, worker: Worker, verb: str) -> None:
-    if job.claimed_by_id != worker.pk:
+def job_holder_required(job: Job, worker: Worker, doing: str) -> None:
+    """``NotHolder`` unless ``worker`` holds ``job``: the one answer a non-holder reads,
+    whichever service it called (``doing``: "heartbeats it", "completes it", …)."""
+    if not job.is_held_by(worker):
         raise NotHolder(
-            f"{worker.name} does not hold job {job.external_id}; only its holder {verb} it.",
+            f"{worker.name} does not hold job {job.external_id}; only its holder {doing}.",
             job=job.external_id,
         )
 
@@ -303,16 +286,21 @@ def _paused(worker: Worker, reason: str) -> WorkerPaused:
 
 
 def _worker_start(worker: Worker, now: datetime) -> None:
-    """The worker is running from its claim on, unless it is paused (refused, 423). One
-    conditional UPDATE both checks and sets, and orders this claim with a concurrent pause
-    (which locks the same row)."""
+    """The worker is running from its claim on, unless it is paused (refused, 423)."""
+    if not _worker_started(worker, now):
+        _refuse_if_paused(worker)
+
+
+def _worker_started(worker: Worker, now: datetime) -> bool:
+    """Marks the worker running unless it is paused; whether it did. One conditional UPDATE
+    both checks and sets, and orders this claim with a concurrent pause (which locks the
+    same row)."""
     started = (
         Worker.objects.filter(pk=worker.pk)
         .exclude(status=WorkerStatus.PAUSED)
         .update(status=WorkerStatus.RUNNING, last_heartbeat_at=now)
     )
-    if not started:
-        _refuse_if_paused(worker)
+    return bool(started)
 
 
 def _take(job: Job, worker: Worker, now: datetime, *, fix: str) -> None:

@@ -10,12 +10,10 @@ from django.utils import timezone
 from core import broker
 from core.exceptions import NotAllowed
 from core.http import BlockedAddress, post_json
-from core.roles import has_role
 from notifications.services import report_enqueue
 from repairs import metrics
 from repairs.exceptions import CallbackFailed, RequestAlreadyDecided, RequestExpired
 from repairs.models import SelfHealRequest
-from repairs.selectors import worker_for_user
 from repairs.services.stuck_claims import job_self_heal_carry_out
 
 Status = SelfHealRequest.Status
@@ -37,12 +35,9 @@ def self_heal_request_decide(
     now = timezone.now()
     with transaction.atomic():
         locked = SelfHealRequest.objects.select_for_update().get(pk=request.pk)
-        if locked.requested_by_id == user.pk:
-            raise NotAllowed("Nobody decides their own request; another person must.")
-        if worker_for_user(user) is not None:
-            raise NotAllowed("Workers approve nothing; a person in the approving role decides.")
-        if not has_role(user, locked.approver_role):
-            raise NotAllowed(f"Only the {locked.approver_role} role decides this request.")
+        refused = locked.refusal_for(user)
+        if refused:
+            raise NotAllowed(refused)
         if locked.status != Status.PENDING:
             raise RequestAlreadyDecided(
                 f"Self-heal request #{locked.pk} is already {locked.status}.",

@@ -29,8 +29,8 @@ from repairs.services.jobs import (
     _let_go,
     _refuse_claim,
     _refuse_if_paused,
-    _require_holder,
     _take_over,
+    job_holder_required,
 )
 
 # The actions of the stuck-claim runbook that the policy governs and an approval carries out.
@@ -71,7 +71,7 @@ def job_release(
     now = timezone.now()
     with transaction.atomic():
         job = _job_locked(external_id)
-        _require_holder(job, worker, "releases")
+        job_holder_required(job, worker, "releases it")
         if job.status not in HELD:
             raise JobStateConflict(
                 f"Job {job.external_id} is {job.status}; only a claimed or stuck job is released.",
@@ -110,7 +110,7 @@ def job_reclaim(
         job = _job_locked(external_id)
         _refuse_if_paused(worker)
         if not _reclaimable(job, now):
-            if job.status == JobStatus.CLAIMED and job.claimed_by_id != worker.pk:
+            if job.status == JobStatus.CLAIMED and not job.is_held_by(worker):
                 _refuse_claim(job, worker, now)
             raise JobStateConflict(
                 f"Job {job.external_id} is {job.status}"
@@ -169,7 +169,7 @@ def job_self_heal_carry_out(*, request: SelfHealRequest) -> str:
     elif job is None:
         why = f"no job {job_ref} is registered"
     elif request.action == RELEASE:
-        if job.claimed_by_id == worker.pk and job.status in HELD:
+        if job.is_held_by(worker) and job.status in HELD:
             _let_go(job, worker)
             return f"released {job.external_id}"
         why = f"{worker.name} no longer holds {job.external_id} ({job.status})"

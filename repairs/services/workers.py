@@ -6,10 +6,11 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from core.roles import WORKER
+from repairs import postgres
 from repairs.models import Worker, WorkerToken
 
 # A fixed prefix makes a leaked token easy to recognise and to scan for.
@@ -62,23 +63,13 @@ def worker_token_authenticate(raw_token: str) -> WorkerToken | None:
     """The active token for ``raw_token``, with its worker and user, or None. Records when
     it was last used.
 
-    Every API request of a worker starts here, so it is one hand-written query: the ORM's
-    version of the same three-table join spent more CPU composing its SQL and building the
-    objects than the database spent answering (a third of the ingest path, profiled).
-    Only the query's text is kept, never a token: a revoked token or a deactivated user is
-    refused on its next request.
+    Every API request of a worker starts here: one query for the token, its worker and its
+    user. A revoked token or a deactivated user is refused on its next request.
     """
-    sql, readers = _token_lookup()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_digest(raw_token)])
-        row = cursor.fetchone()
-    if row is None:
+    find = postgres.worker_token_find if postgres.in_use() else worker_token_find_by_orm
+    token = find(_digest(raw_token))
+    if token is None or not token.worker.user.is_active:
         return None
-    token, worker, user = _instances(readers, row)
-    if not user.is_active:
-        return None
-    worker.user = user  # also answers user.worker without a query
-    token.worker = worker
     now = timezone.now()
     # Written at most once a minute per token, so heavy reporting does not turn every
     # request into two writes.
@@ -88,59 +79,11 @@ def worker_token_authenticate(raw_token: str) -> WorkerToken | None:
     return token
 
 
-# For each table of the join, in order: the model, its concrete fields' names, and for each
-# field that needs them (by position), its column and converters.
-_Reader = tuple[type[models.Model], list[str], list[tuple[int, object, list]]]
-_token_lookups: dict[str, tuple[str, list[_Reader]]] = {}
-
-
-def _token_lookup() -> tuple[str, list[_Reader]]:
-    """The token query for this database, built once from the models (so a field added to
-    any of them is read too), with what turns its raw values into field values."""
-    cached = _token_lookups.get(connection.vendor)
-    if cached is not None:
-        return cached
-    qn = connection.ops.quote_name
-    user_model = get_user_model()
-    columns: list[str] = []
-    readers: list[_Reader] = []
-    for model, alias in ((WorkerToken, "t"), (Worker, "w"), (user_model, "u")):
-        fields = list(model._meta.concrete_fields)
-        columns += [f"{alias}.{qn(field.column)}" for field in fields]
-        # SQLite hands back text for dates and integers for booleans; Django's converters
-        # are what the ORM would apply (none are needed on PostgreSQL).
-        converters = []
-        for index, field in enumerate(fields):
-            column = field.get_col(alias)
-            found = [
-                *connection.ops.get_db_converters(column),
-                *field.get_db_converters(connection),
-            ]
-            if found:
-                converters.append((index, column, found))
-        readers.append((model, [field.attname for field in fields], converters))
-    token_fk = WorkerToken._meta.get_field("worker")
-    user_fk = Worker._meta.get_field("user")
-    sql = (
-        f"SELECT {', '.join(columns)} "  # noqa: S608 - names from the models, never input
-        f"FROM {qn(WorkerToken._meta.db_table)} t "
-        f"JOIN {qn(Worker._meta.db_table)} w "
-        f"ON w.{qn(Worker._meta.pk.column)} = t.{qn(token_fk.column)} "
-        f"JOIN {qn(user_model._meta.db_table)} u "
-        f"ON u.{qn(user_model._meta.pk.column)} = w.{qn(user_fk.column)} "
-        f"WHERE t.{qn('digest')} = %s AND t.{qn('revoked_at')} IS NULL"
+def worker_token_find_by_orm(digest: str) -> WorkerToken | None:
+    """The ORM twin of ``postgres.worker_token_find``: the active token with this digest,
+    its worker and its user, in one query."""
+    return (
+        WorkerToken.objects.select_related("worker__user")
+        .filter(digest=digest, revoked_at__isnull=True)
+        .first()
     )
-    _token_lookups[connection.vendor] = (sql, readers)
-    return sql, readers
-
-
-def _instances(readers: list[_Reader], row: tuple) -> list[models.Model]:
-    instances, start = [], 0
-    for model, names, converters in readers:
-        values = list(row[start : start + len(names)])
-        start += len(names)
-        for index, column, field_converters in converters:
-            for convert in field_converters:
-                values[index] = convert(values[index], column, connection)
-        instances.append(model.from_db(connection.alias, names, values))
-    return instances

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from learning.digests import weekly_learning_review
+from dashboards.digests import weekly_learning_review
 from learning.models import LearningMemoryUpdate
 from notifications import digests
 from notifications.models import OwnerReport
