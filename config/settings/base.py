@@ -177,6 +177,37 @@ SPECTACULAR_SETTINGS = {
     # The docs page's JavaScript is served from this app, not a CDN, so it works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.lift_blank_defaults",
+    ],
+    # One tag per area (core.openapi: PLS_API_AREAS below), in this order on the docs page.
+    "TAGS": [
+        {"name": "events", "description": "Repair events workers report, and their outcomes"},
+        {"name": "jobs", "description": "Jobs: claims, heartbeats, release, reclaim, completion"},
+        {"name": "self-heal", "description": "Self-heal requests waiting for a person's decision"},
+        {"name": "policy", "description": "The worker policy, its versions, proposals, decisions"},
+        {"name": "artifacts", "description": "Artifact gate checks"},
+        {"name": "learning", "description": "Learning memory and the prompt pack"},
+        {"name": "dashboards", "description": "The scorecard, the D7 acceptance, milestones"},
+        {"name": "operations", "description": "A worker's own record and usage"},
+    ],
+}
+# API path prefix -> the area tag its operations carry in the schema (longest prefix wins).
+PLS_API_AREAS = {
+    "/api/v1/worker-repair-events": "events",
+    "/api/v1/jobs": "jobs",
+    "/api/v1/self-heal-requests": "self-heal",
+    "/api/v1/worker-policy": "policy",
+    "/api/v1/policy-decisions": "policy",
+    "/api/v1/proposals": "policy",
+    # A tool verdict is the policy's answer on one tool call (POST /api/v1/tool-verdicts).
+    "/api/v1/tool-verdicts": "policy",
+    "/api/v1/artifact-gate-checks": "artifacts",
+    "/api/v1/learning": "learning",
+    "/api/v1/scorecard": "dashboards",
+    "/api/v1/milestones": "dashboards",
+    "/api/v1/workers": "operations",
 }
 
 # Largest request body the API accepts; larger ones are answered 413 before they are read.
