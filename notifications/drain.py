@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from notifications import metrics
 from notifications.models import Channel, OwnerReport
 from notifications.render import render
 from notifications.services import channel_failed_report, report_route_unrouted, request_drain
@@ -233,6 +234,9 @@ class _Run:
                 )
         if self.accepted:
             self.channel.failure_streak = 0
+            latency = metrics.delivery_latency.labels(channel=self.channel.name)
+            for report in self.accepted:
+                latency.observe(max((now - report.created_at).total_seconds(), 0.0))
         self.accepted.clear()
         self.sent_keys.clear()  # archived: the database answers from now on
         return True
