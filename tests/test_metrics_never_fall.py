@@ -3,6 +3,7 @@ app) never sees a counter fall: both workers' counts are summed on every scrape,
 answers. Without a shared multi-process folder each worker answered with its own count, and
 a scrape read 1, 1, 0, 0, 0, 1."""
 
+import itertools
 import os
 
 import pytest
@@ -50,6 +51,6 @@ def test_a_scrape_loop_against_two_gunicorn_workers_never_sees_a_counter_fall(we
             seen.append(value(text, "pls_repair_events_total", gate="stuck_claim"))
 
     assert RepairEvent.objects.filter(gate="stuck_claim").count() == EVENTS
-    assert all(later >= earlier for earlier, later in zip(seen, seen[1:])), seen
+    assert all(later >= earlier for earlier, later in itertools.pairwise(seen)), seen
     assert seen[-1] == EVENTS
     assert os.environ.get("PROMETHEUS_MULTIPROC_DIR") is None
