@@ -2,12 +2,15 @@ import os
 
 from celery import Celery
 from celery.signals import celeryd_init, task_postrun, task_prerun
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("pls")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Every log line of a task carries its task id and the publishing request's context.
+app.steps["worker"].add(DjangoStructLogInitStep)
 
 
 def _queue_depths_on_metrics() -> None:

@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import structlog
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -260,7 +261,11 @@ def _drain_leased(run: _Run, max_count: int, result: DrainResult) -> None:
                 continue
 
             try:
-                transport.send(render(report))
+                # The request that raised the report, on every line about sending it.
+                raised_by = {"request_id": report.request_id} if report.request_id else {}
+                with structlog.contextvars.bound_contextvars(**raised_by):
+                    transport.send(render(report))
+                    logger.info("channel %s: report %s sent", channel, report.pk)
             except TransportError as error:
                 if not run.settle(release=False):
                     result.stopped = "lease lost"
