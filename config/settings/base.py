@@ -312,6 +312,9 @@ LOGGING = {
 # Celery tasks log with their task id, and with the context (request id, worker or user) of
 # the request that published them (django-structlog's worker step, config/celery.py).
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# Celery's workers log through the handler above too (not a format of Celery's own), so a
+# worker's lines are as structured as the web's; their level is LOG_LEVEL.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Optional error reporting: set SENTRY_DSN and the web and Celery processes report errors to
 # Sentry, every string redacted first (core/sentry.py); unset, nothing is sent anywhere.
