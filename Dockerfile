@@ -33,6 +33,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=config.settings.production \
     PLS_VAR_DIR=/app/var \
     PORT=8000 \
+    LOG_FORMAT=json \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
 
 # A real, writable home: gunicorn puts its control socket in ~/.gunicorn by default.
