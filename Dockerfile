@@ -23,8 +23,9 @@ RUN pip install --require-hashes -r requirements/runtime.txt \
 FROM ${PYTHON_IMAGE} AS runtime
 # PYTHONPATH=/app: every process (manage.py, gunicorn, celery) imports the source tree copied
 # below, so BASE_DIR (templates, static) is /app; the build stage installs only dependencies.
-# PROMETHEUS_MULTIPROC_DIR is for the default command (gunicorn, which empties it at start);
-# worker and beat inherit it and only write files there for metrics they actually update.
+# PROMETHEUS_MULTIPROC_DIR is for the default command (gunicorn, which empties it at start).
+# Celery workers count their share of the metrics in the database (core.metrics), which the
+# web's /metrics reads; nothing reads the files they may leave in their own container.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -32,6 +33,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=config.settings.production \
     PLS_VAR_DIR=/app/var \
     PORT=8000 \
+    LOG_FORMAT=json \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
 
 # A real, writable home: gunicorn puts its control socket in ~/.gunicorn by default.

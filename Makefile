@@ -38,14 +38,19 @@ lock-check: install
 # The console plus real background processing on the embedded default (SQLite and a
 # filesystem Celery broker under .var/), or on PostgreSQL and Redis when DATABASE_URL and
 # REDIS_URL are set. Ctrl-C stops everything.
+# Metrics: gunicorn's two workers share their samples through a multi-process folder that
+# gunicorn empties at every start (config/gunicorn.conf.py); Celery counts its share in the
+# database (core.metrics), so it is started without the folder. No counter goes backwards.
+METRICS_DIR := $(CURDIR)/.var/prometheus
 run: install
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py seed_demo --url http://127.0.0.1:$(PORT)/
 	@echo "Starting the console on http://127.0.0.1:$(PORT)/admin/ with a Celery worker and beat."
-	@$(VENV)/bin/celery -A config worker --beat --pool solo -Q celery,artifacts --loglevel INFO & \
+	@env -u PROMETHEUS_MULTIPROC_DIR $(VENV)/bin/celery -A config worker --beat --pool solo \
+		-Q celery,artifacts --loglevel INFO & \
 	CELERY_PID=$$!; trap 'kill $$CELERY_PID 2>/dev/null; wait $$CELERY_PID' EXIT INT TERM; \
-	PORT=$(PORT) GUNICORN_HOST=127.0.0.1 $(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) PORT=$(PORT) GUNICORN_HOST=127.0.0.1 $(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi:application
 
 # The whole suite. Without DATABASE_URL it runs on SQLite and skips, with the reason, the
 # tests that need PostgreSQL or Redis; with DATABASE_URL and REDIS_URL it runs them all.

@@ -1,6 +1,7 @@
 import django_filters
 from django.conf import settings
 from django.core.validators import URLValidator
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
@@ -11,6 +12,7 @@ from artifacts.fetch import scheme_refusal
 from artifacts.models import ArtifactGateCheck
 from artifacts.selectors import artifact_check_latest, artifact_check_list
 from artifacts.services import artifact_check_submit, artifact_guard_job_complete
+from core.openapi import request_examples
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions
 from repairs.api.jobs import ActsAsWorker, JobOutput
@@ -58,6 +60,21 @@ class UploadFileInput(serializers.Serializer):
     )
 
 
+@request_examples(
+    (
+        _("A page and a build with its hash"),
+        {
+            "job": "PLS-142",
+            "primary_url": "https://preview.example.com/PLS-142/",
+            "upload_files": [
+                {
+                    "url": "https://artifacts.example.com/PLS-142/app.zip",
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                }
+            ],
+        },
+    ),
+)
 class ArtifactCheckInput(serializers.Serializer):
     job = serializers.CharField(max_length=200, help_text="The job's external id")
     primary_url = ArtifactUrlField(help_text="Must answer exactly 200")

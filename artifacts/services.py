@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from artifacts import metrics
 from artifacts.exceptions import GuardNotPassed
 from artifacts.fetch import PRIMARY, UPLOAD, Evidence, Limits, Target, fetch_all, scheme_refusal
 from artifacts.models import ArtifactGateCheck
@@ -273,6 +274,9 @@ def _finish(
         check.status, check.results, check.reason = status, results, reason
         check.failing_url, check.finished_at = failing_url, now
         _record(check, error_class, evidence or [])
+        if check.started_at is not None:
+            seconds = max((now - check.started_at).total_seconds(), 0.0)
+            metrics.check_duration.labels(status=status).observe(seconds)
     return check
 
 

@@ -1,13 +1,35 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import celeryd_init, task_postrun, task_prerun
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("pls")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Every log line of a task carries its task id and the publishing request's context.
+app.steps["worker"].add(DjangoStructLogInitStep)
+
+
+def _queue_depths_on_metrics() -> None:
+    from core.metrics import scrape_registry
+    from core.queues import QueueDepthCollector
+
+    scrape_registry.register(QueueDepthCollector(app))
+
+
+_queue_depths_on_metrics()
+
+
+@celeryd_init.connect
+def _metrics_to_the_database(**kwargs: object) -> None:
+    # `celery worker` runs apart from the web (another container in production): its share
+    # of the shared metrics goes to the database, where /metrics reads it (core.metrics).
+    from core.metrics import count_in_database
+
+    count_in_database()
 
 
 @task_prerun.connect

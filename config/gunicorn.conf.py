@@ -8,6 +8,7 @@ settings; change the defaults only with its figures in hand.
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -75,16 +76,24 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 
-# Prometheus multi-process mode: each worker writes its samples to files in this folder and
-# /metrics sums them. The folder must start empty (files from an earlier run would be counted
-# again), and a dead worker's live gauges must be dropped.
+# Prometheus multi-process mode, always: each worker writes its samples to files in this
+# folder and /metrics sums them. Without it each worker would answer with its own counts and
+# a scrape would see a counter jump between them (Prometheus reads every drop as a reset).
+# The folder must start empty (files from an earlier run would be counted again), and a dead
+# worker's files are marked so. Without PROMETHEUS_MULTIPROC_DIR a fresh temporary folder is
+# made per start and removed at exit. (Celery's processes never write here: core.metrics.)
 PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+_made_folder: list[str] = []
 
 
 def on_starting(server) -> None:  # type: ignore[no-untyped-def]
-    if not PROMETHEUS_MULTIPROC_DIR:
-        return
-    folder = Path(PROMETHEUS_MULTIPROC_DIR)
+    if PROMETHEUS_MULTIPROC_DIR:
+        folder = Path(PROMETHEUS_MULTIPROC_DIR)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="pls-prometheus-"))
+        _made_folder.append(str(folder))
+    # Before any worker is forked: each inherits it and imports prometheus_client after.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     folder.mkdir(parents=True, exist_ok=True)
     # The contents, not the folder: it is often a mounted tmpfs the process cannot recreate.
     for entry in folder.iterdir():
@@ -94,9 +103,12 @@ def on_starting(server) -> None:  # type: ignore[no-untyped-def]
             entry.unlink()
 
 
+def on_exit(server) -> None:  # type: ignore[no-untyped-def]
+    for folder in _made_folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
-    if not PROMETHEUS_MULTIPROC_DIR:
-        return
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)

@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Installed only for the admin kit's templates (``admin/core/``); the kernel has no models."""
+    """The admin kit's templates (``admin/core/``) and the one kernel model, the metric totals
+    every process adds to (``core.metrics``)."""
 
     name = "core"
     verbose_name = "Kernel"

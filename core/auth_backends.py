@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.authentication import BasicScheme as SpectacularBasicScheme
 from rest_framework import authentication, exceptions
 
+from core.logs import bind_actor
+
 _MAX_ENTRIES = 10_000
 _permissions: dict[int, tuple[float, set[str]]] = {}
 
@@ -47,7 +49,9 @@ class BasicAuthentication(authentication.BasicAuthentication):
     def authenticate_credentials(self, userid, password, request=None):  # type: ignore[no-untyped-def]
         if "\x00" in userid or "\x00" in password:
             raise exceptions.AuthenticationFailed(_("Invalid username/password."))
-        return super().authenticate_credentials(userid, password, request)
+        user, auth = super().authenticate_credentials(userid, password, request)
+        bind_actor(user=user.get_username())
+        return user, auth
 
 
 class BasicScheme(SpectacularBasicScheme):

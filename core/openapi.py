@@ -8,8 +8,11 @@ a view documents a status of its own (e.g. 423) with ``extend_schema(responses=.
 ``ProblemOutput``, and any 4xx / 5xx it documents is served as ``application/problem+json``.
 """
 
+from collections.abc import Callable
+
+from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from core.problems import PROBLEM_CONTENT_TYPE
@@ -36,6 +39,17 @@ class ProblemOutput(serializers.Serializer):
     )
 
 
+def request_examples(*examples: tuple[str, dict]) -> Callable[[type], type]:
+    """Puts ``(summary, body)`` examples on a request serializer: the docs page offers them,
+    and tests/test_openapi_schema.py checks each against the request's schema."""
+    return extend_schema_serializer(
+        examples=[
+            OpenApiExample(str(summary), value=body, request_only=True)
+            for summary, body in examples
+        ]
+    )
+
+
 # Any operation: no or a bad credential; a role without the right (or a missing CSRF token);
 # a login locked out by django-axes or a worker over its rate limit; the database restarting.
 _EVERY_OPERATION = {
@@ -57,7 +71,21 @@ _WITH_QUERY = {400: "A query parameter (or the cursor) is invalid; see errors"}
 _WITH_PATH_OR_CURSOR = {404: "No such record visible to the caller"}
 
 
+def area_tag(path: str) -> str | None:
+    """The area an API path belongs to (``PLS_API_AREAS`` in settings: path prefix → tag,
+    longest prefix first); ``None`` for a path no area claims."""
+    areas = settings.PLS_API_AREAS
+    for prefix in sorted(areas, key=len, reverse=True):
+        if path.startswith(prefix):
+            return areas[prefix]
+    return None
+
+
 class ProblemAutoSchema(AutoSchema):
+    def get_tags(self) -> list[str]:
+        tag = area_tag(self.path)
+        return [tag] if tag else super().get_tags()
+
     def get_operation(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
@@ -84,3 +112,19 @@ class ProblemAutoSchema(AutoSchema):
 
 def _names(operation: dict) -> set[str]:
     return {parameter["name"] for parameter in operation.get("parameters", [])}
+
+
+def lift_blank_defaults(result: dict, generator, request, public) -> dict:  # type: ignore[no-untyped-def]
+    """drf-spectacular describes a blank-allowed string with a pattern or format as ``oneOf:
+    [the string, maxLength 0]`` and puts its ``default: ''`` on the first branch, whose
+    pattern '' does not match: strict validators refuse such a schema. The default belongs to
+    the field, and the branches are alternatives that may both hold ('' is a valid blank and,
+    for a URL, a string with no format check), so ``anyOf``. (A postprocessing hook.)"""
+    for component in result.get("components", {}).get("schemas", {}).values():
+        for prop in component.get("properties", {}).values():
+            branches = prop.get("oneOf", [])
+            if any("default" in branch for branch in branches):
+                for branch in branches:
+                    prop.setdefault("default", branch.pop("default", ""))
+                prop["anyOf"] = prop.pop("oneOf")
+    return result

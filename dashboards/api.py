@@ -1,3 +1,5 @@
+from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -5,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.permissions import requires
+from dashboards import milestones
 from dashboards.scorecard import MAX_DAYS, build_scorecard
 
 
@@ -130,3 +133,76 @@ class ScorecardApi(APIView):
         payload.is_valid(raise_exception=True)
         card = build_scorecard(days=payload.validated_data["days"])
         return Response(ScorecardOutput(card).data)
+
+
+class CheckOutput(serializers.Serializer):
+    label = serializers.CharField()
+    done = serializers.BooleanField()
+    at = serializers.DateTimeField(
+        allow_null=True, help_text="When the records first met it; null until they do"
+    )
+    detail = serializers.CharField(help_text="What the records show, e.g. `decision #3`")
+    records = serializers.CharField(
+        allow_blank=True,
+        help_text="The console page listing the records behind the check (absolute URL); "
+        "blank when the console does not show them",
+    )
+
+
+class MilestoneOutput(serializers.Serializer):
+    key = serializers.ChoiceField(choices=["D1", "D7", "D14", "D30"])
+    title = serializers.CharField()
+    state = serializers.ChoiceField(choices=["reached", "overdue", "open"])
+    due = serializers.DateTimeField(
+        allow_null=True, help_text="Days after the interim policy was published; null before"
+    )
+    reached_at = serializers.DateTimeField(allow_null=True)
+    checks = CheckOutput(many=True)
+
+
+class MilestonesOutput(serializers.Serializer):
+    accepted = serializers.BooleanField(help_text="Every D7 acceptance check is met")
+    acceptance = CheckOutput(many=True, help_text="The D7 acceptance checks")
+    milestones = MilestoneOutput(many=True)
+
+
+def _check(request: Request, check: milestones.Check) -> dict:
+    url = check.url
+    if url.startswith("#"):  # a panel of the console home
+        url = reverse("admin:index") + url
+    return {
+        "label": check.label,
+        "done": check.done,
+        "at": check.at,
+        "detail": check.detail,
+        "records": request.build_absolute_uri(url) if url else "",
+    }
+
+
+class MilestonesApi(APIView):
+    """The D7 acceptance checks and the D1 / D7 / D14 / D30 milestones, as the console home
+    shows them (``dashboards.milestones``: one source). People in every human role may read
+    them; workers may not."""
+
+    permission_classes = [requires("dashboards.view_scorecard")]
+
+    @extend_schema(responses=MilestonesOutput)
+    def get(self, request: Request) -> Response:
+        now = timezone.now()
+        acceptance = milestones.d7_acceptance()
+        body = {
+            "accepted": all(check.done for check in acceptance),
+            "acceptance": [_check(request, check) for check in acceptance],
+            "milestones": [
+                {
+                    "key": milestone.key,
+                    "title": milestone.title,
+                    "state": milestone.state(now),
+                    "due": milestone.due,
+                    "reached_at": milestone.reached_at,
+                    "checks": [_check(request, check) for check in milestone.checks],
+                }
+                for milestone in milestones.milestones(acceptance)
+            ],
+        }
+        return Response(MilestonesOutput(body).data)

@@ -58,6 +58,12 @@ class Milestone:
     def overdue(self, now: datetime) -> bool:
         return not self.done and self.due is not None and now > self.due
 
+    def state(self, now: datetime) -> str:
+        """``reached``, ``overdue`` (due and not reached) or ``open``."""
+        if self.done:
+            return "reached"
+        return "overdue" if self.overdue(now) else "open"
+
 
 def changelist(model: type[Model], query: str = "") -> str:
     """The console list of ``model``, filtered by ``query``; blank when the console does not

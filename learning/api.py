@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 
 from core.exceptions import NotAllowed
 from core.filters import UtcIsoDateTimeFilter
+from core.openapi import request_examples
 from core.permissions import RolePermissions, requires
 from core.roles import acting_worker
 from learning.models import LearningMemoryUpdate
@@ -31,6 +33,17 @@ from learning.services import (
 LESSON_MAX_CHARS = 4000
 
 
+@request_examples(
+    (
+        _("A lesson"),
+        {
+            "kind": "repair_lesson",
+            "error_class": "context_fetch_failed",
+            "lesson": "Retry the context fetch once before reporting",
+            "next_round_priority": 2,
+        },
+    ),
+)
 class LearningUpdateInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=LearningMemoryUpdate.Kind.choices)
     error_class = serializers.SlugField(max_length=100)

@@ -16,11 +16,13 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import structlog
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from notifications import metrics
 from notifications.models import Channel, OwnerReport
 from notifications.render import render
 from notifications.services import channel_failed_report, report_route_unrouted, request_drain
@@ -223,6 +225,9 @@ class _Run:
                 )
         if self.accepted:
             self.channel.failure_streak = 0
+            latency = metrics.delivery_latency.labels(channel=self.channel.name)
+            for report in self.accepted:
+                latency.observe(max((now - report.created_at).total_seconds(), 0.0))
         self.accepted.clear()
         self.sent_keys.clear()  # archived: the database answers from now on
         return True
@@ -246,7 +251,11 @@ def _drain_leased(run: _Run, max_count: int, result: DrainResult) -> None:
                 continue
 
             try:
-                transport.send(render(report))
+                # The request that raised the report, on every line about sending it.
+                raised_by = {"request_id": report.request_id} if report.request_id else {}
+                with structlog.contextvars.bound_contextvars(**raised_by):
+                    transport.send(render(report))
+                    logger.info("channel %s: report %s sent", channel, report.pk)
             except TransportError as error:
                 if not run.settle(release=False):
                     result.stopped = "lease lost"

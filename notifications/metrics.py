@@ -14,10 +14,22 @@ from django.db import DatabaseError
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from core.metrics import scrape_registry
+from core.metrics import Histogram, Where, scrape_registry
 from notifications import selectors
 
 logger = logging.getLogger(__name__)
+
+
+# Delivery latency: ``DATABASE`` (core.metrics). Reports are sent only by Celery's drains,
+# in other containers than the web, a few a minute; a row update per drain run costs nothing.
+# From a report entering the outbox to its provider accepting it: backoff can make it hours.
+delivery_latency = Histogram(
+    "pls_outbox_delivery_latency_seconds",
+    "Time from a report entering the outbox to its channel's provider accepting it.",
+    ["channel"],
+    where=Where.DATABASE,
+    buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600),
+)
 
 
 class OutboxCollector(Collector):

@@ -214,6 +214,9 @@ class OwnerReport(models.Model):
     next_step = models.TextField(blank=True)
     role = models.CharField(max_length=32, blank=True, help_text="The role that must act.")
     dedup_key = models.CharField(max_length=200, blank=True)
+    # The request that raised the report (its X-Request-ID), so the drain's log lines about
+    # sending it can be followed back to that request; blank when raised outside a request.
+    request_id = models.CharField(max_length=128, blank=True, default="", editable=False)
 
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

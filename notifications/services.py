@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.logs import current_request_id
 from core.redaction import redact
 from core.roles import PLS_OWNER
 from notifications import digests, drain_requests
@@ -111,6 +112,7 @@ def _enqueue(
         targets = [c for c in targets if c.pk != exclude.pk]
 
     now = timezone.now()
+    fields["request_id"] = current_request_id()
     if not targets:
         reports = [
             OwnerReport.objects.create(state=OwnerReport.State.UNROUTED, created_at=now, **fields)
@@ -201,6 +203,7 @@ def _copy_for(report: OwnerReport, channel: Channel) -> OwnerReport:
         channel=channel,
         state=OwnerReport.State.PENDING,
         created_at=report.created_at,
+        request_id=report.request_id,
         **{name: getattr(report, name) for name in OwnerReport.CONTENT_FIELDS},
     )
 

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.openapi import request_examples
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions, requires
 from core.roles import PLS_OWNER, RISK_REVIEWER
@@ -101,6 +102,12 @@ class PolicyFieldsInput(serializers.Serializer):
         return matrix
 
 
+@request_examples(
+    (
+        _("Allow two retries"),
+        {"max_auto_retries": 2, "rationale": "Context fetches recover on a second try"},
+    ),
+)
 class PolicyChangeInput(PolicyFieldsInput):
     rationale = serializers.CharField(max_length=4000, help_text="Why; kept in the decision record")
 
@@ -238,6 +245,9 @@ class ProposalDetailApi(generics.RetrieveAPIView):
     queryset = Proposal.objects.all()
 
 
+@request_examples(
+    (_("Adopt"), {"decision": "adopt", "rationale": "Seen 5 times this week"}),
+)
 class ProposalDecideInput(serializers.Serializer):
     decision = serializers.ChoiceField(choices=PolicyDecision.Decision.choices)
     rationale = serializers.CharField(max_length=4000)
@@ -287,6 +297,9 @@ class DecisionListApi(generics.ListAPIView):
         return decision_list()
 
 
+@request_examples(
+    (_("What if three retries were allowed"), {"policy": {"max_auto_retries": 3}, "days": 7}),
+)
 class PolicySimulateInput(serializers.Serializer):
     policy = PolicyFieldsInput(help_text="The draft: any policy fields; the rest stay current")
     days = serializers.IntegerField(min_value=1, max_value=90, default=7)

@@ -9,9 +9,10 @@ class RepairsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the project's counters at zero so /metrics shows them before any event.
         from policies import simulation
-        from repairs import metrics  # noqa: F401
+        from repairs import metrics
         from repairs.selectors import past_actions
 
         simulation.past_actions_source(past_actions)
+        metrics.register()
         # The owner's digests are built by the apps that own their figures: the daily
         # scorecard by dashboards, the weekly learning review by learning.

@@ -3,6 +3,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from core.logs import bind_actor
 from repairs import metrics
 from repairs.models import WorkerToken
 from repairs.services import worker_token_authenticate
@@ -31,6 +32,7 @@ class WorkerTokenAuthentication(authentication.BaseAuthentication):
         if token is None:
             metrics.auth_failures.inc()
             raise exceptions.AuthenticationFailed("The token is unknown or revoked.")
+        bind_actor(worker=token.worker.name)
         return token.worker.user, token
 
     def authenticate_header(self, request: Request) -> str:

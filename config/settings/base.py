@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
+    "django_structlog",
     "axes",
     "policies",
     "repairs",
@@ -58,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Binds the request id (X-Request-ID, read or issued, and returned) for every log line.
+    "core.logs.RequestIdMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -177,6 +180,37 @@ SPECTACULAR_SETTINGS = {
     # The docs page's JavaScript is served from this app, not a CDN, so it works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.lift_blank_defaults",
+    ],
+    # One tag per area (core.openapi: PLS_API_AREAS below), in this order on the docs page.
+    "TAGS": [
+        {"name": "events", "description": "Repair events workers report, and their outcomes"},
+        {"name": "jobs", "description": "Jobs: claims, heartbeats, release, reclaim, completion"},
+        {"name": "self-heal", "description": "Self-heal requests waiting for a person's decision"},
+        {"name": "policy", "description": "The worker policy, its versions, proposals, decisions"},
+        {"name": "artifacts", "description": "Artifact gate checks"},
+        {"name": "learning", "description": "Learning memory and the prompt pack"},
+        {"name": "dashboards", "description": "The scorecard, the D7 acceptance, milestones"},
+        {"name": "operations", "description": "A worker's own record and usage"},
+    ],
+}
+# API path prefix -> the area tag its operations carry in the schema (longest prefix wins).
+PLS_API_AREAS = {
+    "/api/v1/worker-repair-events": "events",
+    "/api/v1/jobs": "jobs",
+    "/api/v1/self-heal-requests": "self-heal",
+    "/api/v1/worker-policy": "policy",
+    "/api/v1/policy-decisions": "policy",
+    "/api/v1/proposals": "policy",
+    # A tool verdict is the policy's answer on one tool call (POST /api/v1/tool-verdicts).
+    "/api/v1/tool-verdicts": "policy",
+    "/api/v1/artifact-gate-checks": "artifacts",
+    "/api/v1/learning": "learning",
+    "/api/v1/scorecard": "dashboards",
+    "/api/v1/milestones": "dashboards",
+    "/api/v1/workers": "operations",
 }
 
 # Largest request body the API accepts; larger ones are answered 413 before they are read.
@@ -251,20 +285,44 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
 # --- Logging ---------------------------------------------------------------------------------
+# One line per event, with the request id, the worker or user and the Celery task id bound
+# (core/logs.py): "json" for a log pipeline (the container image), "text" to read.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ValueError(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
+from core import logs  # noqa: E402 - the log format lives with the kernel
+
+logs.configure()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_secrets": {"()": "core.redaction.RedactingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"structured": logs.formatter(LOG_FORMAT)},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "structured",
             "filters": ["redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-structlog's own task_enqueued / task_started lines would double Celery's.
+    "loggers": {"django_structlog": {"level": "WARNING"}},
 }
+# Celery tasks log with their task id, and with the context (request id, worker or user) of
+# the request that published them (django-structlog's worker step, config/celery.py).
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# Celery's workers log through the handler above too (not a format of Celery's own), so a
+# worker's lines are as structured as the web's; their level is LOG_LEVEL.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Optional error reporting: set SENTRY_DSN and the web and Celery processes report errors to
+# Sentry, every string redacted first (core/sentry.py); unset, nothing is sent anywhere.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.sentry import sentry_start
+
+    sentry_start(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))
 
 # --- Owner notifications (notifications app, DESIGN §7) ----------------------------------------
 # Reports wait in the outbox (table owner_reports) and Celery sends them per channel.

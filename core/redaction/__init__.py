@@ -44,6 +44,10 @@ class RedactingFilter(logging.Filter):
     """Logging filter that redacts every record's rendered message before it is emitted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, dict):
+            # A structlog event, rendered (and redacted, field by field) by its formatter:
+            # core.logs.redact_event.
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a malformed record is logged as is rather than dropped

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.filters import UtcIsoDateTimeFilter
+from core.openapi import request_examples
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions, requires
 from policies import ladder
@@ -72,10 +73,40 @@ class OutcomeFields(ShallowFieldsSerializer):
         return data
 
 
+@request_examples(
+    (
+        _("Resolved, with its lesson"),
+        {
+            "outcome": "resolved",
+            "lesson": "Retry the context fetch once; it recovers within a minute",
+            "next_round_priority": 2,
+        },
+    ),
+    (_("Failed"), {"outcome": "failed"}),
+)
 class RepairOutcomeInput(OutcomeFields):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
 
 
+@request_examples(
+    (
+        _("A stuck claim, asking to retry"),
+        {
+            "gate": "stuck_claim",
+            "error_class": "context_fetch_failed",
+            "job": "PLS-142",
+            "phase": "fetch_context",
+            "action": "retry",
+            "target": "PLS-142",
+            "message": "Context fetch timed out after 30 s",
+            "evidence": "GET /api/context/PLS-142 -> 504",
+        },
+    ),
+    (
+        _("Friction, with no action"),
+        {"gate": "friction", "error_class": "approval_wait", "message": "Waited 2 h"},
+    ),
+)
 class RepairEventInput(OutcomeFields):
     outcome = serializers.ChoiceField(
         choices=Outcome.choices,

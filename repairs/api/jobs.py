@@ -5,6 +5,7 @@ import re
 from dataclasses import replace
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission
@@ -12,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.openapi import ProblemOutput
+from core.openapi import ProblemOutput, request_examples
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions
 from repairs.api.events import VerdictOutput
@@ -51,6 +52,9 @@ class ActsAsWorker(BasePermission):
         )
 
 
+@request_examples(
+    (_("A job to claim"), {"external_id": "PLS-142", "title": "Fix the login", "priority": "high"}),
+)
 class JobInput(serializers.Serializer):
     external_id = serializers.CharField(max_length=200, help_text="The job's id in PLS")
     title = serializers.CharField(max_length=300)
@@ -91,6 +95,9 @@ class JobOutput(serializers.Serializer):
 _STATUS_ONLY = ("external_id", "status")
 
 
+@request_examples(
+    (_("Still working"), {"progress": "Running the test suite (120 of 300)"}),
+)
 class HeartbeatInput(serializers.Serializer):
     progress = serializers.CharField(
         max_length=4000,
@@ -101,6 +108,15 @@ class HeartbeatInput(serializers.Serializer):
     )
 
 
+@request_examples(
+    (
+        _("Why, with a callback for the decision"),
+        {
+            "message": "The holder stopped answering",
+            "callback_url": "https://worker-7.example.com/pls/decisions",
+        },
+    ),
+)
 class JobActionInput(serializers.Serializer):
     message = serializers.CharField(
         max_length=4000, required=False, allow_blank=True, default="", help_text="Why"

@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.openapi import request_examples
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions, requires
 from repairs.models import SelfHealRequest
@@ -75,10 +76,16 @@ class SelfHealRequestDetailApi(generics.RetrieveAPIView):
         return self_heal_request_list(user=self.request.user)
 
 
+@request_examples(
+    (_("Approve with a note"), {"note": "Fine: the job is idle since 09:10"}),
+)
 class SelfHealDecisionInput(serializers.Serializer):
     note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
+@request_examples(
+    (_("Reject, saying why"), {"note": "Wait for the nightly deploy to finish"}),
+)
 class SelfHealRejectInput(SelfHealDecisionInput):
     note = serializers.CharField(max_length=4000, help_text="Why; the worker reads it")
 

@@ -106,7 +106,9 @@ def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
         ),
         dedup_key=f"self_heal.{status}:{request.pk}",
     )
-    metrics.self_heal_decisions.labels(status=status).inc()
+    if status != Status.EXPIRED:
+        seconds = (now - request.created_at).total_seconds()
+        metrics.approval_latency.labels(status=status).observe(max(seconds, 0.0))
     if request.callback_url:
         from repairs.tasks import self_heal_callback_send
 

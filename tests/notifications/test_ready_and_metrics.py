@@ -97,3 +97,22 @@ def test_sends_totals_do_not_go_backwards_when_old_reports_are_purged(
 
     assert not OwnerReport.objects.exists()
     assert sample(scrape(client), 'pls_notification_sends_total{channel="ops",result="sent"}') == 2
+
+
+def test_delivery_latency_is_observed_per_sent_report_for_every_process_to_read(
+    db, client, httpserver, make_channel, django_capture_on_commit_callbacks
+):
+    ops = make_channel("ops")
+    answer(httpserver, ops)
+    first, _ = raise_reports(2)
+    OwnerReport.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        drain(ops)
+
+    text = scrape(client)
+    latency = "pls_outbox_delivery_latency_seconds"
+    assert sample(text, f'{latency}_count{{channel="ops"}}') == 2
+    assert sample(text, f'{latency}_bucket{{channel="ops",le="60.0"}}') == 1  # the new one
+    assert sample(text, f'{latency}_bucket{{channel="ops",le="300.0"}}') == 2
+    assert 120 < sample(text, f'{latency}_sum{{channel="ops"}}') < 130

@@ -64,6 +64,8 @@ in a Host header), so probes and scrapes that address the pod directly are accep
   value: {{ .Values.config.secureSslRedirect | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.config.logLevel | quote }}
+- name: LOG_FORMAT
+  value: {{ .Values.config.logFormat | quote }}
 {{- range $name, $value := .Values.config.extraEnv }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
