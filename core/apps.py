@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Installed only for the admin kit's templates (``admin/core/``); the kernel has no models."""
+    """The admin kit's templates (``admin/core/``) and the kernel's one table, the answers
+    to keyed writes (``core.models.IdempotencyKey``)."""
 
     name = "core"
     verbose_name = "Kernel"

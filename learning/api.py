@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from core.exceptions import NotAllowed
 from core.filters import UtcIsoDateTimeFilter
+from core.idempotency import idempotent
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions, requires
 from learning.models import LearningMemoryUpdate
@@ -124,6 +125,7 @@ class LearningUpdateListCreateApi(generics.ListAPIView):
             ),
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         worker = worker_for_user(request.user)
         if worker is None:

@@ -8,9 +8,6 @@ from repairs.models import Gate
 disable_created_metrics()
 
 repair_events = Counter("pls_repair_events_total", "Repair events accepted, by gate.", ["gate"])
-idempotent_replays = Counter(
-    "pls_repair_event_replays_total", "Repeated requests answered from an earlier event."
-)
 evidence_redactions = Counter(
     "pls_evidence_redactions_total", "Secrets cut out of worker evidence before storage."
 )

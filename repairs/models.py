@@ -198,22 +198,12 @@ class RepairEvent(models.Model):
         related_name="+",
         help_text="The token the event was reported with; signs its callbacks",
     )
-    # NULL, not "", for "no key": the unique constraint below only covers keyed requests.
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
-    request_digest = models.CharField(max_length=64, blank=True)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "worker_repair_events"
         ordering = ["-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["worker", "idempotency_key"],
-                condition=Q(idempotency_key__isnull=False),
-                name="repair_event_idempotency_key_per_worker",
-            )
-        ]
         indexes = [
             models.Index(fields=["fingerprint", "occurred_at"], name="repair_event_fp_time"),
             models.Index(fields=["occurred_at"], name="repair_event_time"),

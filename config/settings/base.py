@@ -246,6 +246,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
 }
+# A retried write with the same Idempotency-Key is answered from its first answer for this
+# long (core.idempotency); beat deletes older keys hourly.
+PLS_IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("PLS_IDEMPOTENCY_KEY_TTL_HOURS", default=24))
+CELERY_BEAT_SCHEDULE["idempotency-keys-purge"] = {
+    "task": "core.tasks.idempotency_keys_purge_expired",
+    "schedule": crontab(minute=5),
+}
 # Enqueueing never holds a request for long: a broker that does not answer in this time is
 # treated as down, and the beat sweeps pick the work up once it is back.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

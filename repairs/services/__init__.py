@@ -13,7 +13,6 @@ from repairs.services.events import (
     ReportedEvent,
     repair_event_report,
     repair_event_resolve,
-    request_digest,
 )
 from repairs.services.jobs import (
     job_claim,
@@ -61,7 +60,6 @@ __all__ = [
     "month_spend",
     "repair_event_report",
     "repair_event_resolve",
-    "request_digest",
     "self_heal_callback_deliver",
     "self_heal_callbacks_due",
     "self_heal_request_decide",

@@ -1,0 +1,46 @@
+"""The kernel's one table: the answers to keyed writes (``core.idempotency``).
+
+It belongs to no domain app: every app's writes share it, and the apps low in the house plan
+(learning) may not import the ones above them (repairs), so the kernel, which every app
+imports, holds it. It refers to nothing of the project, only to the user who wrote (a
+worker acts through its own user).
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class IdempotencyKey(models.Model):
+    """A keyed write and the answer it got, replayed to every retry with the same key and
+    body until the key expires (``PLS_IDEMPOTENCY_KEY_TTL_HOURS``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    key = models.CharField(max_length=255)
+    # sha256 of the method, the path and the body as data (key order and spacing aside).
+    request_digest = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # JSON as text, not jsonb: a replay renders the members in the first answer's order.
+    response_body = models.TextField(blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "idempotency_keys"
+        verbose_name = _("idempotency key")
+        constraints = [
+            # Settles concurrent retries: the first writer's row wins, the others replay it.
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'in progress'})"
+
+    def has_expired(self, now: datetime) -> bool:
+        ttl = settings.PLS_IDEMPOTENCY_KEY_TTL
+        return self.created_at <= now - ttl
