@@ -6,7 +6,7 @@ imports, holds it. It refers to nothing of the project, only to the user who wro
 worker acts through its own user).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -44,3 +44,49 @@ class IdempotencyKey(models.Model):
     def has_expired(self, now: datetime) -> bool:
         ttl = settings.PLS_IDEMPOTENCY_KEY_TTL
         return self.created_at <= now - ttl
+
+
+class WebhookSigned(models.Model):
+    """A row that signs what it sends with a Standard Webhooks secret of its own (a
+    channel's deliveries, a worker's callbacks), sealed at rest (``core.secrets``).
+
+    Rotating keeps the old secret for an overlap window, during which both sign every
+    message (the spec's space-separated signatures), so a receiver can switch at leisure;
+    after it only the new one does."""
+
+    webhook_secret = models.TextField(blank=True, editable=False)
+    webhook_secret_previous = models.TextField(blank=True, editable=False)
+    webhook_secret_previous_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def webhook_secrets(self, now: datetime) -> list[str]:
+        """The secrets that sign a message sent at ``now``, the current one first."""
+        from core.secrets import unseal
+
+        signing = [unseal(self.webhook_secret)] if self.webhook_secret else []
+        until = self.webhook_secret_previous_until
+        if self.webhook_secret_previous and until is not None and now < until:
+            signing.append(unseal(self.webhook_secret_previous))
+        return signing
+
+    def webhook_secret_rotate(self, now: datetime, overlap: timedelta) -> str:
+        """Sets a new secret (the caller saves) and returns it: the only time it is seen.
+        The old one keeps signing for ``overlap``; without an overlap it stops at once."""
+        from core.secrets import seal
+        from core.webhooks import secret_generate
+
+        secret = secret_generate()
+        keep = bool(self.webhook_secret) and overlap > timedelta(0)
+        self.webhook_secret_previous = self.webhook_secret if keep else ""
+        self.webhook_secret_previous_until = now + overlap if keep else None
+        self.webhook_secret = seal(secret)
+        return secret
+
+
+WEBHOOK_SECRET_FIELDS = [
+    "webhook_secret",
+    "webhook_secret_previous",
+    "webhook_secret_previous_until",
+]

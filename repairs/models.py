@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
 
+from core.models import WebhookSigned
+
 
 class Gate(models.TextChoices):
     STUCK_CLAIM = "stuck_claim", "Stuck claim"
@@ -16,8 +18,11 @@ class Outcome(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class Worker(models.Model):
-    """An AI coding worker process. It acts through its own Django user in group ``worker``."""
+class Worker(WebhookSigned):
+    """An AI coding worker process. It acts through its own Django user in group ``worker``.
+
+    Its self-heal callbacks are signed the Standard Webhooks way with a secret of its own
+    (``WebhookSigned``), never with anything derived from its tokens."""
 
     class Status(models.TextChoices):
         IDLE = "idle"
@@ -196,7 +201,7 @@ class RepairEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The token the event was reported with; signs its callbacks",
+        help_text="The token the event was reported with",
     )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)

@@ -253,6 +253,13 @@ CELERY_BEAT_SCHEDULE["idempotency-keys-purge"] = {
     "task": "core.tasks.idempotency_keys_purge_expired",
     "schedule": crontab(minute=5),
 }
+# Webhook and callback signing secrets are sealed at rest with these Fernet keys
+# (comma-separated; the first seals, all open); unset, one is derived from SECRET_KEY.
+PLS_SECRET_ENCRYPTION_KEYS = env.list("PLS_SECRET_ENCRYPTION_KEYS", default=[])
+# A rotated signing secret keeps signing, beside the new one, for this long.
+PLS_WEBHOOK_SECRET_OVERLAP = timedelta(
+    hours=env.float("PLS_WEBHOOK_SECRET_OVERLAP_HOURS", default=24.0)
+)
 # Enqueueing never holds a request for long: a broker that does not answer in this time is
 # treated as down, and the beat sweeps pick the work up once it is back.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

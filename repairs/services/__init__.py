@@ -36,6 +36,7 @@ from repairs.services.stuck_claims import (
 )
 from repairs.services.workers import (
     TOKEN_PREFIX,
+    worker_callback_secret_rotate,
     worker_register,
     worker_token_authenticate,
     worker_token_issue,
@@ -64,6 +65,7 @@ __all__ = [
     "self_heal_callbacks_due",
     "self_heal_request_decide",
     "self_heal_requests_expire",
+    "worker_callback_secret_rotate",
     "worker_pause",
     "worker_register",
     "worker_resume",
