@@ -260,6 +260,9 @@ PLS_SECRET_ENCRYPTION_KEYS = env.list("PLS_SECRET_ENCRYPTION_KEYS", default=[])
 PLS_WEBHOOK_SECRET_OVERLAP = timedelta(
     hours=env.float("PLS_WEBHOOK_SECRET_OVERLAP_HOURS", default=24.0)
 )
+# manage.py backup: where dumps go, and how many of the newest it keeps (0: all).
+PLS_BACKUP_DIR = Path(env.str("PLS_BACKUP_DIR", default=str(VAR_DIR / "backups")))
+PLS_BACKUP_KEEP = env.int("PLS_BACKUP_KEEP", default=14)
 # Enqueueing never holds a request for long: a broker that does not answer in this time is
 # treated as down, and the beat sweeps pick the work up once it is back.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
