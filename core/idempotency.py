@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -103,8 +104,6 @@ def idempotent(method: Method) -> Method:
 def idempotency_keys_purge(*, now: datetime | None = None) -> int:
     """Deletes the keys older than ``PLS_IDEMPOTENCY_KEY_TTL_HOURS``; returns how many.
     Safe to run twice, and at any time: an expired key is already treated as new."""
-    from django.conf import settings
-
     cutoff = (now or timezone.now()) - settings.PLS_IDEMPOTENCY_KEY_TTL
     deleted, _kinds = IdempotencyKey.objects.filter(created_at__lte=cutoff).delete()
     return deleted
