@@ -73,7 +73,9 @@ def idempotent(method: Method) -> Method:
     @functools.wraps(method)
     def wrapper(view: View, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(HEADER)
-        if key is None:
+        user_id = request.user.pk
+        # Keys are the caller's; an anonymous request (permissions refuse it) has no keys.
+        if key is None or user_id is None:
             return method(view, request, *args, **kwargs)
         if not KEY.fullmatch(key):
             raise exceptions.ValidationError(
@@ -82,13 +84,13 @@ def idempotent(method: Method) -> Method:
         digest = request_digest(request.method or "", request.path, request.data)
         try:
             with transaction.atomic():
-                earlier = _claim(request.user, key, digest)
+                earlier = _claim(user_id, key, digest)
                 if earlier is not None:
                     return _replay(earlier, digest)
                 response = _answer(method, view, request, args, kwargs)
                 if not _kept(response.status_code):
                     raise _Undone(response)
-                IdempotencyKey.objects.filter(user=request.user, key=key).update(
+                IdempotencyKey.objects.filter(user_id=user_id, key=key).update(
                     status_code=response.status_code,
                     response_body=json.dumps(response.data, cls=DjangoJSONEncoder),
                     response_headers=_headers_of(response),
@@ -117,7 +119,7 @@ class _Undone(Exception):
         self.response = response
 
 
-def _claim(user: Any, key: str, digest: str) -> IdempotencyKey | None:
+def _claim(user_id: int, key: str, digest: str) -> IdempotencyKey | None:
     """Inserts the key's row, or returns the row of the first request with this key. On
     PostgreSQL the insert waits while another transaction holds an uncommitted row with
     the key; its IntegrityError means that one committed."""
@@ -126,18 +128,18 @@ def _claim(user: Any, key: str, digest: str) -> IdempotencyKey | None:
         try:
             with transaction.atomic():
                 IdempotencyKey.objects.create(
-                    user=user, key=key, request_digest=digest, created_at=now
+                    user_id=user_id, key=key, request_digest=digest, created_at=now
                 )
             return None
         except IntegrityError:
-            earlier = IdempotencyKey.objects.filter(user=user, key=key).first()
+            earlier = IdempotencyKey.objects.filter(user_id=user_id, key=key).first()
             if earlier is None:  # purged in between: insert again
                 continue
             if not earlier.has_expired(now):
                 return earlier
             # Expired but not purged yet: the key is free again.
             IdempotencyKey.objects.filter(pk=earlier.pk).delete()
-    raise IdempotencyConflict(_("This Idempotency-Key is in use; retry shortly."))
+    raise IdempotencyConflict(str(_("This Idempotency-Key is in use; retry shortly.")))
 
 
 def _answer(method: Method, view: View, request: Request, args: Any, kwargs: Any) -> Response:

@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -22,9 +23,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
-        directory = options["dir"] or backup_directory()
+        directory = cast(Path | None, options["dir"]) or backup_directory()
         try:
-            backup = database_backup(directory=directory, keep=int(options["keep"]))  # type: ignore[call-overload]
+            backup = database_backup(directory=directory, keep=cast(int, options["keep"]))
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"{backup.dump} ({backup.size} bytes, sha256 {backup.sha256})")

@@ -19,7 +19,7 @@ class Command(BaseCommand):
                 continue
             count = 0
             with transaction.atomic():
-                for row in model.objects.select_for_update().only("pk", *sealed_fields):
+                for row in model._default_manager.select_for_update().only("pk", *sealed_fields):
                     for name in sealed_fields:
                         if getattr(row, name):
                             setattr(row, name, reseal(getattr(row, name)))
