@@ -36,6 +36,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     LOG_FORMAT=json \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
 
+# pg_dump and pg_restore for `manage.py backup` / `restore` (the backup CronJob runs this
+# image): Debian's client, which must be at least as new as the server it dumps.
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+
 # A real, writable home: gunicorn puts its control socket in ~/.gunicorn by default.
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --create-home --home-dir /home/app \

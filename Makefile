@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run worker test lint format bench clean lock lock-check
+.PHONY: install run worker test lint format bench backup clean lock lock-check
 
 # --- install: from the lock, never from pyproject's ranges -----------------------------------
 # Every dependency (runtime and the `test` extra) comes from requirements/test.txt: exact
@@ -74,6 +74,10 @@ format: install
 # About 10 minutes; BENCH_ARGS="--only ingest,claims" or "--quick" for less.
 bench: install
 	$(PY) bench/suite.py $(BENCH_ARGS)
+
+# A pg_dump custom-format dump and its sha256 file in PLS_BACKUP_DIR (README: Backups).
+backup: install
+	$(PY) manage.py backup
 
 clean:
 	rm -rf .var .pytest_cache

@@ -12,6 +12,7 @@ from artifacts.fetch import scheme_refusal
 from artifacts.models import ArtifactGateCheck
 from artifacts.selectors import artifact_check_latest, artifact_check_list
 from artifacts.services import artifact_check_submit, artifact_guard_job_complete
+from core.idempotency import idempotent
 from core.openapi import request_examples
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions
@@ -156,6 +157,7 @@ class ArtifactCheckListCreateApi(generics.ListAPIView):
         return artifact_check_list(user=self.request.user)
 
     @extend_schema(request=ArtifactCheckInput, responses={202: ArtifactCheckOutput})
+    @idempotent
     def post(self, request: Request) -> Response:
         worker = worker_for_user(request.user)
         if worker is None:
@@ -210,6 +212,7 @@ class JobCompleteApi(APIView):
     permission_classes = [ActsAsWorker]
 
     @extend_schema(request=None, responses={200: JobCompleteOutput})
+    @idempotent
     def post(self, request: Request, external_id: str) -> Response:
         job = Job.objects.filter(external_id=external_id).first()
         if job is None:

@@ -130,6 +130,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--warmup", type=int, default=400, help="unmeasured requests per target")
     parser.add_argument(
+        "--keys",
+        action="store_true",
+        help="send an Idempotency-Key with every ingest request, as the pls client does",
+    )
+    parser.add_argument(
         "--throttle-requests",
         type=int,
         default=3000,
@@ -188,9 +193,11 @@ def drive(
     requests: int,
     duration: float,
     first: int,
+    keys: bool = False,
 ) -> Run:
     """Sends ``requests`` POSTs, one client thread per entry of ``headers`` (a worker's
-    token), each on its own keep-alive socket."""
+    token), each on its own keep-alive socket; with ``keys``, each with an Idempotency-Key of
+    its own."""
     numbers = itertools.count(first)  # next() on it is atomic under the GIL
     last = first + requests
     stop_at = time.monotonic() + duration
@@ -202,9 +209,10 @@ def drive(
         try:
             while (i := next(numbers)) < last and time.monotonic() < stop_at:
                 payload = body(i)
+                sent = {**own, "Idempotency-Key": f"bench-{i}"} if keys else own
                 started = time.perf_counter()
                 try:
-                    conn.request("POST", run.path, body=payload, headers=own)
+                    conn.request("POST", run.path, body=payload, headers=sent)
                     response = conn.getresponse()
                     response.read()
                 except (OSError, http.client.HTTPException) as exc:
@@ -237,6 +245,7 @@ def measure(
     first: int,
 ) -> Run:
     # Warm-up: every worker imports, resolves URLs and opens its database connections.
+    keys = args.keys and path == INGEST_PATH
     warm = drive(
         Run(name, path),
         port,
@@ -245,6 +254,7 @@ def measure(
         requests=args.warmup,
         duration=args.duration,
         first=first,
+        keys=keys,
     )
     if warm.failures:
         raise RuntimeError(f"{name} failed during warm-up: {dict(warm.failures)}")
@@ -258,6 +268,7 @@ def measure(
         requests=requests,
         duration=args.duration,
         first=first + args.warmup,
+        keys=keys,
     )
     run.cpu = Cpu.now(pids) - cpu_before
     run.warmed_up = len(warm.latencies)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -22,6 +23,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from core.exceptions import DomainError
@@ -155,6 +157,24 @@ def decide_selected(
     return TemplateResponse(
         request, f"admin/{opts.app_label}/{opts.model_name}/decide.html", context
     )
+
+
+def secrets_shown_once(
+    model_admin: admin.ModelAdmin, request: HttpRequest, issued: list[tuple[str, str]]
+) -> TemplateResponse:
+    """The page that shows new signing secrets, each next to the name it belongs to, the
+    only time they are shown: they are stored sealed and never rendered again. Admin views
+    are never_cache, so the page is not kept anywhere either."""
+    opts = model_admin.model._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("New signing secrets"),
+        "issued": issued,
+        "opts": opts,
+        "overlap_hours": settings.PLS_WEBHOOK_SECRET_OVERLAP.total_seconds() / 3600,
+        "back": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+    }
+    return TemplateResponse(request, "admin/core/secrets_shown_once.html", context)
 
 
 def admin_link(obj: Model | None, text: str = "") -> str:

@@ -2,8 +2,9 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """The admin kit's templates (``admin/core/``) and the one kernel model, the metric totals
-    every process adds to (``core.metrics``)."""
+    """The admin kit's templates (``admin/core/``) and the kernel's two tables: the metric
+    totals every process adds to (``core.metrics``) and the answers to keyed writes
+    (``core.models.IdempotencyKey``)."""
 
     name = "core"
     verbose_name = "Kernel"

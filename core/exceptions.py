@@ -37,3 +37,10 @@ class TransitionNotAllowed(Conflict):
 
     type_slug = "transition-not-allowed"
     title = "Transition not allowed"
+
+
+class IdempotencyConflict(Conflict):
+    """The Idempotency-Key was first used with another request (another body or route)."""
+
+    type_slug = "idempotency-conflict"
+    title = "Idempotency key reused with another body"

@@ -13,7 +13,7 @@ import hmac
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +23,8 @@ from requests.adapters import HTTPAdapter
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
+
+from core.webhooks import signed_headers
 
 # Raised when a worker-chosen URL resolves to an address the guard refuses.
 BlockedAddress = InvalidIPAddress
@@ -118,10 +120,9 @@ def default_timeout() -> tuple[float, float]:
 
 
 def sign(body: bytes, key: bytes) -> str:
-    """``sha256=<hex HMAC-SHA256 of body>``, the value of ``X-PLS-Signature``.
-
-    A receiver recomputes it over the exact bytes it received and compares in constant time.
-    """
+    """``sha256=<hex HMAC-SHA256 of body>``, the value of ``X-PLS-Signature``: the legacy,
+    GitHub-style signature (no timestamp, so a captured delivery can be replayed), sent
+    only to channels that opted in. Standard Webhooks signatures replace it."""
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
@@ -135,11 +136,15 @@ def post_json(
     payload: Any,
     *,
     signing_key: bytes | None = None,
+    webhook_id: str = "",
+    webhook_secrets: Sequence[str] = (),
     headers: dict[str, str] | None = None,
     timeout: Timeout | None = None,
     guarded: bool = False,
 ) -> requests.Response:
-    """POSTs ``payload`` as JSON; with ``signing_key``, signs the exact bytes sent.
+    """POSTs ``payload`` as JSON. With ``webhook_id``, adds the Standard Webhooks headers,
+    signing the exact bytes sent with each of ``webhook_secrets`` (none: unsigned); with
+    ``signing_key``, the legacy ``X-PLS-Signature`` too.
 
     Redirects are not followed: a webhook that moved is a configuration to fix, and
     following one would send a signed body, or a credential in a header, somewhere else.
@@ -150,6 +155,11 @@ def post_json(
     """
     body = encode_json(payload)
     sent_headers = {"Content-Type": "application/json"}
+    if webhook_id:
+        signed = signed_headers(webhook_secrets, msg_id=webhook_id, body=body)
+        if not webhook_secrets:
+            del signed["webhook-signature"]
+        sent_headers.update(signed)
     if signing_key is not None:
         sent_headers[SIGNATURE_HEADER] = sign(body, signing_key)
     sent_headers.update(headers or {})

@@ -1,4 +1,18 @@
+"""The kernel's tables: the answers to keyed writes (``core.idempotency``), and the metric
+totals every process adds to (``core.metrics``).
+
+It belongs to no domain app: every app's writes share it, and the apps low in the house plan
+(learning) may not import the ones above them (repairs), so the kernel, which every app
+imports, holds it. It refers to nothing of the project, only to the user who wrote (a
+worker acts through its own user).
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class MetricTotal(models.Model):
@@ -20,3 +34,81 @@ class MetricTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sample}{self.labels} = {self.value}"
+
+
+class IdempotencyKey(models.Model):
+    """A keyed write and the answer it got, replayed to every retry with the same key and
+    body until the key expires (``PLS_IDEMPOTENCY_KEY_TTL_HOURS``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    key = models.CharField(max_length=255)
+    # sha256 of the method, the path and the body as data (key order and spacing aside).
+    request_digest = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # JSON as text, not jsonb: a replay renders the members in the first answer's order.
+    response_body = models.TextField(blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "idempotency_keys"
+        verbose_name = _("idempotency key")
+        constraints = [
+            # Settles concurrent retries: the first writer's row wins, the others replay it.
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'in progress'})"
+
+    def has_expired(self, now: datetime) -> bool:
+        ttl = settings.PLS_IDEMPOTENCY_KEY_TTL
+        return self.created_at <= now - ttl
+
+
+class WebhookSigned(models.Model):
+    """A row that signs what it sends with a Standard Webhooks secret of its own (a
+    channel's deliveries, a worker's callbacks), sealed at rest (``core.secrets``).
+
+    Rotating keeps the old secret for an overlap window, during which both sign every
+    message (the spec's space-separated signatures), so a receiver can switch at leisure;
+    after it only the new one does."""
+
+    webhook_secret = models.TextField(blank=True, editable=False)
+    webhook_secret_previous = models.TextField(blank=True, editable=False)
+    webhook_secret_previous_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def webhook_secrets(self, now: datetime) -> list[str]:
+        """The secrets that sign a message sent at ``now``, the current one first."""
+        from core.secrets import unseal
+
+        signing = [unseal(self.webhook_secret)] if self.webhook_secret else []
+        until = self.webhook_secret_previous_until
+        if self.webhook_secret_previous and until is not None and now < until:
+            signing.append(unseal(self.webhook_secret_previous))
+        return signing
+
+    def webhook_secret_rotate(self, now: datetime, overlap: timedelta) -> str:
+        """Sets a new secret (the caller saves) and returns it: the only time it is seen.
+        The old one keeps signing for ``overlap``; without an overlap it stops at once."""
+        from core.secrets import seal
+        from core.webhooks import secret_generate
+
+        secret = secret_generate()
+        keep = bool(self.webhook_secret) and overlap > timedelta(0)
+        self.webhook_secret_previous = self.webhook_secret if keep else ""
+        self.webhook_secret_previous_until = now + overlap if keep else None
+        self.webhook_secret = seal(secret)
+        return secret
+
+
+WEBHOOK_SECRET_FIELDS = [
+    "webhook_secret",
+    "webhook_secret_previous",
+    "webhook_secret_previous_until",
+]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_serializer
 from rest_framework import serializers
 
 from core.problems import PROBLEM_CONTENT_TYPE
@@ -81,10 +81,33 @@ def area_tag(path: str) -> str | None:
     return None
 
 
+_IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        "1 to 255 visible ASCII characters, kept PLS_IDEMPOTENCY_KEY_TTL_HOURS (24). The same "
+        "key and request again: the first answer, with Idempotent-Replayed: true, and no "
+        "second effect. The same key with another body: 409. Empty or longer: 400."
+    ),
+)
+_KEYED = {400: "The request is invalid, or its Idempotency-Key is empty or too long"}
+
+
 class ProblemAutoSchema(AutoSchema):
     def get_tags(self) -> list[str]:
         tag = area_tag(self.path)
         return [tag] if tag else super().get_tags()
+
+    def _is_idempotent(self) -> bool:
+        handler = getattr(self.view, self.method.lower(), None)
+        return bool(getattr(handler, "idempotent", False))
+
+    def get_override_parameters(self):  # type: ignore[no-untyped-def]
+        parameters = list(super().get_override_parameters())
+        if self._is_idempotent():
+            parameters.append(_IDEMPOTENCY_KEY)
+        return parameters
 
     def get_operation(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         operation = super().get_operation(*args, **kwargs)
@@ -96,6 +119,8 @@ class ProblemAutoSchema(AutoSchema):
             statuses.update(_CHANGING)
         if "requestBody" in operation:
             statuses.update(_WITH_BODY)
+        elif self._is_idempotent():
+            statuses.update(_KEYED)
         if "query" in places:
             statuses.update(_WITH_QUERY)
         if "path" in places or "cursor" in _names(operation):

@@ -10,11 +10,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
+from core.admin import secrets_shown_once
 from notifications.models import Channel, OwnerReport
 from notifications.services import (
     channel_save,
     channel_send_test,
+    channel_webhook_secret_rotate,
     report_purge_archived,
     report_replay_failed,
 )
@@ -47,6 +50,7 @@ class ChannelForm(forms.ModelForm):
             *Channel.SECRET_FIELDS,
             "target",
             "api_base",
+            "legacy_signature",
         ]
         widgets = {
             name: forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
@@ -103,11 +107,23 @@ class ChannelAdmin(admin.ModelAdmin):
         ("Which reports", {"fields": _ROUTING_FIELDS}),
         (
             "Destination",
-            {"fields": ["url", "token", "signing_secret", "target", "api_base"]},
+            {"fields": ["url", "token", "target", "api_base"]},
+        ),
+        (
+            "Generic webhook signatures",
+            {
+                "fields": ["legacy_signature", "signing_secret"],
+                "description": _(
+                    "Deliveries carry Standard Webhooks signatures (webhook-id, "
+                    "webhook-timestamp, webhook-signature) under a secret the console "
+                    "generates and shows once when the channel is saved; rotate it with the "
+                    "list's action. The legacy X-PLS-Signature is for old receivers only."
+                ),
+            },
         ),
         ("Delivery", {"fields": readonly_fields}),
     ]
-    actions = ["send_test"]
+    actions = ["send_test", "rotate_webhook_secret"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Channel]:
         return (
@@ -143,6 +159,32 @@ class ChannelAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Channel, form: Any, change: bool) -> None:
         channel_save(channel=obj)
+        # A new webhook channel gets its secret now; an older one by the rotate action.
+        if not change and obj.kind == Channel.Kind.WEBHOOK:
+            issued = channel_webhook_secret_rotate(channel=obj)
+            request._pls_secrets_issued = [(obj.name, issued)]  # type: ignore[attr-defined]
+
+    def _response_after_save(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        issued = getattr(request, "_pls_secrets_issued", None)
+        return secrets_shown_once(self, request, issued) if issued else response
+
+    def response_add(self, request: HttpRequest, obj: Channel, *args: Any) -> HttpResponse:
+        return self._response_after_save(request, super().response_add(request, obj, *args))
+
+    def response_change(self, request: HttpRequest, obj: Channel) -> HttpResponse:
+        return self._response_after_save(request, super().response_change(request, obj))
+
+    @admin.action(
+        description=_("Rotate the webhook signing secret (shown once)"), permissions=["change"]
+    )
+    def rotate_webhook_secret(
+        self, request: HttpRequest, queryset: QuerySet[Channel]
+    ) -> HttpResponse:
+        issued = [
+            (channel.name, channel_webhook_secret_rotate(channel=channel))
+            for channel in queryset.filter(kind=Channel.Kind.WEBHOOK)
+        ]
+        return secrets_shown_once(self, request, issued)
 
     @admin.action(description="Send a test report", permissions=["change"])
     def send_test(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:

@@ -8,7 +8,9 @@ from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from core.models import WebhookSigned
 from core.roles import ROLES
 
 
@@ -38,15 +40,19 @@ class ChannelQuerySet(models.QuerySet):
         )
 
 
-class Channel(models.Model):
-    """Where an owner receives reports. Secrets are stored to be sent, never to be shown."""
+class Channel(WebhookSigned):
+    """Where an owner receives reports. Secrets are stored to be sent, never to be shown.
+
+    A generic webhook signs its deliveries the Standard Webhooks way with a secret of its
+    own (``WebhookSigned``: generated, shown once, sealed, rotatable); ``legacy_signature``
+    adds the old ``X-PLS-Signature`` under ``signing_secret`` for receivers not moved yet."""
 
     class Kind(models.TextChoices):
         DISCORD = "discord", "Discord webhook"
         TELEGRAM = "telegram", "Telegram bot"
         SLACK = "slack", "Slack webhook"
         LINE = "line", "LINE Messaging API push"
-        WEBHOOK = "webhook", "Generic webhook (HMAC-signed)"
+        WEBHOOK = "webhook", "Generic webhook (Standard Webhooks signatures)"
         EMAIL = "email", "Email"
 
     # Fields that hold credentials: write-only in the console, never rendered or logged.
@@ -76,7 +82,16 @@ class Channel(models.Model):
         max_length=500, blank=True, help_text="Telegram bot token or LINE channel access token."
     )
     signing_secret = models.CharField(
-        max_length=200, blank=True, help_text="Generic webhook: HMAC-SHA256 key."
+        max_length=200,
+        blank=True,
+        help_text=_("Generic webhook with the legacy signature only: its HMAC-SHA256 key."),
+    )
+    legacy_signature = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Also send X-PLS-Signature (sha256 HMAC of the body under the key above, no "
+            "timestamp) for receivers that do not check Standard Webhooks signatures yet."
+        ),
     )
     target = models.CharField(
         max_length=500,
@@ -121,7 +136,7 @@ class Channel(models.Model):
         required = {
             self.Kind.DISCORD: ["url"],
             self.Kind.SLACK: ["url"],
-            self.Kind.WEBHOOK: ["url", "signing_secret"],
+            self.Kind.WEBHOOK: ["url", "signing_secret"] if self.legacy_signature else ["url"],
             self.Kind.TELEGRAM: ["token", "target"],
             self.Kind.LINE: ["token", "target"],
             self.Kind.EMAIL: ["target"],

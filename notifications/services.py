@@ -8,11 +8,13 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.logs import current_request_id
+from core.models import WEBHOOK_SECRET_FIELDS
 from core.redaction import redact
 from core.roles import PLS_OWNER
 from notifications import digests, drain_requests
@@ -247,6 +249,18 @@ def channel_save(*, channel: Channel) -> Channel:
         report_route_unrouted()
         request_drain_on_commit([channel.pk])
     return channel
+
+
+def channel_webhook_secret_rotate(*, channel: Channel, overlap: timedelta | None = None) -> str:
+    """Gives the channel a new signing secret and returns it: the one time it is shown.
+    The old one keeps signing beside it for ``overlap`` (``PLS_WEBHOOK_SECRET_OVERLAP_HOURS``
+    by default; zero stops it at once)."""
+    now = timezone.now()
+    secret = channel.webhook_secret_rotate(
+        now, settings.PLS_WEBHOOK_SECRET_OVERLAP if overlap is None else overlap
+    )
+    channel.save(update_fields=[*WEBHOOK_SECRET_FIELDS, "updated_at"])
+    return secret
 
 
 def channel_send_test(*, channel: Channel) -> list[OwnerReport]:

@@ -1,11 +1,6 @@
 from core.exceptions import Conflict, DomainError, NotAllowed, TransitionNotAllowed
 
 
-class IdempotencyConflict(Conflict):
-    type_slug = "idempotency-conflict"
-    title = "Idempotency key reused with another body"
-
-
 class RequestAlreadyDecided(TransitionNotAllowed):
     type_slug = "request-already-decided"
     title = "Self-heal request already decided"

@@ -29,11 +29,6 @@ logger = logging.getLogger(__name__)
 repair_events = Counter(
     "pls_repair_events", "Repair events accepted, by gate.", ["gate"], where=Where.PROCESS
 )
-idempotent_replays = Counter(
-    "pls_repair_event_replays",
-    "Repeated requests answered from an earlier event.",
-    where=Where.PROCESS,
-)
 evidence_redactions = Counter(
     "pls_evidence_redactions",
     "Secrets cut out of worker evidence before storage.",

@@ -5,6 +5,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.db.models import Case, Q, Value, When
 
+from core.models import WebhookSigned
 from core.roles import acting_worker, has_role
 
 
@@ -21,8 +22,11 @@ class Outcome(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class Worker(models.Model):
-    """An AI coding worker process. It acts through its own Django user in group ``worker``."""
+class Worker(WebhookSigned):
+    """An AI coding worker process. It acts through its own Django user in group ``worker``.
+
+    Its self-heal callbacks are signed the Standard Webhooks way with a secret of its own
+    (``WebhookSigned``), never with anything derived from its tokens."""
 
     class Status(models.TextChoices):
         IDLE = "idle"
@@ -208,24 +212,14 @@ class RepairEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The token the event was reported with; signs its callbacks",
+        help_text="The token the event was reported with",
     )
-    # NULL, not "", for "no key": the unique constraint below only covers keyed requests.
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
-    request_digest = models.CharField(max_length=64, blank=True)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "worker_repair_events"
         ordering = ["-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["worker", "idempotency_key"],
-                condition=Q(idempotency_key__isnull=False),
-                name="repair_event_idempotency_key_per_worker",
-            )
-        ]
         indexes = [
             models.Index(fields=["fingerprint", "occurred_at"], name="repair_event_fp_time"),
             models.Index(fields=["occurred_at"], name="repair_event_time"),

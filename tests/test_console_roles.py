@@ -39,13 +39,13 @@ ACTIONS = {
         "viewer": set(),
     },
     "repairs_worker": {
-        "owner": {"issue_token", "pause", "resume"},
+        "owner": {"issue_token", "rotate_callback_secret", "pause", "resume"},
         "reviewer": set(),
         "viewer": set(),
     },
     "repairs_workertoken": {"owner": {"revoke"}, "reviewer": set(), "viewer": set()},
     "notifications_channel": {
-        "owner": {"send_test", "delete_selected"},
+        "owner": {"send_test", "rotate_webhook_secret", "delete_selected"},
         "reviewer": FORBIDDEN,
         "viewer": FORBIDDEN,
     },

@@ -104,7 +104,7 @@ def test_metrics_has_project_counters_at_zero_before_any_event():
 
     for gate in Gate.values:
         assert f'pls_repair_events_total{{gate="{gate}"}} 0.0' in output
-    assert "pls_repair_event_replays_total 0.0" in output
+    assert "pls_idempotent_replays_total 0.0" in output
     for decision in ("allowed", "needs_approval", "denied"):
         assert f'pls_verdicts_total{{decision="{decision}"}} 0.0' in output
     assert "django_http_requests_before_middlewares_total" in output

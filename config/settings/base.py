@@ -280,6 +280,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
 }
+# A retried write with the same Idempotency-Key is answered from its first answer for this
+# long (core.idempotency); beat deletes older keys hourly.
+PLS_IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("PLS_IDEMPOTENCY_KEY_TTL_HOURS", default=24))
+CELERY_BEAT_SCHEDULE["idempotency-keys-purge"] = {
+    "task": "core.tasks.idempotency_keys_purge_expired",
+    "schedule": crontab(minute=5),
+}
+# Webhook and callback signing secrets are sealed at rest with these Fernet keys
+# (comma-separated; the first seals, all open); unset, one is derived from SECRET_KEY.
+PLS_SECRET_ENCRYPTION_KEYS = env.list("PLS_SECRET_ENCRYPTION_KEYS", default=[])
+# A rotated signing secret keeps signing, beside the new one, for this long.
+PLS_WEBHOOK_SECRET_OVERLAP = timedelta(
+    hours=env.float("PLS_WEBHOOK_SECRET_OVERLAP_HOURS", default=24.0)
+)
+# manage.py backup: where dumps go, and how many of the newest it keeps (0: all).
+PLS_BACKUP_DIR = Path(env.str("PLS_BACKUP_DIR", default=str(VAR_DIR / "backups")))
+PLS_BACKUP_KEEP = env.int("PLS_BACKUP_KEEP", default=14)
 # Enqueueing never holds a request for long: a broker that does not answer in this time is
 # treated as down, and the beat sweeps pick the work up once it is back.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

@@ -5,13 +5,15 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from core.admin import SerializerForm, decide_selected
+from core.admin import SerializerForm, decide_selected, secrets_shown_once
 from core.roles import PLS_OWNER, has_role
 from repairs.models import Worker, WorkerToken
 from repairs.services import (
     month_spend,
+    worker_callback_secret_rotate,
     worker_pause,
     worker_register,
     worker_resume,
@@ -70,7 +72,7 @@ class WorkerAdmin(admin.ModelAdmin):
         "created_at",
     ]
     inlines = [ReadOnlyTokenInline]
-    actions = ["issue_token", "pause", "resume"]
+    actions = ["issue_token", "rotate_callback_secret", "pause", "resume"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Worker]:
         return (
@@ -142,6 +144,17 @@ class WorkerAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
         else:
             worker_register(obj)
+
+    @admin.action(
+        description=_("Rotate the callback signing secret (shown once)"), permissions=["change"]
+    )
+    def rotate_callback_secret(
+        self, request: HttpRequest, queryset: QuerySet[Worker]
+    ) -> HttpResponse:
+        issued = [
+            (worker.name, worker_callback_secret_rotate(worker=worker)) for worker in queryset
+        ]
+        return secrets_shown_once(self, request, issued)
 
     @admin.action(description="Issue a new API token (shown once)", permissions=["change"])
     def issue_token(self, request: HttpRequest, queryset: QuerySet[Worker]) -> HttpResponse:

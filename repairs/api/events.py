@@ -1,18 +1,18 @@
 import copy
-import re
 from datetime import datetime, timedelta
 
 import django_filters
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.filters import UtcIsoDateTimeFilter
+from core.idempotency import idempotent
 from core.openapi import request_examples
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions, requires
@@ -22,14 +22,8 @@ from repairs.selectors import (
     repair_event_list,
     worker_for_user,
 )
-from repairs.services import (
-    ReportedOutcome,
-    repair_event_report,
-    repair_event_resolve,
-    request_digest,
-)
+from repairs.services import ReportedOutcome, repair_event_report, repair_event_resolve
 
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 # Worker clocks drift; an event further ahead than this is a bug in the worker, not drift.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -272,27 +266,12 @@ class RepairEventListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         return repair_event_list(user=self.request.user)
 
-    @extend_schema(
-        request=RepairEventInput,
-        responses={201: RepairEventOutput},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                description="Same key and body: the first response again. Other body: 409.",
-            )
-        ],
-    )
+    @extend_schema(request=RepairEventInput, responses={201: RepairEventOutput})
+    @idempotent
     def post(self, request: Request) -> Response:
         worker = worker_for_user(request.user)
         if worker is None:
             raise exceptions.PermissionDenied("Only workers report repair events.")
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not IDEMPOTENCY_KEY.match(key):
-            raise exceptions.ValidationError(
-                {"Idempotency-Key": ["Use 1 to 200 visible ASCII characters."]}
-            )
         payload = RepairEventInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -315,17 +294,11 @@ class RepairEventListCreateApi(generics.ListAPIView):
             message=data["message"],
             evidence=data["evidence"],
             occurred_at=data.get("occurred_at"),
-            idempotency_key=key,
             token=request.auth,
             callback_url=data["callback_url"],
-            # Only a keyed request is ever compared with an earlier one.
-            digest=request_digest(request.data) if key else "",
             outcome=outcome,
         )
-        headers = {"Idempotent-Replayed": "true"} if reported.replayed else {}
-        return Response(
-            RepairEventOutput(reported.event).data, status=status.HTTP_201_CREATED, headers=headers
-        )
+        return Response(RepairEventOutput(reported.event).data, status=status.HTTP_201_CREATED)
 
 
 class RepairEventOutcomeApi(APIView):
@@ -336,6 +309,7 @@ class RepairEventOutcomeApi(APIView):
     permission_classes = [requires("repairs.add_repairevent")]
 
     @extend_schema(request=RepairOutcomeInput, responses=RepairEventOutput)
+    @idempotent
     def post(self, request: Request, pk: int) -> Response:
         if worker_for_user(request.user) is None:
             raise exceptions.PermissionDenied(

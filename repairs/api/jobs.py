@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.idempotency import idempotent
 from core.openapi import ProblemOutput, request_examples
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions
@@ -201,6 +202,7 @@ class JobClaimNextApi(APIView):
             423: _PAUSED,
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         job = job_claim_next(worker=request.user.worker)
         if job is None:
@@ -215,6 +217,7 @@ class JobClaimApi(APIView):
     permission_classes = [ActsAsWorker]
 
     @extend_schema(request=None, responses={200: JobOutput, 423: _PAUSED})
+    @idempotent
     def post(self, request: Request, external_id: str) -> Response:
         job = job_claim(worker=request.user.worker, external_id=external_id, token=request.auth)
         return Response(JobOutput(job).data)
@@ -226,6 +229,7 @@ class JobHeartbeatApi(APIView):
     permission_classes = [ActsAsWorker]
 
     @extend_schema(request=HeartbeatInput, responses=JobOutput)
+    @idempotent
     def post(self, request: Request, external_id: str) -> Response:
         payload = HeartbeatInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -261,6 +265,7 @@ class JobReleaseApi(APIView):
     act = staticmethod(job_release)
 
     @extend_schema(request=JobActionInput, responses=_ACTION_RESPONSES)
+    @idempotent
     def post(self, request: Request, external_id: str) -> Response:
         payload = JobActionInput(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -7,6 +7,7 @@ from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.idempotency import idempotent
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions
 from learning.api import LearningUpdateFilter, LearningUpdateInput, LearningUpdateOutput
@@ -38,6 +39,7 @@ class LearningUpdateListCreateApi(generics.ListAPIView):
             ),
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         worker = worker_for_user(request.user)
         if worker is None:

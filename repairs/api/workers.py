@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.idempotency import idempotent
 from repairs.models import Job, Worker
 from repairs.selectors import worker_for_user
 from repairs.services import budget_month_of, month_spend, worker_usage_add
@@ -89,6 +90,7 @@ class WorkerUsageApi(APIView):
     permission_classes = [IsWorker]
 
     @extend_schema(request=UsageInput, responses=UsageOutput)
+    @idempotent
     def post(self, request: Request) -> Response:
         payload = UsageInput(data=request.data)
         payload.is_valid(raise_exception=True)

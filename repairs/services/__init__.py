@@ -14,7 +14,6 @@ from repairs.services.events import (
     ReportedOutcome,
     repair_event_report,
     repair_event_resolve,
-    request_digest,
 )
 from repairs.services.jobs import (
     job_claim,
@@ -39,6 +38,7 @@ from repairs.services.stuck_claims import (
 )
 from repairs.services.workers import (
     TOKEN_PREFIX,
+    worker_callback_secret_rotate,
     worker_register,
     worker_token_authenticate,
     worker_token_issue,
@@ -65,11 +65,11 @@ __all__ = [
     "month_spend",
     "repair_event_report",
     "repair_event_resolve",
-    "request_digest",
     "self_heal_callback_deliver",
     "self_heal_callbacks_due",
     "self_heal_request_decide",
     "self_heal_requests_expire",
+    "worker_callback_secret_rotate",
     "worker_pause",
     "worker_register",
     "worker_resume",

@@ -1,14 +1,12 @@
-"""Repair events: a worker's report, judged by the policy in force."""
+"""Repair events: a worker's report, judged by the policy in force. A retried report is
+answered once by the API (``core.idempotency``), like every other worker write."""
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Expression, F, Func, IntegerField, QuerySet, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,15 +20,9 @@ from policies.selectors import policy_current
 from policies.services import proposal_for_repeat
 from repairs import metrics, postgres
 from repairs.evidence import clean_evidence, fingerprint
-from repairs.exceptions import IdempotencyConflict, OutcomeAlreadyRecorded
+from repairs.exceptions import OutcomeAlreadyRecorded
 from repairs.models import Gate, Job, Outcome, RepairEvent, SelfHealRequest, Worker, WorkerToken
 from repairs.services.lessons import repair_lesson_record
-
-
-def request_digest(payload: Any) -> str:
-    """Digest of a request body as data, so key order and whitespace do not matter."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -47,7 +39,6 @@ class ReportedOutcome:
 @dataclass(frozen=True)
 class ReportedEvent:
     event: RepairEvent
-    replayed: bool
 
 
 def repair_event_report(
@@ -62,15 +53,12 @@ def repair_event_report(
     message: str = "",
     evidence: str = "",
     occurred_at: datetime | None = None,
-    idempotency_key: str | None = None,
-    digest: str = "",
     token: WorkerToken | None = None,
     callback_url: str = "",
     failure: bool = True,
     outcome: ReportedOutcome | None = None,
 ) -> ReportedEvent:
-    """Records a worker's repair event with the policy's verdict on its action, or returns
-    the earlier one for a repeated request.
+    """Records a worker's repair event with the policy's verdict on its action.
 
     A ``needs_approval`` verdict opens a self-heal request; a fingerprint that reaches the
     policy's repeat threshold raises (or adds to) a repair proposal. Both happen in the
@@ -81,11 +69,8 @@ def repair_event_report(
 
     ``outcome`` is the repair's result when the worker reports it with the event: the event
     is stored with it, and a ``resolved`` one records its lesson, in the event's transaction,
-    so the report and its outcome commit together (a replay answers with both).
-
-    The same ``idempotency_key`` with the same ``digest`` returns the first event; with
-    another digest it raises ``IdempotencyConflict``. Concurrent retries are settled by the
-    database's unique constraint, so only one row is ever written.
+    so the report and its outcome commit together (a keyed retry answers with both:
+    ``core.idempotency``).
     """
     if action and action not in ladder.KNOWN_ACTIONS:
         raise UnknownActionError(
@@ -93,10 +78,6 @@ def repair_event_report(
             known_actions=list(ladder.KNOWN_ACTIONS),
         )
     resources = _resources_touched(action, job_ref, target)
-    if idempotency_key:
-        earlier = RepairEvent.objects.filter(worker=worker, idempotency_key=idempotency_key).first()
-        if earlier is not None:
-            return _replay(earlier, digest)
 
     message = redact(message).text
     phase = redact_clipped(phase, _PHASE_MAX_CHARS)
@@ -110,93 +91,81 @@ def repair_event_report(
     policy = policy_current(cached=True)
     budget = (error_class, action) if action in ladder.BUDGETED else None
 
-    try:
-        with transaction.atomic():
-            _take_turn(event_fingerprint, worker=worker if budget else None)
-            earlier = _earlier(
-                event_fingerprint,
-                since=now - policy.repeat_window,
-                job_ref=job_ref,
-                worker=worker,
-                budget=budget,
-            )
-            repeats = earlier.repeats + 1
-            proposal, raised = None, False
-            threshold = policy.auto_proposal_threshold
-            if failure and threshold and repeats >= threshold and gate != Gate.REPAIR_SUGGESTED:
-                proposal, raised = proposal_for_repeat(
-                    fingerprint=event_fingerprint,
-                    error_class=error_class,
-                    message=message,
-                    worker=worker.name,
-                    repeats=repeats,
-                    rejected_since=now - policy.repeat_window,
-                )
-            verdict = None
-            if action:
-                # Judged on what the worker named, before redaction could hide a name.
-                verdict = ladder.judge(
-                    policy, action=action, resources=resources, spent=earlier.spent
-                )
-            event = RepairEvent(
-                worker=worker,
-                job_id=earlier.job_id,
-                job_ref=job_ref,
-                gate=gate,
-                error_class=error_class,
+    with transaction.atomic():
+        _take_turn(event_fingerprint, worker=worker if budget else None)
+        earlier = _earlier(
+            event_fingerprint,
+            since=now - policy.repeat_window,
+            job_ref=job_ref,
+            worker=worker,
+            budget=budget,
+        )
+        repeats = earlier.repeats + 1
+        proposal, raised = None, False
+        threshold = policy.auto_proposal_threshold
+        if failure and threshold and repeats >= threshold and gate != Gate.REPAIR_SUGGESTED:
+            proposal, raised = proposal_for_repeat(
                 fingerprint=event_fingerprint,
-                phase=phase,
-                action=action,
-                target=shown_target,
+                error_class=error_class,
                 message=message,
-                evidence=evidence_clean.text,
-                evidence_cut_bytes=evidence_clean.cut_bytes,
-                redactions=evidence_clean.redactions,
-                repeat_count=repeats,
-                verdict=verdict.as_dict() if verdict else None,
-                decision=verdict.decision if verdict else "",
-                policy=policy,
-                proposal=proposal,
-                token=token,
-                idempotency_key=idempotency_key or None,
-                request_digest=digest,
-                occurred_at=occurred_at or now,
-                outcome=outcome.outcome if outcome else "",
-                resolved_at=now if outcome else None,
-                resolved_by_id=worker.user_id if outcome else None,
+                worker=worker.name,
+                repeats=repeats,
+                rejected_since=now - policy.repeat_window,
             )
-            event.save(force_insert=True)
-            if verdict is not None and verdict.decision == ladder.NEEDS_APPROVAL:
-                _self_heal_request_open(
-                    event,
-                    verdict,
-                    policy,
-                    callback_url,
-                    now,
-                    resources=[redact_clipped(name, _TARGET_CHARS) for name in resources],
-                )
-            if raised:
-                _repair_suggested_record(event, policy, now)
-            if outcome is not None and outcome.outcome == Outcome.RESOLVED:
-                repair_lesson_record(
-                    event=event,
-                    lesson=outcome.lesson,
-                    fix=outcome.fix,
-                    next_round_priority=outcome.next_round_priority,
-                )
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        # A concurrent request with the same key committed first: answer as it did.
-        earlier_event = RepairEvent.objects.get(worker=worker, idempotency_key=idempotency_key)
-        return _replay(earlier_event, digest)
-
+        verdict = None
+        if action:
+            # Judged on what the worker named, before redaction could hide a name.
+            verdict = ladder.judge(policy, action=action, resources=resources, spent=earlier.spent)
+        event = RepairEvent(
+            worker=worker,
+            job_id=earlier.job_id,
+            job_ref=job_ref,
+            gate=gate,
+            error_class=error_class,
+            fingerprint=event_fingerprint,
+            phase=phase,
+            action=action,
+            target=shown_target,
+            message=message,
+            evidence=evidence_clean.text,
+            evidence_cut_bytes=evidence_clean.cut_bytes,
+            redactions=evidence_clean.redactions,
+            repeat_count=repeats,
+            verdict=verdict.as_dict() if verdict else None,
+            decision=verdict.decision if verdict else "",
+            policy=policy,
+            proposal=proposal,
+            token=token,
+            occurred_at=occurred_at or now,
+            outcome=outcome.outcome if outcome else "",
+            resolved_at=now if outcome else None,
+            resolved_by_id=worker.user_id if outcome else None,
+        )
+        event.save(force_insert=True)
+        if verdict is not None and verdict.decision == ladder.NEEDS_APPROVAL:
+            _self_heal_request_open(
+                event,
+                verdict,
+                policy,
+                callback_url,
+                now,
+                resources=[redact_clipped(name, _TARGET_CHARS) for name in resources],
+            )
+        if raised:
+            _repair_suggested_record(event, policy, now)
+        if outcome is not None and outcome.outcome == Outcome.RESOLVED:
+            repair_lesson_record(
+                event=event,
+                lesson=outcome.lesson,
+                fix=outcome.fix,
+                next_round_priority=outcome.next_round_priority,
+            )
     metrics.repair_events.labels(gate=gate).inc()
     if verdict is not None:
         metrics.verdicts.labels(decision=verdict.decision).inc()
     if evidence_clean.redactions:
         metrics.evidence_redactions.inc(evidence_clean.redactions)
-    return ReportedEvent(event, replayed=False)
+    return ReportedEvent(event)
 
 
 _TARGET_CHARS = SelfHealRequest._meta.get_field("target").max_length or 200
@@ -379,17 +348,6 @@ def _repair_suggested_record(event: RepairEvent, policy: WorkerPolicy, now: date
         occurred_at=now,
     )
     metrics.proposals_raised.inc()
-
-
-def _replay(earlier: RepairEvent, digest: str) -> ReportedEvent:
-    if earlier.request_digest != digest:
-        raise IdempotencyConflict(
-            "This Idempotency-Key was first used with a different body; use a new key "
-            "for a new event.",
-            event=earlier.pk,
-        )
-    metrics.idempotent_replays.inc()
-    return ReportedEvent(earlier, replayed=True)
 
 
 def repair_event_resolve(

@@ -138,10 +138,11 @@ def callback_payload(request: SelfHealRequest) -> dict:
 
 
 def self_heal_callback_deliver(*, request_id: int) -> bool:
-    """POSTs the decision to the worker's callback URL, signed with the token it reported
-    with. Returns False when there is nothing (more) to send; raises ``CallbackFailed`` for
+    """POSTs the decision to the worker's callback URL, signed the Standard Webhooks way
+    with the worker's callback secret(s); ``webhook-id`` names the request, the same on every
+    attempt. Returns False when there is nothing (more) to send; raises ``CallbackFailed`` for
     the task to retry. Safe to run twice: a delivered callback is not sent again."""
-    request = SelfHealRequest.objects.select_related("worker", "decided_by", "event__token").get(
+    request = SelfHealRequest.objects.select_related("worker", "decided_by", "event").get(
         pk=request_id
     )
     if (
@@ -150,8 +151,6 @@ def self_heal_callback_deliver(*, request_id: int) -> bool:
         or request.status == Status.PENDING
     ):
         return False
-    token = request.event.token
-    headers = {"X-PLS-Token-Id": str(token.pk)} if token else {}
     SelfHealRequest.objects.filter(pk=request.pk).update(
         callback_attempts=request.callback_attempts + 1
     )
@@ -159,8 +158,8 @@ def self_heal_callback_deliver(*, request_id: int) -> bool:
         response = post_json(
             _callback_target(request.callback_url),
             callback_payload(request),
-            signing_key=token.digest.encode() if token else None,
-            headers=headers,
+            webhook_id=f"msg_pls_self_heal_{request.pk}",
+            webhook_secrets=request.worker.webhook_secrets(timezone.now()),
             guarded=True,
         )
         error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -9,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.utils import timezone
 
+from core.models import WEBHOOK_SECRET_FIELDS
 from core.roles import WORKER
 from repairs import postgres
 from repairs.models import Worker, WorkerToken
@@ -34,6 +36,17 @@ def worker_register(worker: Worker) -> Worker:
     worker.user = user
     worker.save()
     return worker
+
+
+def worker_callback_secret_rotate(*, worker: Worker, overlap: timedelta | None = None) -> str:
+    """Gives the worker a new secret for its self-heal callbacks and returns it: the one
+    time it is shown. The old one keeps signing beside it for ``overlap``
+    (``PLS_WEBHOOK_SECRET_OVERLAP_HOURS`` by default; zero stops it at once)."""
+    secret = worker.webhook_secret_rotate(
+        timezone.now(), settings.PLS_WEBHOOK_SECRET_OVERLAP if overlap is None else overlap
+    )
+    worker.save(update_fields=WEBHOOK_SECRET_FIELDS)
+    return secret
 
 
 def worker_token_issue(

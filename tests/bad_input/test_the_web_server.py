@@ -216,7 +216,7 @@ def test_a_chunked_body_over_the_limit_is_a_413_problem(server, token):
     assert not RepairEvent.objects.exists()
 
 
-@pytest.mark.parametrize("key", ["k" * 10_000, "k" * 201])
+@pytest.mark.parametrize("key", ["k" * 10_000, "k" * 256])
 def test_an_over_long_idempotency_key_is_a_400_problem_naming_the_header(server, token, key):
     connection = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
     headers = {

@@ -126,8 +126,10 @@ def test_line_409_for_an_already_accepted_retry_is_a_success(db, httpserver, mak
     assert states(channel) == ["sent"]
 
 
-def test_generic_webhook_body_is_signed_over_the_exact_bytes(db, httpserver, make_channel):
-    channel = make_channel("hook", signing_secret="s3cret-hmac-key")
+def test_a_webhook_opted_into_the_legacy_signature_gets_it_over_the_exact_bytes(
+    db, httpserver, make_channel
+):
+    channel = make_channel("hook", signing_secret="s3cret-hmac-key", legacy_signature=True)
     answer(httpserver, channel, 200)
     (report,) = raise_one(task_id="JOB-7")
 

@@ -1,16 +1,21 @@
-"""A decided request is POSTed to the worker's callback URL, signed with its token."""
+"""A decided request is POSTed to the worker's callback URL, signed the Standard Webhooks
+way with the worker's callback secret (verified here with the reference verifier)."""
 
 import hashlib
-import hmac
-import json
+import io
+from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
+from standardwebhooks import Webhook, WebhookVerificationError
 from werkzeug import Response
 
+from core.secrets import unseal
 from repairs.exceptions import CallbackFailed
-from repairs.models import SelfHealRequest
-from repairs.services import self_heal_callbacks_due
+from repairs.models import SelfHealRequest, Worker
+from repairs.services import self_heal_callbacks_due, worker_callback_secret_rotate
 from repairs.tasks import self_heal_callback_send
 from tests.factories import event_body
 
@@ -33,7 +38,8 @@ def approve(reviewer, session_client, request_id: int, django_capture_on_commit_
     return callbacks
 
 
-def test_the_decision_reaches_the_callback_signed_with_the_workers_token(
+def test_the_decision_reaches_the_callback_signed_with_the_workers_callback_secret(
+    worker,
     worker_client,
     worker_token,
     reviewer,
@@ -41,6 +47,7 @@ def test_the_decision_reaches_the_callback_signed_with_the_workers_token(
     httpserver,
     django_capture_on_commit_callbacks,
 ):
+    secret = worker_callback_secret_rotate(worker=worker)
     httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("ok")
     request_id = escalate_with_callback(worker_client, httpserver.url_for("/hook"))
     callbacks = approve(reviewer, session_client, request_id, django_capture_on_commit_callbacks)
@@ -49,30 +56,59 @@ def test_the_decision_reaches_the_callback_signed_with_the_workers_token(
     self_heal_callback_send.apply(args=[request_id]).get()
 
     ((sent, _),) = httpserver.log
-    body = sent.get_data()
-    key = hashlib.sha256(worker_token.encode()).hexdigest().encode()
-    expected = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(sent.headers["X-PLS-Signature"], expected)
-    payload = json.loads(body)
+    payload = Webhook(secret).verify(sent.get_data(), dict(sent.headers))
+    assert sent.headers["webhook-id"] == f"msg_pls_self_heal_{request_id}"
     assert payload["self_heal_request"] == request_id
     assert payload["status"] == "approved"
     assert payload["decided_by"] == reviewer.username
     assert SelfHealRequest.objects.get(pk=request_id).callback_delivered_at is not None
+    # Nothing derived from the token signs it any more: no one who reads the token table
+    # (its digests) or the SQL log can forge a callback.
+    assert "X-PLS-Signature" not in sent.headers
+    digest = hashlib.sha256(worker_token.encode()).hexdigest().encode()
+    with pytest.raises(WebhookVerificationError):
+        Webhook(digest).verify(sent.get_data(), dict(sent.headers))
 
 
-def test_a_signature_made_with_another_token_does_not_verify(
-    worker_client, reviewer, session_client, httpserver, django_capture_on_commit_callbacks
+def test_a_rotated_callback_secret_signs_beside_the_new_one_only_inside_the_overlap(
+    worker, worker_client, reviewer, session_client, httpserver, django_capture_on_commit_callbacks
 ):
-    httpserver.expect_oneshot_request("/hook").respond_with_data("ok")
-    request_id = escalate_with_callback(worker_client, httpserver.url_for("/hook"))
-    approve(reviewer, session_client, request_id, django_capture_on_commit_callbacks)
+    old = worker_callback_secret_rotate(worker=worker)
+    new = worker_callback_secret_rotate(worker=worker, overlap=timedelta(minutes=30))
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    inside = escalate_with_callback(worker_client, httpserver.url_for("/hook"))
+    approve(reviewer, session_client, inside, django_capture_on_commit_callbacks)
 
-    self_heal_callback_send.apply(args=[request_id]).get()
+    self_heal_callback_send.apply(args=[inside]).get()
 
-    ((sent, _),) = httpserver.log
-    forged_key = hashlib.sha256(b"pls_someone-else").hexdigest().encode()
-    forged = "sha256=" + hmac.new(forged_key, sent.get_data(), hashlib.sha256).hexdigest()
-    assert sent.headers["X-PLS-Signature"] != forged
+    sent, _ = httpserver.log[-1]
+    Webhook(old).verify(sent.get_data(), dict(sent.headers))
+    Webhook(new).verify(sent.get_data(), dict(sent.headers))
+
+    Worker.objects.filter(pk=worker.pk).update(
+        webhook_secret_previous_until=timezone.now() - timedelta(seconds=1)
+    )
+    after = escalate_with_callback(worker_client, httpserver.url_for("/hook"))
+    approve(reviewer, session_client, after, django_capture_on_commit_callbacks)
+
+    self_heal_callback_send.apply(args=[after]).get()
+
+    sent, _ = httpserver.log[-1]
+    Webhook(new).verify(sent.get_data(), dict(sent.headers))
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(sent.get_data(), dict(sent.headers))
+
+
+def test_create_worker_shows_the_callback_secret_once_and_stores_it_sealed(db):
+    out = io.StringIO()
+    call_command("create_worker", "codex-secret", "--team", "alpha", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    secret = next(word for line in lines for word in line.split() if word.startswith("whsec_"))
+    assert lines[-1].startswith("pls_")  # the token stays the last line, for scripts
+    worker = Worker.objects.get(name="codex-secret")
+    assert secret not in worker.webhook_secret
+    assert unseal(worker.webhook_secret) == secret
 
 
 def test_a_failing_callback_is_retried_and_delivered_once(

@@ -2,11 +2,14 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from repairs.models import Worker
-from repairs.services import worker_register, worker_token_issue
+from repairs.services import worker_callback_secret_rotate, worker_register, worker_token_issue
 
 
 class Command(BaseCommand):
-    help = "Creates a worker and prints its API token as the last line (shown only this once)."
+    help = (
+        "Creates a worker; prints its callback signing secret, then its API token as the last "
+        "line (each shown only this once)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="unique slug, e.g. codex-7")
@@ -30,6 +33,9 @@ class Command(BaseCommand):
             worker_register(worker)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
+        secret = worker_callback_secret_rotate(worker=worker)
         _, raw = worker_token_issue(worker=worker, label="create_worker")
-        self.stdout.write(f"Created worker {worker.name} (team {worker.team}). Its API token:")
+        self.stdout.write(f"Created worker {worker.name} (team {worker.team}).")
+        self.stdout.write(f"Its self-heal callbacks are signed with (Standard Webhooks): {secret}")
+        self.stdout.write("Its API token:")
         self.stdout.write(raw)
