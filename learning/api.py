@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import NotAllowed
+from core.exports import ExportableList
 from core.filters import UtcIsoDateTimeFilter
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions, requires
@@ -102,9 +103,12 @@ class LearningUpdateFilter(django_filters.FilterSet):
         return lessons_matching(records, value)
 
 
-class LearningUpdateListCreateApi(generics.ListAPIView):
+class LearningUpdateListCreateApi(ExportableList, generics.ListAPIView):
     """Workers report lessons (201 new, 200 when the team already had it: its occurrences
-    grew); everyone with the view right lists and searches them."""
+    grew); everyone with the view right lists and searches them, and exports them
+    (``?format=ndjson`` / ``?format=csv``)."""
+
+    export_name = "learning-memory-updates"
 
     permission_classes = [RolePermissions]
     serializer_class = LearningUpdateOutput

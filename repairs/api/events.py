@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.exports import ExportableList
 from core.filters import UtcIsoDateTimeFilter
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions, requires
@@ -224,8 +225,13 @@ class RepairEventFilter(django_filters.FilterSet):
         fields = ["gate", "error_class", "worker", "job", "since"]
 
 
-class RepairEventListCreateApi(generics.ListAPIView):
-    """Workers report repair events; people and workers read them back."""
+class RepairEventListCreateApi(ExportableList, generics.ListAPIView):
+    """Workers report repair events; people and workers read them back (also as NDJSON or
+    CSV: ``?format=ndjson`` / ``?format=csv``, every row the filters select)."""
+
+    export_name = "worker-repair-events"
+    # Evidence may hold 64 KiB an event: a smaller chunk keeps the stream's memory low.
+    export_chunk_size = 500
 
     permission_classes = [RolePermissions]
     serializer_class = RepairEventOutput
