@@ -127,7 +127,7 @@ class ArtifactCheckFilter(django_filters.FilterSet):
         fields = ["job", "status", "worker"]
 
 
-class ArtifactCheckListCreateApi(ExportableList, generics.ListAPIView):
+class ArtifactCheckListCreateApi(ExportableList):
     """Workers submit artifact checks of the jobs they hold; a Celery task runs them. The
     list is also exported as NDJSON or CSV (``?format=ndjson`` / ``?format=csv``)."""
 

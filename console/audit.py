@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from rest_framework import generics, serializers
+from rest_framework import serializers
 
 from core import audit
 from core.admin import ExportableAdmin, ReadOnlyAdmin
@@ -78,7 +78,7 @@ class AuditEntryFilter(django_filters.FilterSet):
         return entries.filter(audit.channel_filter(value))
 
 
-class AuditTrailApi(ExportableList, generics.ListAPIView):
+class AuditTrailApi(ExportableList):
     """Who changed what, when and through which channel, newest first; filter by ``user``,
     ``object_type`` (``repairs.selfhealrequest``), ``object_id``, ``via``, ``since`` and
     ``until``. Also as NDJSON or CSV (``?format=ndjson`` / ``?format=csv``)."""

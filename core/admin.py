@@ -227,7 +227,9 @@ class ExportableAdmin(admin.ModelAdmin):
             name=self.export_name,
         )
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # type: ignore[no-untyped-def]
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponseBase:
         query = request.GET.copy()
         query.pop(PAGE_VAR, None)
         opts = self.model._meta

@@ -37,7 +37,7 @@ __all__ = ["ADDITION", "CHANGE", "CHANNELS", "DELETION", "audit_record", "audit_
 
 _via: ContextVar[str] = ContextVar("pls_audit_via", default=COMMAND)
 _PREFIX = re.compile(r"^\[(" + "|".join(CHANNELS) + r")\] ")
-_REPR_CHARS = LogEntry._meta.get_field("object_repr").max_length or 200
+_REPR_CHARS = 200  # LogEntry.object_repr's max_length
 
 
 def current_via() -> str:

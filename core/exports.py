@@ -19,13 +19,15 @@ tab or carriage return) get a leading ``'``.
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, QuerySet
 from django.http import StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
+from rest_framework import generics
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -122,7 +124,12 @@ class _ExportRenderer(BaseRenderer):
 
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None):  # type: ignore[no-untyped-def]
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         return JSONRenderer().render(data, accepted_media_type, renderer_context)
 
 
@@ -136,8 +143,8 @@ class CSVRenderer(_ExportRenderer):
     format = CSV
 
 
-class ExportableList:
-    """For a DRF ``ListAPIView``: ``?format=ndjson`` or ``?format=csv`` streams every row
+class ExportableList(generics.ListAPIView):
+    """A DRF ``ListAPIView`` whose ``?format=ndjson`` or ``?format=csv`` streams every row
     the list's filters select (no pages), rendered by the list's serializer.
 
     ``export_name`` names the file; ``export_queryset`` may add the joins a whole export
@@ -149,36 +156,39 @@ class ExportableList:
     export_name = "export"
     export_chunk_size = CHUNK_SIZE
 
-    def perform_content_negotiation(self, request: Request, force: bool = False):  # type: ignore[no-untyped-def]
+    def perform_content_negotiation(
+        self, request: Request, force: bool = False
+    ) -> tuple[BaseRenderer, str]:
         fmt = request.query_params.get("format")
         for renderer in (NDJSONRenderer(), CSVRenderer()):
             if fmt == renderer.format:
                 return renderer, renderer.media_type
-        return super().perform_content_negotiation(request, force)  # type: ignore[misc]
+        return super().perform_content_negotiation(request, force)
 
     def export_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset
 
-    def list(self, request: Request, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         fmt = getattr(request.accepted_renderer, "format", None)
         if fmt not in FORMATS:
-            return super().list(request, *args, **kwargs)  # type: ignore[misc]
-        view: Any = self
-        queryset = self.export_queryset(view.filter_queryset(view.get_queryset()))
+            return super().list(request, *args, **kwargs)
+        queryset = self.export_queryset(self.filter_queryset(self.get_queryset()))
         return export_response(
             queryset,
             fmt=fmt,
-            serialize=lambda rows: view.get_serializer(rows, many=True).data,
-            columns=list(view.get_serializer().fields),
+            serialize=lambda rows: self.get_serializer(rows, many=True).data,
+            columns=list(self.get_serializer().fields),
             name=self.export_name,
             chunk_size=self.export_chunk_size,
         )
 
-    def finalize_response(self, request: Request, response, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def finalize_response(
+        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         # A refusal asked for as CSV is still a problem document (JSON).
         if isinstance(response, Response) and isinstance(
             request.accepted_renderer, _ExportRenderer
         ):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        return super().finalize_response(request, response, *args, **kwargs)

@@ -103,7 +103,7 @@ class LearningUpdateFilter(django_filters.FilterSet):
         return lessons_matching(records, value)
 
 
-class LearningUpdateListCreateApi(ExportableList, generics.ListAPIView):
+class LearningUpdateListCreateApi(ExportableList):
     """Workers report lessons (201 new, 200 when the team already had it: its occurrences
     grew); everyone with the view right lists and searches them, and exports them
     (``?format=ndjson`` / ``?format=csv``)."""

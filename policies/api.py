@@ -276,7 +276,7 @@ class ProposalDecideApi(APIView):
         return Response(DecisionOutput(decision).data, status=status.HTTP_200_OK)
 
 
-class DecisionListApi(ExportableList, generics.ListAPIView):
+class DecisionListApi(ExportableList):
     """The decision records, newest first. Append-only. Also as NDJSON or CSV
     (``?format=ndjson`` / ``?format=csv``)."""
 

@@ -242,11 +242,10 @@ def proposal_decide(
         policy_change=policy_change,
         fix=fix,
     )
-    decided = record.proposal
     versions = _versions(record)
     audit_record(
         user=user,
-        obj=decided,
+        obj=record.proposal or proposal,
         action_flag=CHANGE,
         message=f"Decided {decision}"
         + (f", policy {versions}" if versions else "")

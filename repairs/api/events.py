@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -225,7 +225,7 @@ class RepairEventFilter(django_filters.FilterSet):
         fields = ["gate", "error_class", "worker", "job", "since"]
 
 
-class RepairEventListCreateApi(ExportableList, generics.ListAPIView):
+class RepairEventListCreateApi(ExportableList):
     """Workers report repair events; people and workers read them back (also as NDJSON or
     CSV: ``?format=ndjson`` / ``?format=csv``, every row the filters select)."""
 

@@ -52,7 +52,7 @@ class SelfHealRequestFilter(django_filters.FilterSet):
         fields = ["status", "worker", "approver_role"]
 
 
-class SelfHealRequestListApi(ExportableList, generics.ListAPIView):
+class SelfHealRequestListApi(ExportableList):
     """Self-heal requests: a worker sees its own, people with the view right see all (also
     as NDJSON or CSV: ``?format=ndjson`` / ``?format=csv``)."""
 
