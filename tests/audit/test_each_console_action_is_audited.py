@@ -10,7 +10,7 @@ from django.utils import timezone
 from learning.models import LearningMemoryUpdate
 from notifications.models import Channel, OwnerReport
 from policies.models import PolicyDecision, Proposal, WorkerPolicy
-from repairs.models import SelfHealRequest, WorkerToken
+from repairs.models import Job, RepairEvent, SelfHealRequest, WorkerToken
 from tests.console import EVENTS, run_action
 from tests.factories import ChannelFactory, LearningUpdateFactory, event_body, issue_token
 
@@ -212,3 +212,40 @@ def test_a_worker_changes_nothing_the_audit_trail_records(worker, worker_client)
     issue_token(worker)  # a token issued without a person (create_worker, seed_demo)
 
     assert LogEntry.objects.count() == before
+
+
+def test_registering_a_job_is_audited_once(client, owner, audited):
+    client.force_login(owner)
+
+    client.post(
+        reverse("admin:repairs_job_add"),
+        {"external_id": "PLS-NEW", "title": "From the console", "priority": "low"},
+    )
+
+    assert audited(Job.objects.get(external_id="PLS-NEW")) == [
+        (owner.username, "console", "Registered job PLS-NEW.")
+    ]
+
+
+def test_marking_an_event_resolved_and_testing_a_channel_are_audited(
+    client, owner, worker_client, audited
+):
+    body = worker_client.post(EVENTS, event_body(), format="json").json()
+    event = RepairEvent.objects.get(pk=body["id"])
+    channel = ChannelFactory(name="ops")
+    client.force_login(owner)
+
+    run_action(
+        client,
+        reverse("admin:repairs_repairevent_changelist"),
+        "mark_resolved",
+        [event],
+        lesson="Retry once after the maintenance window.",
+    )
+    client.post(
+        reverse("admin:notifications_channel_changelist"),
+        {"action": "send_test", "_selected_action": [channel.pk]},
+    )
+
+    assert audited(event) == [(owner.username, "console", "Marked resolved.")]
+    assert audited(channel) == [(owner.username, "console", "Sent a test report.")]
