@@ -19,7 +19,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -223,13 +223,13 @@ class ExportableAdmin(admin.ModelAdmin):
             self.export_queryset(changelist.queryset),
             fmt=fmt,
             serialize=lambda rows: serializer(rows, many=True).data,
-            columns=list(serializer().fields),
+            columns=exports.columns_of(serializer()),
             name=self.export_name,
         )
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponseBase:
+    ) -> HttpResponse:
         query = request.GET.copy()
         query.pop(PAGE_VAR, None)
         opts = self.model._meta

@@ -31,6 +31,7 @@ from rest_framework import generics
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer, Serializer
 
 NDJSON = "ndjson"
 CSV = "csv"
@@ -55,6 +56,13 @@ def keyset_chunks(queryset: QuerySet, *, chunk_size: int = CHUNK_SIZE) -> Iterat
         if len(rows) < chunk_size:
             return
         last = rows[-1].pk
+
+
+def columns_of(serializer: BaseSerializer) -> list[str]:
+    """A CSV export's columns: the fields of the serializer that renders its rows."""
+    if not isinstance(serializer, Serializer):
+        raise TypeError(f"{type(serializer).__name__} declares no fields to export")
+    return list(serializer.fields)
 
 
 def csv_cell(value: Any) -> str:
@@ -168,7 +176,11 @@ class ExportableList(generics.ListAPIView):
     def export_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    # DRF's stubs type a list's answer as Response; an export is a StreamingHttpResponse,
+    # which DRF's dispatch passes through as any HttpResponseBase.
+    def list(  # type: ignore[override]
+        self, request: Request, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         fmt = getattr(request.accepted_renderer, "format", None)
         if fmt not in FORMATS:
             return super().list(request, *args, **kwargs)
@@ -177,14 +189,14 @@ class ExportableList(generics.ListAPIView):
             queryset,
             fmt=fmt,
             serialize=lambda rows: self.get_serializer(rows, many=True).data,
-            columns=list(self.get_serializer().fields),
+            columns=columns_of(self.get_serializer()),
             name=self.export_name,
             chunk_size=self.export_chunk_size,
         )
 
     def finalize_response(
-        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
-    ) -> HttpResponseBase:
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
         # A refusal asked for as CSV is still a problem document (JSON).
         if isinstance(response, Response) and isinstance(
             request.accepted_renderer, _ExportRenderer

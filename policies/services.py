@@ -138,7 +138,7 @@ def policy_change(
     decision = _apply(user=user, expected=policy, changes=changes, rationale=rationale)
     audit_record(
         user=user,
-        obj=decision.policy_after,
+        obj=decision.policy_after or policy,
         action_flag=ADDITION,
         message=f"Changed the worker policy {_versions(decision)} "
         f"({', '.join(sorted(decision.changes))}): {rationale}",
