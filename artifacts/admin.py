@@ -3,13 +3,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from artifacts.api import ArtifactCheckOutput
 from artifacts.models import ArtifactGateCheck
 from artifacts.selectors import artifact_check_list
-from core.admin import ReadOnlyAdmin, admin_link
+from core.admin import ExportableAdmin, ReadOnlyAdmin, admin_link
 
 
 @admin.register(ArtifactGateCheck)
-class ArtifactGateCheckAdmin(ReadOnlyAdmin):
+class ArtifactGateCheckAdmin(ExportableAdmin, ReadOnlyAdmin):
+    export_serializer = ArtifactCheckOutput
+    export_name = "artifact-gate-checks"
+
     """Checks are evidence: readable by every role, written only by the check task."""
 
     list_display = [

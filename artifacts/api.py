@@ -12,6 +12,7 @@ from artifacts.fetch import scheme_refusal
 from artifacts.models import ArtifactGateCheck
 from artifacts.selectors import artifact_check_latest, artifact_check_list
 from artifacts.services import artifact_check_submit, artifact_guard_job_complete
+from core.exports import ExportableList
 from core.idempotency import idempotent
 from core.openapi import request_examples
 from core.pagination import NewestFirst
@@ -144,8 +145,11 @@ class ArtifactCheckFilter(django_filters.FilterSet):
         fields = ["job", "status", "worker"]
 
 
-class ArtifactCheckListCreateApi(generics.ListAPIView):
-    """Workers submit artifact checks of the jobs they hold; a Celery task runs them."""
+class ArtifactCheckListCreateApi(ExportableList):
+    """Workers submit artifact checks of the jobs they hold; a Celery task runs them. The
+    list is also exported as NDJSON or CSV (``?format=ndjson`` / ``?format=csv``)."""
+
+    export_name = "artifact-gate-checks"
 
     permission_classes = [RolePermissions]
     serializer_class = ArtifactCheckOutput

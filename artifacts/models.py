@@ -36,6 +36,9 @@ class ArtifactGateCheck(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Retention empties ``results`` and ``upload_files`` of old finished checks
+    # (PLS_RETAIN_CHECK_BODIES_DAYS); the verdict, reason and times stay.
+    bodies_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "artifact_gate_checks"

@@ -8,7 +8,7 @@ passed.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from artifacts.selectors import (
 )
 from core import broker
 from core.exceptions import DomainError
+from core.retention import DEFAULT_BATCH, update_in_batches
 from core.roles import PLS_OWNER
 from notifications.services import report_enqueue
 from repairs.exceptions import JobStateConflict
@@ -396,3 +397,23 @@ def _guard_refusal(
 
 def _refusal_evidence(refusal: GuardNotPassed) -> str:
     return "\n".join(f"{key}: {value}" for key, value in refusal.extra.items())
+
+
+def artifact_check_bodies_purge(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH) -> int:
+    """Empties the per-URL results and the upload list of finished checks created before
+    ``cutoff`` (retention's ``check_bodies``); returns how many checks were emptied.
+
+    The check itself stays, with its status, reason, failing URL and times: the completion
+    gate, the milestones and the scorecard read those, never the bodies.
+    """
+    return update_in_batches(
+        ArtifactGateCheck.objects.filter(
+            status__in=ArtifactGateCheck.FINAL,
+            created_at__lt=cutoff,
+            bodies_purged_at__isnull=True,
+        ),
+        batch_size=batch_size,
+        results=[],
+        upload_files=[],
+        bodies_purged_at=timezone.now(),
+    )

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/suite.py [--only ingest,claims] [--skip rss] [--quick]
 
-Runs bench/ingest.py, claims.py, outbox.py, artifacts.py, console.py and rss.py one after the
+Runs bench/ingest.py, claims.py, outbox.py, artifacts.py, console.py, rss.py and exports.py one
+after the
 other, each as its own process on its own PostgreSQL database (their defaults, or
 BENCH_DATABASE_URL for all of them) with a redis-server of its own, showing their output as
 it comes. Each script's last line is ``RESULT {json}``; from those this prints one table of
@@ -40,6 +41,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "artifacts": ([], ["--checks", "20"]),
     "console": ([], ["--requests", "5"]),
     "rss": (["--fresh"], ["--fresh", "--requests", "3000", "--warmup", "500"]),
+    "exports": ([], ["--events", "20000"]),
 }  # fmt: skip
 
 
@@ -158,6 +160,28 @@ def rss_rows(r: dict) -> list[Row]:
     ]
 
 
+def exports_rows(r: dict) -> list[Row]:
+    rows = [
+        Row(
+            f"Export of {r['events']:,} events (`?format=ndjson` / `csv`), in process",
+            f"NDJSON {r['ndjson_rows_per_s']:,} rows/s ({r['ndjson_mib_per_s']} MiB/s); "
+            f"CSV {r['csv_rows_per_s']:,} rows/s ({r['csv_mib_per_s']} MiB/s)",
+            "",
+            None,
+        )
+    ]
+    if "peak_mib" in r:
+        rows.append(
+            Row(
+                f"Export memory: tracemalloc peak streaming {r['ndjson_mib']} MiB of NDJSON",
+                f"{r['peak_mib']} MiB",
+                "< 32 MiB",
+                r["target_met"],
+            )
+        )
+    return rows
+
+
 ROWS: dict[str, Callable[[dict], list[Row]]] = {
     "ingest": ingest_rows,
     "claims": claims_rows,
@@ -165,6 +189,7 @@ ROWS: dict[str, Callable[[dict], list[Row]]] = {
     "artifacts": artifacts_rows,
     "console": console_rows,
     "rss": rss_rows,
+    "exports": exports_rows,
 }
 
 

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("artifacts.urls")),
     path("", include("learning.urls")),
     path("", include("dashboards.urls")),
+    path("", include("console.urls")),
 ]
 
 urlpatterns = [

@@ -9,6 +9,11 @@ class ConsoleConfig(AppConfig):
     name = "console"
     verbose_name = "PLS Ops Console"
 
+    def ready(self) -> None:
+        from console import retention
+
+        retention.register_all()
+
 
 class OpsConsoleAdminConfig(AdminConfig):
     """The Django admin, installed as the PLS Ops Console."""

@@ -85,6 +85,16 @@ def change_page(obj: Model) -> str:
 # --- D7 acceptance ----------------------------------------------------------------------------
 
 
+def acceptance_event_ids() -> list[int]:
+    """The first worker events, which the D7 acceptance shows as its proof: retention
+    keeps them (console.retention)."""
+    return list(
+        RepairEvent.objects.exclude(gate=Gate.REPAIR_SUGGESTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:D7_MIN_EVENTS]
+    )
+
+
 def _events_check() -> Check:
     # Workers' reports: the console's own record of raising a proposal is not one.
     first = list(

@@ -13,9 +13,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from core.admin import ReadOnlyAdmin, admin_link
+from core.admin import ExportableAdmin, ReadOnlyAdmin, admin_link
 from core.exceptions import DomainError
 from core.text import normalise_message
+from learning.api import LearningUpdateOutput
 from learning.models import LearningMemoryUpdate, PromptPackExport
 from learning.search import lessons_matching
 from learning.selectors import learning_teams, learning_update_list, prompt_pack_export_list
@@ -58,7 +59,10 @@ class LearningUpdateForm(forms.ModelForm):
 
 
 @admin.register(LearningMemoryUpdate)
-class LearningMemoryUpdateAdmin(admin.ModelAdmin):
+class LearningMemoryUpdateAdmin(ExportableAdmin):
+    export_serializer = LearningUpdateOutput
+    export_name = "learning-memory-updates"
+
     form = LearningUpdateForm
     change_list_template = "admin/learning/learningmemoryupdate/change_list.html"
     list_display = [
@@ -125,6 +129,10 @@ class LearningMemoryUpdateAdmin(admin.ModelAdmin):
     ) -> None:
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
         learning_update_edit(update=obj, by=request.user, **changed)
+
+    # learning_update_edit wrote the audit entry (core.audit); the admin's would be a second.
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> None:
+        return None
 
     @admin.display(description="team", ordering="team")
     def scope(self, update: LearningMemoryUpdate) -> str:

@@ -19,6 +19,7 @@ from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Least
 from django.utils import timezone
 
+from core.audit import CHANGE, audit_record
 from core.exceptions import Conflict, NotAllowed, TransitionNotAllowed
 from core.redaction import redact
 from core.roles import acting_worker, acts_as_decider
@@ -166,9 +167,12 @@ def _review(
     return locked
 
 
-def _reviewed(locked: LearningMemoryUpdate, by: AbstractBaseUser, fields: list[str]) -> None:
+def _reviewed(
+    locked: LearningMemoryUpdate, by: AbstractBaseUser, fields: list[str], message: str
+) -> None:
     locked.reviewed_by, locked.reviewed_at = by, timezone.now()
     locked.save(update_fields=[*fields, "reviewed_by", "reviewed_at"])
+    audit_record(user=by, obj=locked, action_flag=CHANGE, message=message)
 
 
 def learning_update_accept(
@@ -178,7 +182,7 @@ def learning_update_accept(
     with transaction.atomic():
         locked = _review(update, by, [Review.PENDING, Review.RETIRED], "accepted")
         locked.review = Review.ACCEPTED
-        _reviewed(locked, by, ["review"])
+        _reviewed(locked, by, ["review"], "Accepted into the prompt pack.")
     return locked
 
 
@@ -190,7 +194,7 @@ def learning_update_retire(
     with transaction.atomic():
         locked = _review(update, by, [Review.PENDING, Review.ACCEPTED], "retired")
         locked.review = Review.RETIRED
-        _reviewed(locked, by, ["review"])
+        _reviewed(locked, by, ["review"], "Retired from the prompt pack.")
     return locked
 
 
@@ -225,7 +229,12 @@ def learning_update_edit(
         _unique_or_refuse(locked)
         try:
             with transaction.atomic():
-                _reviewed(locked, by, fields)
+                _reviewed(
+                    locked,
+                    by,
+                    fields,
+                    f"Edited {', '.join(f for f in fields if f != 'lesson_digest')}.",
+                )
         except IntegrityError:
             _unique_or_refuse(locked)  # a twin committed meanwhile: say which
             raise
@@ -240,11 +249,11 @@ def learning_update_share(
         locked = _review(update, by, Review.values, "shared")
         if not locked.team:
             raise ReviewNotAllowed(f"Learning update #{locked.pk} is already fleet-wide.")
-        locked.team = ""
+        team, locked.team = locked.team, ""
         _unique_or_refuse(locked)
         try:
             with transaction.atomic():
-                _reviewed(locked, by, ["team"])
+                _reviewed(locked, by, ["team"], f"Shared fleet-wide (was team {team}).")
         except IntegrityError:
             _unique_or_refuse(locked)
             raise

@@ -6,16 +6,19 @@ bottom of the dependency graph.
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
-from django.db.models import QuerySet
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
+from core.audit import ADDITION, CHANGE, DELETION, audit_record
 from core.logs import current_request_id
 from core.models import WEBHOOK_SECRET_FIELDS
 from core.redaction import redact
+from core.retention import DEFAULT_BATCH, delete_in_batches
 from core.roles import PLS_OWNER
 from notifications import digests, drain_requests
 from notifications.models import Channel, OwnerReport, Status
@@ -235,19 +238,27 @@ def channel_failed_report(
     )
 
 
-def channel_save(*, channel: Channel) -> Channel:
+def channel_save(*, channel: Channel, by: AbstractBaseUser | None = None) -> Channel:
     """Creates or updates a channel from the console.
 
     Saving a channel is how an owner fixes one, so its backoff is cleared and it is tried
-    again at once; reports that had no channel are routed to it if it matches them.
+    again at once; reports that had no channel are routed to it if it matches them. ``by``'s
+    audit entry names the fields changed (never a secret's value) and a mute or unmute.
     """
     channel.full_clean()
     channel.failure_streak = 0
     channel.retry_at = None
     with transaction.atomic():
+        before = Channel.objects.filter(pk=channel.pk).first() if channel.pk else None
         channel.save()
         report_route_unrouted()
         request_drain_on_commit([channel.pk])
+        audit_record(
+            user=by,
+            obj=channel,
+            action_flag=CHANGE if before else ADDITION,
+            message=_channel_change(before, channel),
+        )
     return channel
 
 
@@ -263,9 +274,27 @@ def channel_webhook_secret_rotate(*, channel: Channel, overlap: timedelta | None
     return secret
 
 
-def channel_send_test(*, channel: Channel) -> list[OwnerReport]:
+def _channel_change(before: Channel | None, after: Channel) -> str:
+    if before is None:
+        return f"Added the {after.kind} channel {after.name}."
+    changed = [
+        field.name
+        for field in Channel._meta.concrete_fields
+        if field.name not in ("failure_streak", "retry_at", "updated_at")
+        and getattr(before, field.attname) != getattr(after, field.attname)
+    ]
+    parts = [f"Changed {', '.join(changed)}." if changed else "Saved unchanged."]
+    if "muted_until" in changed:
+        parts.append(
+            f"Muted until {after.muted_until.isoformat()}." if after.muted_until else "Unmuted."
+        )
+    return " ".join(parts)
+
+
+def channel_send_test(*, channel: Channel, by: AbstractBaseUser | None = None) -> list[OwnerReport]:
     """Queues a test report for this channel only. It goes through the outbox like any
     report, so it proves the whole path (and waits behind the channel's older reports)."""
+    audit_record(user=by, obj=channel, action_flag=CHANGE, message="Sent a test report.")
     return report_enqueue(
         source="channel.test",
         title=f"Test report for channel {channel.name}",
@@ -275,7 +304,7 @@ def channel_send_test(*, channel: Channel) -> list[OwnerReport]:
     )
 
 
-def report_replay_failed(*, report_ids: Iterable[int]) -> int:
+def report_replay_failed(*, report_ids: Iterable[int], by: AbstractBaseUser | None = None) -> int:
     """Puts failed reports back in the outbox. Each keeps its original place (its id), so
     replayed reports go out in the order they were first raised, before anything newer.
     The channels' backoff is cleared: a replay is the owner saying "try now".
@@ -283,7 +312,14 @@ def report_replay_failed(*, report_ids: Iterable[int]) -> int:
     with transaction.atomic():
         failed = OwnerReport.objects.filter(pk__in=list(report_ids), state=OwnerReport.State.FAILED)
         channel_ids = set(failed.values_list("channel_id", flat=True))
+        replaying = list(failed.values_list("pk", flat=True))
         replayed = failed.update(state=OwnerReport.State.PENDING)
+        audit_record(
+            user=by,
+            obj=OwnerReport.objects.filter(pk__in=replaying),
+            action_flag=CHANGE,
+            message="Replayed (back in the outbox, in its original place).",
+        )
         Channel.objects.filter(pk__in=channel_ids).update(failure_streak=0, retry_at=None)
         request_drain_on_commit(channel_ids)
     return replayed
@@ -292,26 +328,47 @@ def report_replay_failed(*, report_ids: Iterable[int]) -> int:
 ARCHIVED_STATES = (OwnerReport.State.SENT, OwnerReport.State.SUPPRESSED)
 
 
-def report_purge_archived(*, older_than_days: int, batch_size: int = 5000) -> int:
-    """Deletes sent and suppressed reports raised more than ``older_than_days`` ago.
+def report_purge_archived(
+    *,
+    older_than_days: int | None = None,
+    cutoff: datetime | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    by: AbstractBaseUser | None = None,
+) -> int:
+    """Deletes sent and suppressed reports raised before ``cutoff`` (or ``older_than_days``
+    ago): retention's ``reports`` kind, the console's "Purge archived" and ``purge_reports``.
 
-    Pending, unrouted and failed reports are never purged: they still need someone. Deletes
-    in batches so a large purge never holds a long lock on the outbox.
+    Pending, unrouted and failed reports are never purged: they still need someone. Nor is
+    the first sent report of each digest, which the milestones show as their proof. Deletes
+    ``batch_size`` reports per transaction, so a large purge never holds a long lock on the
+    outbox.
     """
-    if older_than_days < 0:
-        raise ValueError("older_than_days must be 0 or more")
-    cutoff = timezone.now() - timedelta(days=older_than_days)
-    purged = 0
-    while True:
-        batch = list(
-            OwnerReport.objects.filter(state__in=ARCHIVED_STATES, created_at__lt=cutoff)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not batch:
-            return purged
-        deleted, _ = OwnerReport.objects.filter(pk__in=batch).delete()
-        purged += deleted
+    if cutoff is None:
+        if older_than_days is None or older_than_days < 0:
+            raise ValueError("older_than_days must be 0 or more")
+        cutoff = timezone.now() - timedelta(days=older_than_days)
+    first_digests = (
+        OwnerReport.objects.filter(source__startswith="digest.", state=OwnerReport.State.SENT)
+        .values("source")
+        .annotate(first=Min("pk"))
+        .values("first")
+    )
+    purged = delete_in_batches(
+        OwnerReport.objects.filter(state__in=ARCHIVED_STATES, created_at__lt=cutoff).exclude(
+            pk__in=first_digests
+        ),
+        batch_size=batch_size,
+    )
+    if by is not None:
+        with transaction.atomic():
+            audit_record(
+                user=by,
+                obj=OwnerReport,
+                action_flag=DELETION,
+                message=f"Purged {purged} archived report(s) raised before "
+                f"{cutoff.isoformat(timespec='seconds')}.",
+            )
+    return purged
 
 
 def digest_enqueue(*, name: str) -> list[OwnerReport]:

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.exports import ExportableList
 from core.openapi import request_examples
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions, requires
@@ -285,8 +286,11 @@ class ProposalDecideApi(APIView):
         return Response(DecisionOutput(decision).data, status=status.HTTP_200_OK)
 
 
-class DecisionListApi(generics.ListAPIView):
-    """The decision records, newest first. Append-only."""
+class DecisionListApi(ExportableList):
+    """The decision records, newest first. Append-only. Also as NDJSON or CSV
+    (``?format=ndjson`` / ``?format=csv``)."""
+
+    export_name = "worker-policy-decisions"
 
     permission_classes = [RolePermissions]
     serializer_class = DecisionOutput

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audit import ADDITION, CHANGE, audit_record
 from core.exceptions import NotAllowed
 from core.roles import PLS_OWNER, acts_as_decider, has_role
 from notifications.services import report_enqueue
@@ -134,7 +135,22 @@ def policy_change(
     """
     if not policy_change_allowed(user):
         raise NotAllowed(str(OWNER_ONLY))
-    return _apply(user=user, expected=policy, changes=changes, rationale=rationale)
+    decision = _apply(user=user, expected=policy, changes=changes, rationale=rationale)
+    audit_record(
+        user=user,
+        obj=decision.policy_after or policy,
+        action_flag=ADDITION,
+        message=f"Changed the worker policy {_versions(decision)} "
+        f"({', '.join(sorted(decision.changes))}): {rationale}",
+    )
+    return decision
+
+
+def _versions(decision: PolicyDecision) -> str:
+    before, after = decision.policy_before, decision.policy_after
+    if after is None:
+        return ""
+    return f"v{before.version} → v{after.version}" if before else f"v{after.version}"
 
 
 def proposal_for_repeat(
@@ -216,6 +232,36 @@ def proposal_decide(
     rationale: str,
     policy_change: dict[str, Any] | None = None,
     fix: str = "",
+) -> PolicyDecision:
+    """Decides a proposal (``_decide``) and writes the decider's audit entry."""
+    record = _decide(
+        proposal=proposal,
+        user=user,
+        decision=decision,
+        rationale=rationale,
+        policy_change=policy_change,
+        fix=fix,
+    )
+    versions = _versions(record)
+    audit_record(
+        user=user,
+        obj=record.proposal or proposal,
+        action_flag=CHANGE,
+        message=f"Decided {decision}"
+        + (f", policy {versions}" if versions else "")
+        + f": {rationale}",
+    )
+    return record
+
+
+def _decide(
+    *,
+    proposal: Proposal,
+    user: User,
+    decision: str,
+    rationale: str,
+    policy_change: dict[str, Any] | None,
+    fix: str,
 ) -> PolicyDecision:
     """Decides a proposal. Adopting one that changes the policy writes the next policy
     version in the same transaction as the decision, so neither exists without the other.

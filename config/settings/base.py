@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Binds the request id (X-Request-ID, read or issued, and returned) for every log line.
     "core.logs.RequestIdMiddleware",
+    # Which door a request came through (console or api), for the audit trail (core/audit.py).
+    "core.audit.AuditChannelMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -559,3 +561,23 @@ if REDIS_URL:
     CACHES["default"].setdefault("OPTIONS", {}).update(
         {"socket_connect_timeout": _cache_timeout, "socket_timeout": _cache_timeout}
     )
+
+# --- Retention (console/retention.py, core/retention.py) ------------------------------------------
+# Days each kind of record is kept; 0 keeps it for ever. Decisions, self-heal requests (and
+# their events), lessons and the audit trail are always kept. Events are kept at least 90
+# days, the scorecard's longest window.
+PLS_RETAIN_EVENTS_DAYS = env.int("PLS_RETAIN_EVENTS_DAYS", default=365)
+# Sent and suppressed owner reports (pending, unrouted and failed ones stay until they go).
+PLS_RETAIN_REPORTS_DAYS = env.int("PLS_RETAIN_REPORTS_DAYS", default=90)
+# The per-URL results and upload lists of finished artifact checks; the checks stay.
+PLS_RETAIN_CHECK_BODIES_DAYS = env.int("PLS_RETAIN_CHECK_BODIES_DAYS", default=30)
+# Rows removed per transaction: each batch's locks are held for one short statement.
+PLS_RETENTION_BATCH = env.int("PLS_RETENTION_BATCH", default=1000)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "retention-purge": {
+            "task": "console.tasks.retention_purge",
+            "schedule": crontab(minute=40),
+        }
+    }
+)

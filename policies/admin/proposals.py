@@ -10,9 +10,16 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
-from core.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected, may_decide
+from core.admin import (
+    ExportableAdmin,
+    ReadOnlyAdmin,
+    SerializerForm,
+    admin_link,
+    decide_selected,
+    may_decide,
+)
 from policies.admin.display import changes_list
-from policies.api import ProposalDecideInput
+from policies.api import DecisionOutput, ProposalDecideInput
 from policies.models import PolicyDecision, Proposal
 from policies.selectors import decision_list, open_question_count, proposal_list
 from policies.services import OWNER_ONLY, policy_change_allowed, proposal_decide
@@ -210,7 +217,10 @@ class ProposalAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PolicyDecision)
-class PolicyDecisionAdmin(ReadOnlyAdmin):
+class PolicyDecisionAdmin(ExportableAdmin, ReadOnlyAdmin):
+    export_serializer = DecisionOutput
+    export_name = "worker-policy-decisions"
+
     """The append-only record of every decision (on PostgreSQL the database refuses UPDATE
     and DELETE too)."""
 

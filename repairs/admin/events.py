@@ -5,9 +5,9 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from core.admin import ReadOnlyAdmin, SerializerForm, admin_link, decide_selected
+from core.admin import ExportableAdmin, ReadOnlyAdmin, SerializerForm, admin_link, decide_selected
 from core.roles import PLS_OWNER, has_role
-from repairs.api.events import RepairOutcomeInput
+from repairs.api.events import RepairEventOutput, RepairOutcomeInput
 from repairs.models import Outcome, RepairEvent, SelfHealRequest
 from repairs.selectors import repair_event_list
 from repairs.services import repair_event_resolve
@@ -42,7 +42,10 @@ class MarkResolvedForm(SerializerForm):
 
 
 @admin.register(RepairEvent)
-class RepairEventAdmin(ReadOnlyAdmin):
+class RepairEventAdmin(ExportableAdmin, ReadOnlyAdmin):
+    export_serializer = RepairEventOutput
+    export_name = "worker-repair-events"
+
     """Events are evidence: readable by every role, never edited or deleted. The owner may
     mark one resolved (its outcome, set once), which records a repair lesson."""
 

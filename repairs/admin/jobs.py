@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
@@ -73,10 +75,18 @@ class JobAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
         else:
             created = job_create(
-                external_id=obj.external_id, title=obj.title, priority=obj.priority
+                external_id=obj.external_id,
+                title=obj.title,
+                priority=obj.priority,
+                by=request.user,
             )
             obj.pk, obj.created_at = created.pk, created.created_at
             obj._state.adding = False
+
+    # job_create wrote the audit entry of an added job (core.audit); a change of title or
+    # priority is saved, and logged, by the admin itself.
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> None:
+        return None
 
     @admin.display(description="holder", ordering="claimed_by__name")
     def holder(self, job: Job) -> str:

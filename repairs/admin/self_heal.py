@@ -7,7 +7,8 @@ from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin, admin_link, decide_selected, may_decide
+from core.admin import ExportableAdmin, ReadOnlyAdmin, admin_link, decide_selected, may_decide
+from repairs.api.self_heal import SelfHealRequestOutput
 from repairs.forms import SelfHealApproveForm, SelfHealRejectForm
 from repairs.models import SelfHealRequest
 from repairs.selectors import self_heal_request_list
@@ -17,7 +18,10 @@ from repairs.services import (
 
 
 @admin.register(SelfHealRequest)
-class SelfHealRequestAdmin(ReadOnlyAdmin):
+class SelfHealRequestAdmin(ExportableAdmin, ReadOnlyAdmin):
+    export_serializer = SelfHealRequestOutput
+    export_name = "self-heal-requests"
+
     """The approval queue: pending requests first, oldest first; then decided ones, newest
     first. Approve and Reject are offered to the owner and the risk reviewer; the service
     decides whether this person may decide this request (the role the policy named, never

@@ -6,11 +6,12 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.exports import ExportableList
 from core.filters import UtcIsoDateTimeFilter
 from core.idempotency import idempotent
 from core.openapi import request_examples
@@ -254,8 +255,13 @@ class RepairEventFilter(django_filters.FilterSet):
         fields = ["gate", "error_class", "worker", "job", "since"]
 
 
-class RepairEventListCreateApi(generics.ListAPIView):
-    """Workers report repair events; people and workers read them back."""
+class RepairEventListCreateApi(ExportableList):
+    """Workers report repair events; people and workers read them back (also as NDJSON or
+    CSV: ``?format=ndjson`` / ``?format=csv``, every row the filters select)."""
+
+    export_name = "worker-repair-events"
+    # Evidence may hold 64 KiB an event: a smaller chunk keeps the stream's memory low.
+    export_chunk_size = 500
 
     permission_classes = [RolePermissions]
     serializer_class = RepairEventOutput

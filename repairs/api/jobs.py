@@ -172,7 +172,7 @@ class JobListCreateApi(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         payload = JobInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        job = job_create(**payload.validated_data)
+        job = job_create(**payload.validated_data, by=request.user)
         return Response(JobOutput(job).data, status=status.HTTP_201_CREATED)
 
 

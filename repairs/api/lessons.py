@@ -3,10 +3,11 @@ lists and searches them. It lives in repairs because a lesson may name one of th
 worker's repair events; the review, the detail and the prompt pack are learning's own API."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, status
+from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.exports import ExportableList
 from core.idempotency import idempotent
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions
@@ -17,9 +18,12 @@ from learning.services import learning_update_record
 from repairs.selectors import repair_event_list, worker_for_user
 
 
-class LearningUpdateListCreateApi(generics.ListAPIView):
+class LearningUpdateListCreateApi(ExportableList):
     """Workers report lessons (201 new, 200 when the team already had it: its occurrences
-    grew); everyone with the view right lists and searches them."""
+    grew); everyone with the view right lists and searches them, and exports them
+    (``?format=ndjson`` / ``?format=csv``)."""
+
+    export_name = "learning-memory-updates"
 
     permission_classes = [RolePermissions]
     serializer_class = LearningUpdateOutput

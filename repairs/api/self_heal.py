@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.exports import ExportableList
 from core.openapi import request_examples
 from core.pagination import NewestFirst
 from core.permissions import RolePermissions, requires
@@ -52,8 +53,11 @@ class SelfHealRequestFilter(django_filters.FilterSet):
         fields = ["status", "worker", "approver_role"]
 
 
-class SelfHealRequestListApi(generics.ListAPIView):
-    """Self-heal requests: a worker sees its own, people with the view right see all."""
+class SelfHealRequestListApi(ExportableList):
+    """Self-heal requests: a worker sees its own, people with the view right see all (also
+    as NDJSON or CSV: ``?format=ndjson`` / ``?format=csv``)."""
+
+    export_name = "self-heal-requests"
 
     permission_classes = [RolePermissions]
     serializer_class = SelfHealRequestOutput

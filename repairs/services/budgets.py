@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import CHANGE, audit_record
 from core.exceptions import DomainError, NotAllowed
 from core.roles import PLS_OWNER, has_role
 from notifications.services import report_enqueue
@@ -111,6 +112,9 @@ def worker_pause(*, worker: Worker, reason: str, by: AbstractBaseUser) -> bool:
         if locked.status == WorkerStatus.PAUSED:
             return False
         _pause(locked, reason or f"Paused by {by.get_username()}.", by=by.get_username())
+        audit_record(
+            user=by, obj=locked, action_flag=CHANGE, message=f"Paused: {locked.paused_reason}"
+        )
     return True
 
 
@@ -126,6 +130,7 @@ def worker_resume(*, worker: Worker, by: AbstractBaseUser) -> bool:
         locked.status = WorkerStatus.RUNNING if holds_work else WorkerStatus.IDLE
         locked.paused_reason = ""
         locked.save(update_fields=["status", "paused_reason"])
+        audit_record(user=by, obj=locked, action_flag=CHANGE, message=f"Resumed ({locked.status}).")
         report_enqueue(
             source="worker.resumed",
             title=f"{locked.name} resumed by {by.get_username()}",

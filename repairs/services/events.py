@@ -11,6 +11,7 @@ from django.db.models import Expression, F, Func, IntegerField, QuerySet, Subque
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import CHANGE, audit_record
 from core.redaction import redact, redact_clipped
 from notifications.services import report_enqueue
 from policies import ladder
@@ -376,6 +377,7 @@ def repair_event_resolve(
                 outcome=event.outcome,
             )
         event.outcome, event.resolved_at, event.resolved_by = outcome, now, by
+        audit_record(user=by, obj=event, action_flag=CHANGE, message=f"Marked {outcome}.")
         if outcome == Outcome.RESOLVED:
             repair_lesson_record(
                 event=event, lesson=lesson, fix=fix, next_round_priority=next_round_priority

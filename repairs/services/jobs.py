@@ -10,9 +10,11 @@ import contextlib
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.audit import ADDITION, audit_record
 from core.redaction import redact_clipped
 from repairs import postgres
 from repairs.exceptions import (
@@ -46,15 +48,25 @@ RECOVERY_HINT = (
 # --- Registering ------------------------------------------------------------------------------
 
 
-def job_create(*, external_id: str, title: str, priority: str = Job.Priority.MEDIUM) -> Job:
+def job_create(
+    *,
+    external_id: str,
+    title: str,
+    priority: str = Job.Priority.MEDIUM,
+    by: AbstractBaseUser | None = None,
+) -> Job:
     """Registers a job in the queue, open. An external id is registered once.
 
     The title is redacted first: a token may register jobs, and whoever reads the queue
-    sees the title."""
+    sees the title. ``by``: the person registering it (audited), or the system token."""
     title = redact_clipped(title, _TITLE_MAX_CHARS)
     try:
         with transaction.atomic():
-            return Job.objects.create(external_id=external_id, title=title, priority=priority)
+            job = Job.objects.create(external_id=external_id, title=title, priority=priority)
+            audit_record(
+                user=by, obj=job, action_flag=ADDITION, message=f"Registered job {external_id}."
+            )
+            return job
     except IntegrityError:
         if not Job.objects.filter(external_id=external_id).exists():
             raise

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import broker
+from core.audit import CHANGE, audit_record
 from core.exceptions import NotAllowed
 from core.http import BlockedAddress, post_json
 from notifications.services import report_enqueue
@@ -50,6 +51,13 @@ def self_heal_request_decide(
             locked.decided_by = user
             locked.note = note
             _settle(locked, Status.APPROVED if approve else Status.REJECTED, now)
+            audit_record(
+                user=user,
+                obj=locked,
+                action_flag=CHANGE,
+                message=f"{'Approved' if approve else 'Rejected'} {locked.action}{_on(locked)} "
+                f"for {locked.worker}" + (f": {note}" if note else "."),
+            )
             if approve:
                 # An approved release or reclaim happens now, with the approval: the worker
                 # polls the request and finds the job already released or its own.

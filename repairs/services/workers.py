@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import ADDITION, CHANGE, audit_record
 from core.models import WEBHOOK_SECRET_FIELDS
 from core.roles import WORKER
 from repairs import postgres
@@ -49,6 +50,7 @@ def worker_callback_secret_rotate(*, worker: Worker, overlap: timedelta | None =
     return secret
 
 
+@transaction.atomic
 def worker_token_issue(
     *, worker: Worker, issued_by: AbstractBaseUser | None = None, label: str = ""
 ) -> tuple[WorkerToken, str]:
@@ -61,14 +63,29 @@ def worker_token_issue(
         label=label,
         created_by=issued_by,
     )
+    audit_record(
+        user=issued_by,
+        obj=token,
+        action_flag=ADDITION,
+        message=f"Issued a token for {worker.name} ({token.prefix}…"
+        + (f", {label})." if label else ")."),
+    )
     return token, raw
 
 
+@transaction.atomic
 def worker_token_revoke(*, token: WorkerToken, revoked_by: AbstractBaseUser | None = None) -> bool:
     """Revokes a token; returns False if it was already revoked (the first revocation stands)."""
     updated = WorkerToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_by=revoked_by
     )
+    if updated:
+        audit_record(
+            user=revoked_by,
+            obj=token,
+            action_flag=CHANGE,
+            message=f"Revoked the token {token.prefix}… of {token.worker.name}.",
+        )
     return bool(updated)
 
 

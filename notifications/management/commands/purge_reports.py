@@ -6,7 +6,8 @@ from notifications.services import report_purge_archived
 class Command(BaseCommand):
     help = (
         "Deletes sent and suppressed owner reports older than N days (pending, unrouted and "
-        "failed ones are kept). Run it daily from cron."
+        "failed ones are kept), in batches: the purge retention runs every hour with "
+        "PLS_RETAIN_REPORTS_DAYS, on demand with another age."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

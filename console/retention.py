@@ -1,0 +1,47 @@
+"""What ages out, in one table: each kind, the setting that says how many days it is kept
+(0 keeps it for ever) and the owning app's purge. ``core.retention`` runs them in batches
+(the beat task ``console.tasks.retention_purge``).
+
+Kept for ever, and so not listed: policy versions and decisions, self-heal requests and
+their events, lessons and the events they came from, the audit trail, jobs, workers and
+tokens. Adding a kind is one ``Kind(...)`` line here (and its setting in
+config/settings/base.py), e.g. the tool-verdict log:
+
+    Kind("verdicts", "PLS_RETAIN_VERDICTS_DAYS", tool_verdicts_purge, "tool verdicts"),
+"""
+
+from datetime import datetime
+
+from artifacts.services import artifact_check_bodies_purge
+from core.retention import DEFAULT_BATCH, Kind, register
+from dashboards.milestones import acceptance_event_ids
+from dashboards.scorecard import MAX_DAYS
+from notifications.services import report_purge_archived
+from repairs.services.retention import repair_events_purge
+
+
+def events_purge(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH) -> int:
+    # The D7 acceptance's first events stay, so the milestone it proves stays reached.
+    return repair_events_purge(cutoff=cutoff, batch_size=batch_size, keep=acceptance_event_ids())
+
+
+def reports_purge(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH) -> int:
+    return report_purge_archived(cutoff=cutoff, batch_size=batch_size)
+
+
+KINDS = [
+    # The scorecard's rollup is recounted from the events of its longest window.
+    Kind("events", "PLS_RETAIN_EVENTS_DAYS", events_purge, "repair events", MAX_DAYS),
+    Kind("reports", "PLS_RETAIN_REPORTS_DAYS", reports_purge, "sent and suppressed owner reports"),
+    Kind(
+        "check_bodies",
+        "PLS_RETAIN_CHECK_BODIES_DAYS",
+        artifact_check_bodies_purge,
+        "artifact-check results and upload lists",
+    ),
+]
+
+
+def register_all() -> None:
+    for kind in KINDS:
+        register(kind)
