@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Least
@@ -141,7 +141,7 @@ def _count_again(
 # --- Review ---------------------------------------------------------------------------------
 
 
-def may_review(user: AbstractBaseUser) -> bool:
+def may_review(user: User | AnonymousUser) -> bool:
     """The owner and the risk reviewer review lessons (with the change right); workers never
     do, whatever rights they are given."""
     return (
@@ -153,7 +153,7 @@ def may_review(user: AbstractBaseUser) -> bool:
 
 
 def _review(
-    update: LearningMemoryUpdate, by: AbstractBaseUser, allowed_from: Iterable[str], verb: str
+    update: LearningMemoryUpdate, by: User, allowed_from: Iterable[str], verb: str
 ) -> LearningMemoryUpdate:
     """Locks the row and checks the reviewer and the transition; the caller writes."""
     if not may_review(by):
@@ -167,17 +167,13 @@ def _review(
     return locked
 
 
-def _reviewed(
-    locked: LearningMemoryUpdate, by: AbstractBaseUser, fields: list[str], message: str
-) -> None:
+def _reviewed(locked: LearningMemoryUpdate, by: User, fields: list[str], message: str) -> None:
     locked.reviewed_by, locked.reviewed_at = by, timezone.now()
     locked.save(update_fields=[*fields, "reviewed_by", "reviewed_at"])
     audit_record(user=by, obj=locked, action_flag=CHANGE, message=message)
 
 
-def learning_update_accept(
-    *, update: LearningMemoryUpdate, by: AbstractBaseUser
-) -> LearningMemoryUpdate:
+def learning_update_accept(*, update: LearningMemoryUpdate, by: User) -> LearningMemoryUpdate:
     """Accepts a lesson into its team's prompt pack (a retired one may come back)."""
     with transaction.atomic():
         locked = _review(update, by, [Review.PENDING, Review.RETIRED], "accepted")
@@ -186,9 +182,7 @@ def learning_update_accept(
     return locked
 
 
-def learning_update_retire(
-    *, update: LearningMemoryUpdate, by: AbstractBaseUser
-) -> LearningMemoryUpdate:
+def learning_update_retire(*, update: LearningMemoryUpdate, by: User) -> LearningMemoryUpdate:
     """Takes a lesson out of the prompt pack. It is kept, and still counted if learned again,
     so a reviewer sees when a retired lesson keeps coming back."""
     with transaction.atomic():
@@ -201,7 +195,7 @@ def learning_update_retire(
 def learning_update_edit(
     *,
     update: LearningMemoryUpdate,
-    by: AbstractBaseUser,
+    by: User,
     lesson: str | None = None,
     fix: str | None = None,
     next_round_priority: int | None = None,
@@ -241,9 +235,7 @@ def learning_update_edit(
     return locked
 
 
-def learning_update_share(
-    *, update: LearningMemoryUpdate, by: AbstractBaseUser
-) -> LearningMemoryUpdate:
+def learning_update_share(*, update: LearningMemoryUpdate, by: User) -> LearningMemoryUpdate:
     """Makes a team's lesson fleet-wide: every team's prompt pack carries it from now on."""
     with transaction.atomic():
         locked = _review(update, by, Review.values, "shared")
@@ -290,7 +282,7 @@ class PromptPack:
     export: PromptPackExport
 
 
-def prompt_pack_export(*, team: str, by: AbstractBaseUser | None) -> PromptPack:
+def prompt_pack_export(*, team: str, by: User | AnonymousUser | None) -> PromptPack:
     """The Markdown a team pastes into its workers' instructions, and the record that it was
     exported (who, when, how many lessons, the SHA-256 of the text)."""
     from learning.prompt_pack import prompt_pack_markdown
@@ -300,7 +292,8 @@ def prompt_pack_export(*, team: str, by: AbstractBaseUser | None) -> PromptPack:
     markdown = prompt_pack_markdown(team=team, lessons=lessons, left_out=left_out, now=now)
     export = PromptPackExport.objects.create(
         team=team,
-        exported_by=by if by is not None and by.is_authenticated else None,
+        # AnonymousUser is the one user that is not authenticated: it is recorded as nobody.
+        exported_by=by if isinstance(by, User) else None,
         lesson_count=len(lessons),
         digest=hashlib.sha256(markdown.encode()).hexdigest(),
     )

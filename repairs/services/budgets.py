@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -103,7 +103,7 @@ def worker_usage_add(*, worker: Worker, cents: int, now: datetime | None = None)
     return UsageRecorded(locked, warned=warned, paused=paused)
 
 
-def worker_pause(*, worker: Worker, reason: str, by: AbstractBaseUser) -> bool:
+def worker_pause(*, worker: Worker, reason: str, by: User) -> bool:
     """The owner pauses a worker: it takes no new work (its claims answer 423 with
     ``reason``) until resumed. Returns False if it was paused already."""
     _require_owner(by, "pauses")
@@ -118,7 +118,7 @@ def worker_pause(*, worker: Worker, reason: str, by: AbstractBaseUser) -> bool:
     return True
 
 
-def worker_resume(*, worker: Worker, by: AbstractBaseUser) -> bool:
+def worker_resume(*, worker: Worker, by: User) -> bool:
     """The owner resumes a paused worker: running if it still holds a claimed job, idle
     otherwise; the pause reason is cleared. Returns False if it was not paused."""
     _require_owner(by, "resumes")
@@ -159,7 +159,7 @@ def _pause(worker: Worker, reason: str, *, by: str) -> None:
     )
 
 
-def _require_owner(user: AbstractBaseUser, verb: str) -> None:
+def _require_owner(user: User | AnonymousUser, verb: str) -> None:
     if not has_role(user, PLS_OWNER):
         raise NotAllowed(f"Only the PLS owner {verb} workers.")
 

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Expression, F, Func, IntegerField, QuerySet, Subquery, Value
+from django.db.models import CharField, F, Func, IntegerField, Model, QuerySet, Subquery, Value
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -256,10 +257,10 @@ def repair_event_earlier_by_orm(
     in_window = RepairEvent.objects.filter(fingerprint=fingerprint, occurred_at__gte=since)
     # No ORDER BY under the LIMIT: PostgreSQL would walk the primary key instead of the
     # (fingerprint, time) index.
-    repeats: Expression = Value(0)  # a cap of 0 counts nothing (an empty slice is NULL)
+    repeats: Combinable = Value(0)  # a cap of 0 counts nothing (an empty slice is NULL)
     if cap:
         repeats = _count(RepairEvent.objects.filter(pk__in=in_window.order_by().values("pk")[:cap]))
-    spent: Expression = Value(0)
+    spent: Combinable = Value(0)
     if budget is not None:
         error_class, action = budget
         spent = _count(
@@ -271,7 +272,7 @@ def repair_event_earlier_by_orm(
                 decision=allowed,
             )
         )
-    job_id: Expression = Value(None, output_field=IntegerField())
+    job_id: Combinable = Value(None, output_field=IntegerField())
     if job_ref:
         job_id = Subquery(Job.objects.filter(external_id=job_ref).order_by().values("pk")[:1])
     row = Worker.objects.filter(pk=worker_id).order_by()
@@ -285,7 +286,16 @@ def _count(records: QuerySet) -> Subquery:
     )
 
 
-_PHASE_MAX_CHARS = RepairEvent._meta.get_field("phase").max_length
+def max_chars(model: type[Model], field: str) -> int:
+    """The width of a CharField's column, which Django's checks require it to declare."""
+    column = model._meta.get_field(field)
+    assert isinstance(column, CharField) and column.max_length is not None, (
+        f"{model.__name__}.{field} is not a CharField with a max_length"
+    )
+    return column.max_length
+
+
+_PHASE_MAX_CHARS = max_chars(RepairEvent, "phase")
 
 
 def _self_heal_request_open(
@@ -355,7 +365,7 @@ def repair_event_resolve(
     *,
     event: RepairEvent,
     outcome: str,
-    by: AbstractBaseUser,
+    by: User,
     lesson: str = "",
     fix: str = "",
     next_round_priority: int | None = None,

@@ -27,7 +27,7 @@ from repairs.exceptions import (
     WorkerPaused,
 )
 from repairs.models import Gate, Job, RepairEvent, Worker, WorkerToken
-from repairs.services.events import repair_event_report, repair_event_resolve
+from repairs.services.events import max_chars, repair_event_report, repair_event_resolve
 
 JobStatus = Job.Status
 WorkerStatus = Worker.Status
@@ -38,7 +38,7 @@ CLAIM_WITHOUT_JOB = "claim_without_job"
 # The fix a stuck claim's events record when a claim of the released job recovers it.
 REQUEUED_FIX = "release, then re-claim"
 PROGRESS_MAX_CHARS = 4000
-_TITLE_MAX_CHARS = Job._meta.get_field("title").max_length
+_TITLE_MAX_CHARS = max_chars(Job, "title")
 RECOVERY_HINT = (
     "Recover it by the runbook: its holder releases it, then it is claimed again (or another "
     "worker reclaims it); the policy governs each step."
@@ -201,7 +201,7 @@ def _refuse_claim(job: Job, worker: Worker, now: datetime) -> None:
             else f" until {job.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC."
         ),
         job=job.external_id,
-        holder=job.claimed_by.name if job.claimed_by_id else None,
+        holder=job.claimed_by.name if job.claimed_by is not None else None,
         lease_expires_at=job.lease_expires_at.isoformat() if job.lease_expires_at else None,
     )
 

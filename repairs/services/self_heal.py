@@ -3,7 +3,7 @@
 import re
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ _USER_INFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/?#]*@", re.IGNORECASE)
 
 
 def self_heal_request_decide(
-    *, request: SelfHealRequest, user: AbstractBaseUser, approve: bool, note: str = ""
+    *, request: SelfHealRequest, user: User, approve: bool, note: str = ""
 ) -> SelfHealRequest:
     """Approves or rejects a pending request, once, by the role the policy named.
 
@@ -140,7 +140,9 @@ def callback_payload(request: SelfHealRequest) -> dict:
         "resources": request.resources,
         "status": request.status,
         "note": request.note,
-        "decided_by": request.decided_by.get_username() if request.decided_by_id else None,
+        "decided_by": (
+            request.decided_by.get_username() if request.decided_by is not None else None
+        ),
         "decided_at": request.decided_at.isoformat() if request.decided_at else None,
     }
 

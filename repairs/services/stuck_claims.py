@@ -256,17 +256,19 @@ def _judged(
         # was recorded already, and it must not count towards a repair proposal.
         failure=False,
     ).event
-    request = None
+    approval = None
     if event.decision == ladder.NEEDS_APPROVAL:
-        request = SelfHealRequest.objects.get(event=event)
-    return JobAction(job, event, request)
+        approval = SelfHealRequest.objects.get(event=event)
+    return JobAction(job, event, approval)
 
 
 def _denied_raises(action: JobAction) -> JobAction:
     """Raised after the transaction, so the denied event stays on record."""
     if action.event.decision == ladder.DENIED:
+        verdict = action.event.verdict
+        assert verdict is not None  # the decision is the verdict's: an event has both or neither
         raise PolicyDenied(
-            action.event.verdict["reason"],
+            verdict["reason"],
             job=action.job.external_id,
             event=action.event.pk,
             verdict=action.event.verdict,
@@ -319,6 +321,8 @@ def job_stuck_claims_detect(*, now: datetime | None = None, limit: int | None = 
 
 def _stuck_claim_record(job: Job, now: datetime) -> None:
     worker = job.claimed_by
+    # The watchdog marks only claimed jobs, and a claim always names its holder.
+    assert worker is not None, f"claimed job {job.external_id} has no holder"
     event = repair_event_report(
         worker=worker,
         gate=Gate.STUCK_CLAIM,

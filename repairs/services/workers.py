@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,7 +52,7 @@ def worker_callback_secret_rotate(*, worker: Worker, overlap: timedelta | None =
 
 @transaction.atomic
 def worker_token_issue(
-    *, worker: Worker, issued_by: AbstractBaseUser | None = None, label: str = ""
+    *, worker: Worker, issued_by: User | None = None, label: str = ""
 ) -> tuple[WorkerToken, str]:
     """Issues a token and returns it with the raw value, which is never stored or shown again."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -74,7 +74,7 @@ def worker_token_issue(
 
 
 @transaction.atomic
-def worker_token_revoke(*, token: WorkerToken, revoked_by: AbstractBaseUser | None = None) -> bool:
+def worker_token_revoke(*, token: WorkerToken, revoked_by: User | None = None) -> bool:
     """Revokes a token; returns False if it was already revoked (the first revocation stands)."""
     updated = WorkerToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_by=revoked_by
