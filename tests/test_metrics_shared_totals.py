@@ -133,7 +133,7 @@ def test_queue_depth_counts_the_tasks_waiting_on_a_filesystem_broker(client, tmp
 def test_queue_depth_reads_redis_and_a_broker_that_is_down_leaves_only_its_gauge_out(
     client, tmp_path, monkeypatch
 ):
-    from repairs.tasks import scheduler_tick
+    from core.tasks import scheduler_tick
 
     redis = RedisServer(tmp_path)
     redis.start()

@@ -195,7 +195,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "artifacts", "description": "Artifact gate checks"},
         {"name": "learning", "description": "Learning memory and the prompt pack"},
         {"name": "dashboards", "description": "The scorecard, the D7 acceptance, milestones"},
-        {"name": "operations", "description": "A worker's own record and usage"},
+        {"name": "operations", "description": "A worker's own record and usage; the audit trail"},
     ],
 }
 # API path prefix -> the area tag its operations carry in the schema (longest prefix wins).
@@ -213,6 +213,7 @@ PLS_API_AREAS = {
     "/api/v1/scorecard": "dashboards",
     "/api/v1/milestones": "dashboards",
     "/api/v1/workers": "operations",
+    "/api/v1/audit-trail": "operations",
 }
 
 # Largest request body the API accepts; larger ones are answered 413 before they are read.
