@@ -230,8 +230,9 @@ PLS_MAX_JSON_DEPTH = env.int("PLS_MAX_JSON_DEPTH", default=32)
 # Evidence longer than this keeps its head and tail with a marker saying how much was cut.
 PLS_EVIDENCE_MAX_BYTES = env.int("PLS_EVIDENCE_MAX_BYTES", default=64 * 1024)
 # The repeat window itself is on the versioned worker policy (``repeat_window``).
-# repeat_count stops counting here ("at least this many"); keeps the count's cost bounded.
-PLS_REPEAT_COUNT_CAP = env.int("PLS_REPEAT_COUNT_CAP", default=1000)
+# repeat_count sums the window in this many buckets (repairs.models.RepeatCounter): it may
+# leave out reports from the window's oldest bucket, 1/60 of it by default.
+PLS_REPEAT_BUCKETS = max(env.int("PLS_REPEAT_BUCKETS", default=60), 1)
 # How long a process keeps the current worker policy before reading it again; a change made
 # in the process is seen at once, other processes see it within this many seconds.
 PLS_POLICY_CACHE_SECONDS = env.int("PLS_POLICY_CACHE_SECONDS", default=5)
