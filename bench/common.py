@@ -418,7 +418,7 @@ def cpu_seconds(pids: list[int], *, reaped: bool = False) -> float:
     """User plus system CPU of these processes, from /proc (0 for any that has gone).
 
     With ``reaped``, also the CPU of their children that have exited: PostgreSQL replaces a
-    backend whenever Django reopens a connection (CONN_MAX_AGE), and the postmaster inherits
+    backend whenever a pool replaces a connection, and the postmaster inherits
     the old backend's CPU when it reaps it.
     """
     total = 0
