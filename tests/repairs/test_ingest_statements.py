@@ -20,7 +20,10 @@ from tests.factories import JobFactory, WorkerFactory, client_for, event_body
 
 EVENTS = "/api/v1/worker-repair-events"
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 _SENT = re.compile(r'^F\s+\d+\s+(?:Query\s+"\s*(\w+)|(Execute)\b)', re.MULTILINE)
 
