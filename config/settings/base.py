@@ -97,8 +97,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # connection and gives it back, with no health-check SELECT 1 before it. A connection
     # broken by a database restart fails its request with a 503 (core/problems.py) and the
     # pool drops it and opens another. Size it to the process's threads: gunicorn's
-    # GUNICORN_THREADS per worker (max_size), and keep workers × max_size (plus Celery's
-    # processes × max_size) under PostgreSQL's max_connections (deploy/README.md).
+    # GUNICORN_THREADS per worker (max_size), and keep workers x max_size (plus Celery's
+    # processes x max_size) under PostgreSQL's max_connections (README, Scaling).
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections instead
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("PLS_DB_POOL_MIN_SIZE", default=2),
