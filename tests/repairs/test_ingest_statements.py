@@ -1,7 +1,7 @@
 """What a common report costs PostgreSQL, counted on the wire: every statement the web
 process sends, BEGIN and COMMIT included.
 
-libpq's trace of the pooled connection records each message the client sends; a statement
+libpq's trace of the connection records each message the client sends; a statement
 is a simple-protocol ``Query`` (Django binds parameters on the client, so every statement
 goes so, BEGIN and COMMIT too) or, with server-side binding, an extended-protocol
 ``Execute``. The rate limiter's Redis calls and anything
@@ -29,8 +29,10 @@ _SENT = re.compile(r'^F\s+\d+\s+(?:Query\s+"\s*(\w+)|(Execute)\b)', re.MULTILINE
 
 
 class Wire:
-    """The statements sent on every connection Django takes from the pool from ``start()``
-    to ``stop()``."""
+    """The statements sent on every connection Django opens (or takes from its pool) from
+    ``start()`` to ``stop()``. The test process runs without the pool (config/settings/
+    test.py); without persistent connections Django sends no health-check SELECT 1 either,
+    as with the pool."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -38,7 +40,7 @@ class Wire:
         self._traced: list[pq.abc.PGconn] = []
 
     def start(self) -> None:
-        connection.close()  # the next query takes a connection from the pool, followed
+        connection.close()  # the next query opens a connection, followed
         connection_created.connect(self.follow)
 
     def follow(self, sender: object = None, *, connection, **kwargs: object) -> None:
@@ -68,7 +70,6 @@ def wire(tmp_path, settings):
     settings.PLS_POLICY_CACHE_SECONDS = 30
     forget_cached_permissions()
     policy_forget()
-    assert settings.DATABASES["default"]["OPTIONS"].get("pool"), "the pool is on for PostgreSQL"
     return Wire(tmp_path / "libpq.trace")
 
 
