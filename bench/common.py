@@ -418,7 +418,7 @@ def cpu_seconds(pids: list[int], *, reaped: bool = False) -> float:
     """User plus system CPU of these processes, from /proc (0 for any that has gone).
 
     With ``reaped``, also the CPU of their children that have exited: PostgreSQL replaces a
-    backend whenever Django reopens a connection (CONN_MAX_AGE), and the postmaster inherits
+    backend whenever a pool replaces a connection, and the postmaster inherits
     the old backend's CPU when it reaps it.
     """
     total = 0
@@ -443,6 +443,19 @@ def postgres_pids() -> list[int]:
     return pids
 
 
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL backends connected to ``url``'s database, other than this process's
+    own (pg_stat_activity): the server's pooled connections, once it has warmed up."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 def machine_busy() -> float:
     """CPU seconds the whole machine has spent working (all cores), from /proc/stat."""
     user, nice, system, _idle, _iowait, irq, softirq = (
@@ -462,11 +475,17 @@ class Cpu:
     machine: float = 0.0
 
     @classmethod
-    def now(cls, server_pids: list[int]) -> "Cpu":
+    def now(cls, server_pids: list[int], backends: list[int] | None = None) -> "Cpu":
+        """With ``backends``, PostgreSQL is those backends alone (the server's connections:
+        ``backend_pids``); otherwise every PostgreSQL process on the machine."""
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return cls(
             server=cpu_seconds(server_pids),
-            postgres=cpu_seconds(postgres_pids(), reaped=True),
+            postgres=(
+                cpu_seconds(backends)
+                if backends is not None
+                else cpu_seconds(postgres_pids(), reaped=True)
+            ),
             client=usage.ru_utime + usage.ru_stime,
             machine=machine_busy(),
         )

@@ -23,8 +23,14 @@ warning when other processes took a share.
 
 Every request carries an action (so each gets a verdict) and the messages repeat a few
 fingerprints, so nearly every event also counts on an open repair proposal: the outage-storm
-case. The figures depend on what the database already holds (the repeat count reads earlier
-events with the same fingerprint) and every run adds to it: compare runs with --fresh.
+case.
+
+CPU per report is gunicorn's processes plus the PostgreSQL backends of their pooled
+connections (pg_stat_activity, read from /proc), for ingest and for the bare view; their ratio
+is issue 19's measure, steadier than events/s on a shared machine. After the timed runs,
+bench/per_report.py counts the statements per report (BEGIN and COMMIT included) and the CPU
+of one fingerprint's 2nd-201st reports against its 10,001st-10,200th (the cost must stay
+flat as an outage storm goes on).
 """
 
 import argparse
@@ -52,6 +58,7 @@ from bench.common import (
     add_gunicorn_arguments,
     add_service_arguments,
     apply_gunicorn_arguments,
+    backend_pids,
     check_database_arguments,
     children,
     describe_gunicorn,
@@ -70,6 +77,9 @@ INGEST_PATH = "/api/v1/worker-repair-events"
 BARE_PATH = "/bench/bare-repair-events"
 TARGET_PER_SECOND = 500
 TARGET_RATIO = 0.6
+# Issue 19: ingest's CPU per report within 2x the bare view's, its throughput at least half.
+TARGET_CPU_RATIO = 2.0
+TARGET_RATIO_AT_LEAST = 0.5
 # Counted on every request, reached by none: what the limit costs when nobody is over it.
 THROTTLE_COUNTING_ONLY = "1000000/min"
 
@@ -259,7 +269,10 @@ def measure(
     if warm.failures:
         raise RuntimeError(f"{name} failed during warm-up: {dict(warm.failures)}")
     pids = children(master)
-    cpu_before = Cpu.now(pids)
+    # The pools' connections are open after the warm-up: their backends are gunicorn's share
+    # of PostgreSQL (other databases on the server do not count).
+    backends = backend_pids(args.database_url)
+    cpu_before = Cpu.now(pids, backends)
     run = drive(
         Run(name, path),
         port,
@@ -270,7 +283,7 @@ def measure(
         first=first + args.warmup,
         keys=keys,
     )
-    run.cpu = Cpu.now(pids) - cpu_before
+    run.cpu = Cpu.now(pids, backends) - cpu_before
     run.warmed_up = len(warm.latencies)
     return run
 
@@ -317,6 +330,7 @@ def report(
     table: tuple[int, str],
     metrics_count: float | None,
     throttle_us: list[float] | None,
+    per_report: dict | None,
 ) -> dict[str, object]:
     ingest, bare = runs["ingest"], runs["bare"]
     ratio = ingest.per_second / bare.per_second if bare.per_second else 0.0
@@ -357,6 +371,32 @@ def report(
             f"{name:<9}{cpu['server']:>10.2f}{cpu['postgres']:>10.2f}{cpu['client']:>10.2f}"
             f"{cpu['other']:>8.2f}{busy:>10.2f} of {os.cpu_count()}"
         )
+    ingest_cpu = ingest.cpu_ms()["server"] + ingest.cpu_ms()["postgres"]
+    bare_cpu = bare.cpu_ms()["server"] + bare.cpu_ms()["postgres"]
+    cpu_ratio = ingest_cpu / bare_cpu if bare_cpu else 0.0
+    print(
+        f"CPU per report, gunicorn + its PostgreSQL backends: ingest {ingest_cpu:.2f} ms, bare "
+        f"{bare_cpu:.2f} ms: {cpu_ratio:.2f}x (target <= {TARGET_CPU_RATIO:.0f}x); throughput "
+        f"{ratio:.2f} of the bare view's (target >= {TARGET_RATIO_AT_LEAST})"
+    )
+    if per_report:
+        counted = per_report["statements"]
+        print(
+            f"statements per report (one process, BEGIN and COMMIT included): ingest "
+            f"{counted['common']:.2f} for a common report (allowed, counted on an open "
+            f"proposal), {counted['mix']:.2f} for this bench's mix; bare {counted['bare']:.2f}"
+        )
+        storm = per_report["storm"]
+        print(
+            "one fingerprint's storm, CPU ms per report (one process + its backend): "
+            + "; ".join(
+                f"{label} {storm[key]['web']:.2f} + {storm[key]['postgres']:.2f}"
+                for key, label in (
+                    ("first", "reports 2-201"),
+                    ("later", f"reports {storm['history'] + 1:,}-{storm['history'] + 200:,}"),
+                )
+            )
+        )
     disturbed = any(run.cpu.disturbed for run in runs.values())
     if disturbed:
         print("WARNING: other processes used over 10% of the CPU: these figures are disturbed.")
@@ -393,6 +433,9 @@ def report(
         "bare_p50_ms": round(percentile_ms(bare.latencies, 50), 1),
         "bare_p99_ms": round(percentile_ms(bare.latencies, 99), 1),
         "ratio": round(ratio, 2),
+        "cpu_per_report_ms": {"ingest": round(ingest_cpu, 2), "bare": round(bare_cpu, 2)},
+        "cpu_ratio": round(cpu_ratio, 2),
+        "per_report": per_report,
         "ingest_cpu_ms": {key: round(value, 2) for key, value in ingest.cpu_ms().items()},
         "bare_cpu_ms": {key: round(value, 2) for key, value in bare.cpu_ms().items()},
         "throttle_per_s": round(throttled.per_second) if throttled else None,
@@ -436,6 +479,15 @@ def main() -> int:
                 requests=args.requests, first=first,
             )  # fmt: skip
             first += args.warmup + args.requests
+        per_report = None
+        try:
+            # One pooled connection, so its backend's CPU is the process's share.
+            one = {**env, "PLS_DB_POOL_MIN_SIZE": "1", "PLS_DB_POOL_MAX_SIZE": "1"}
+            script = f"from bench.per_report import main; main(worker={env['BENCH_WORKER']!r})"
+            out = manage(one, "shell", "--no-imports", "-c", script)
+            per_report = json.loads(out.strip().splitlines()[-1])
+        except (RuntimeError, ValueError, IndexError) as exc:
+            print(f"WARNING: statements and the storm's cost could not be counted: {exc}")
         throttle_us = None
         if args.throttle_requests:
             throttle_env = {**env, "PLS_WORKER_RATE_LIMIT": THROTTLE_COUNTING_ONLY}
@@ -454,7 +506,7 @@ def main() -> int:
                     "throttle", INGEST_PATH, port, master, workers, args,
                     requests=args.throttle_requests, first=first,
                 )  # fmt: skip
-    result = report(runs, settings, args, table, metrics_count, throttle_us)
+    result = report(runs, settings, args, table, metrics_count, throttle_us, per_report)
     print(f"gunicorn log: {log.relative_to(ROOT)}")
     report_result("ingest", result)
     return 1 if result["failed"] or not result["metrics_ok"] else 0

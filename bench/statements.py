@@ -117,9 +117,9 @@ def _pairs(*, claims: int) -> dict[str, tuple[str, Callable[[], object], Callabl
     from policies import ladder
     from repairs import postgres
     from repairs.evidence import fingerprint
-    from repairs.models import Job, RepairEvent, Worker
+    from repairs.models import Job, RepairEvent, RepeatTally, Worker
     from repairs.services import worker_register, worker_token_issue
-    from repairs.services.events import repair_event_earlier_by_orm
+    from repairs.services.events import repair_event_report_by_orm
     from repairs.services.jobs import job_claim_next_by_orm
     from repairs.services.workers import _digest, worker_token_find_by_orm
 
@@ -152,19 +152,31 @@ def _pairs(*, claims: int) -> dict[str, tuple[str, Callable[[], object], Callabl
     )
     turn = itertools.count()
 
-    def earlier(read: Callable[..., object]) -> Callable[[], object]:
+    def report(run: Callable[..., object]) -> Callable[[], object]:
         def call() -> object:
             n = next(turn)
+            moment = timezone.now()
+            event = RepairEvent(
+                worker=workers[n % WORKERS],
+                job_ref=f"JOB-{n % 500}",
+                gate="stuck_claim",
+                error_class="bench_error",
+                fingerprint=prints[n % FINGERPRINTS],
+                action="retry",
+                occurred_at=moment,
+            )
+            tally = RepeatTally.of(
+                event.fingerprint,
+                window=timedelta(hours=1),
+                buckets=60,
+                occurred_at=moment,
+                now=moment,
+                threshold=2,
+                worker=event.worker.name,
+            )
+            verdicts = [{"decision": ladder.NEEDS_APPROVAL}, {"decision": ladder.ALLOWED}]
             with transaction.atomic():
-                return read(
-                    fingerprint=prints[n % FINGERPRINTS],
-                    since=now - timedelta(hours=1),
-                    cap=50,
-                    job_ref=f"JOB-{n % 500}",
-                    worker_id=workers[n % WORKERS].pk,
-                    budget=("bench_error", "retry"),
-                    allowed=ladder.ALLOWED,
-                )
+                return run(event, tally=tally, budget=1, verdicts=verdicts)
 
         return call
 
@@ -183,10 +195,10 @@ def _pairs(*, claims: int) -> dict[str, tuple[str, Callable[[], object], Callabl
         return call
 
     return {
-        "earlier events": (
+        "report (budget, repeat count, proposal, insert)": (
             "ingest",
-            earlier(postgres.repair_event_earlier),
-            earlier(repair_event_earlier_by_orm),
+            report(postgres.repair_event_report),
+            report(repair_event_report_by_orm),
         ),
         "token lookup": (
             "ingest",

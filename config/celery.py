@@ -37,8 +37,8 @@ def _metrics_to_the_database(**kwargs: object) -> None:
 def _database_connections_like_requests(task=None, **kwargs: object) -> None:  # type: ignore[no-untyped-def]
     # Celery's Django fixup would close the connection after every task (a new PostgreSQL
     # connection per outbox drain cost more than the drain). With CELERY_DB_REUSE_MAX set it
-    # keeps it, and this treats tasks as Django treats requests: drop a connection that is
-    # broken (a database restart) or older than CONN_MAX_AGE.
+    # keeps it, and this treats tasks as Django treats requests: give the connection back to
+    # the pool (PostgreSQL) or drop it, so a broken one (a database restart) is replaced.
     # A task run in place (``apply()``) shares its caller's connection and transaction.
     if task is not None and getattr(task.request, "is_eager", False):
         return

@@ -1,4 +1,7 @@
+import math
 from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -233,6 +236,116 @@ class RepairEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gate}/{self.error_class} by {self.worker_id} #{self.pk}"
+
+
+class RepeatCounter(models.Model):
+    """How often one fingerprint was reported lately: the repeat window in ``len(counts)``
+    slices of ``bucket_seconds`` each (the window's length divided by the number of slices),
+    newest first, the newest being slice number ``newest`` since the epoch.
+
+    Ingest upserts it in one statement (``repairs.postgres``) that locks the fingerprint's
+    row, so reporters of one fingerprint take turns and each reads the count the one before
+    it left: the repeat count is that sum, read from a few numbers instead of the events.
+    A change of the window's length starts the counts again."""
+
+    fingerprint = models.CharField(max_length=64, primary_key=True)
+    bucket_seconds = models.PositiveIntegerField()
+    newest = models.BigIntegerField()
+    counts = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "worker_repeat_counters"
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint}: {sum(self.counts)}"
+
+    @staticmethod
+    def fresh_counts(*, buckets: int, counted: bool) -> list[int]:
+        """A new fingerprint's counts: its first report, if that falls in the window."""
+        return [1 if counted else 0] + [0] * (buckets - 1)
+
+    def count(self, tally: "RepeatTally") -> int:
+        """Counts a report (``tally``) and returns the fingerprint's repeat count with it:
+        the buckets shift to the report's newest one, which it adds to when it falls in the
+        window. A report older than the window still counts itself, as an event does.
+        ``repairs.postgres`` does the same in SQL."""
+        if self.bucket_seconds == tally.bucket_seconds:
+            shift = min(max(tally.head - self.newest, 0), tally.buckets)
+            kept = list(self.counts)
+        else:
+            shift, kept = tally.buckets, []
+        counts = ([0] * shift + kept + [0] * tally.buckets)[: tally.buckets]
+        if tally.counted:
+            counts[0] += 1
+        self.counts = counts
+        self.newest = max(self.newest, tally.head)
+        self.bucket_seconds = tally.bucket_seconds
+        return sum(counts) + (0 if tally.counted else 1)
+
+
+@dataclass(frozen=True)
+class RepeatTally:
+    """What counting one report takes: its fingerprint's buckets (``bucket_seconds`` long,
+    ``buckets`` of them make the window, the newest is number ``head`` since the epoch),
+    whether the report falls in the window, and from which count on (``threshold``; None
+    for never) it counts on the fingerprint's undecided proposal, for ``worker``."""
+
+    fingerprint: str
+    bucket_seconds: int
+    head: int
+    buckets: int
+    counted: bool
+    threshold: int | None
+    worker: str
+    now: datetime
+
+    @classmethod
+    def of(
+        cls,
+        fingerprint: str,
+        *,
+        window: timedelta,
+        buckets: int,
+        occurred_at: datetime,
+        now: datetime,
+        threshold: int | None,
+        worker: str,
+    ) -> "RepeatTally":
+        """The tally of a report received ``now``: the window cut into ``buckets`` whole
+        seconds long buckets (so the count covers the window give or take one bucket)."""
+        bucket_seconds = max(math.ceil(window.total_seconds() / buckets), 1)
+        return cls(
+            fingerprint=fingerprint,
+            bucket_seconds=bucket_seconds,
+            head=int(now.timestamp()) // bucket_seconds,
+            buckets=buckets,
+            counted=occurred_at >= now - window,
+            threshold=threshold,
+            worker=worker,
+            now=now,
+        )
+
+
+class BudgetSpend(models.Model):
+    """The automatic actions (``policies.ladder.BUDGETED``) a worker was allowed for one job
+    and error class: its retry budget, spent by one conditional upsert per allowed action."""
+
+    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+")
+    job_ref = models.CharField(max_length=200, blank=True)
+    error_class = models.SlugField(max_length=100)
+    action = models.SlugField(max_length=40)
+    spent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "worker_budget_spends"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["worker", "job_ref", "error_class", "action"], name="budget_spend_one_row"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} {self.action} {self.job_ref}/{self.error_class}: {self.spent}"
 
 
 class SelfHealRequest(models.Model):

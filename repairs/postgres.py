@@ -5,40 +5,32 @@ anywhere this module's statement is not worth its upkeep); tests/repairs/
 test_postgres_statements.py runs both on the same data on PostgreSQL and asserts they
 answer alike. A statement stays only while it pays at least 5 % of ingest or claim
 throughput over its twin, as ``bench/statements.py`` measures it (the figures are in the
-README, Benchmarks, "Hand-written SQL"). The advisory lock is the exception: it is there
-for correctness, and SQLite needs no twin because it serialises writers already.
+README, Benchmarks, "Hand-written SQL"). Ingest's report statement is also there for
+correctness: the counter's row lock is what makes reporters of one fingerprint take turns
+(SQLite serialises writers already).
 """
 
+import json
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import connection, models
 
-from repairs.models import Job, RepairEvent, Worker, WorkerToken
-
-# Namespaces this product's advisory locks on PostgreSQL ("PLS").
-LOCK_SPACE = 0x504C53
+from policies.models import Proposal
+from repairs.models import (
+    BudgetSpend,
+    Job,
+    RepairEvent,
+    RepeatCounter,
+    RepeatTally,
+    Worker,
+    WorkerToken,
+)
 
 
 def in_use() -> bool:
     """Whether the default database is PostgreSQL, where these statements run."""
     return connection.vendor == "postgresql"
-
-
-def turn_take(fingerprint: str, *, worker_id: int | None) -> None:
-    """Waits for this transaction's turn on ``fingerprint`` and, with ``worker_id``, on the
-    worker's row: both locks in one statement, the fingerprint's first (the select list is
-    computed before the row is locked). Held until the transaction ends."""
-    key = [LOCK_SPACE, int(fingerprint[:7], 16)]
-    with connection.cursor() as cursor:
-        if worker_id is None:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", key)
-        else:
-            cursor.execute(
-                f"SELECT pg_advisory_xact_lock(%s, %s) FROM {_WORKERS} "  # noqa: S608
-                "WHERE id = %s FOR UPDATE",
-                [*key, worker_id],
-            )
 
 
 _WORKERS = connection.ops.quote_name(Worker._meta.db_table)
@@ -81,43 +73,129 @@ def job_claim_next(*, worker_id: int, now: datetime, lease_expires_at: datetime)
 
 
 _EVENTS = connection.ops.quote_name(RepairEvent._meta.db_table)
-_EARLIER = (
-    "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {events} "
-    "WHERE fingerprint = %s AND occurred_at >= %s LIMIT %s) AS repeats), {spent}, "
-    "(SELECT id FROM {jobs} WHERE external_id = %s)"
+_COUNTERS = connection.ops.quote_name(RepeatCounter._meta.db_table)
+_PROPOSALS = connection.ops.quote_name(Proposal._meta.db_table)
+_SPENDS = connection.ops.quote_name(BudgetSpend._meta.db_table)
+
+# The fingerprint's counter, shifted to the report's bucket and (when the report falls in
+# the window) one up in its newest bucket; the counts kept as the JSON list the ORM reads.
+_SHIFTED = """(
+    array_fill(0, ARRAY[CASE WHEN c.bucket_seconds = EXCLUDED.bucket_seconds
+                        THEN LEAST(GREATEST(EXCLUDED.newest - c.newest, 0), %(buckets)s::int)
+                        ELSE %(buckets)s::int END::int])
+    || ARRAY(SELECT v::int FROM jsonb_array_elements_text(c.counts) WITH ORDINALITY AS t(v, i)
+             ORDER BY i)
+    || array_fill(0, ARRAY[%(buckets)s::int])
+)[1:%(buckets)s::int]"""
+
+# A report in one statement: spend the worker's budget when its action is budgeted (the
+# verdict is the one picked for what it spent), count the report on its fingerprint's counter
+# (whose row lock is the fingerprint's turn, held to commit), count it on the fingerprint's
+# undecided proposal from the threshold on, and insert the event with its verdict, repeat
+# count, proposal and job. Each step reads the one before it, so the locks are always taken
+# in the same order: the budget's row, the counter's, the proposal's.
+_SPEND = f"""
+spent AS (
+    INSERT INTO {_SPENDS} AS b (worker_id, job_ref, error_class, action, spent)
+    VALUES (%(worker_id)s, %(spend_job_ref)s, %(error_class)s, %(action)s, 1)
+    ON CONFLICT (worker_id, job_ref, error_class, action) DO UPDATE SET spent = b.spent + 1
+    WHERE b.spent < %(budget)s::int
+    RETURNING spent
+), judged AS (
+    SELECT COALESCE((SELECT spent FROM spent), 0) AS spent
+),"""  # noqa: S608 - the table's name from the model, every value a parameter
+_UNSPENT = """
+judged AS (SELECT 0 AS spent),"""
+_REPORT = f"""
+WITH {{judged}} counter AS (
+    INSERT INTO {_COUNTERS} AS c (fingerprint, bucket_seconds, newest, counts)
+    SELECT %(fingerprint)s, %(bucket_seconds)s, %(head)s, %(fresh)s::jsonb FROM judged
+    ON CONFLICT (fingerprint) DO UPDATE SET
+        counts = (
+            SELECT to_jsonb(
+                CASE WHEN %(counted)s THEN (s[1] + 1) || s[2:%(buckets)s::int] ELSE s END
+            ) FROM (SELECT {_SHIFTED} AS s) AS shifted
+        ),
+        newest = GREATEST(c.newest, EXCLUDED.newest),
+        bucket_seconds = EXCLUDED.bucket_seconds
+    RETURNING (SELECT COALESCE(SUM(v::int), 0) FROM jsonb_array_elements_text(c.counts) AS v)
+        AS n
+), repeats AS (
+    SELECT n + %(uncounted)s::int AS n FROM counter
+), counted_on AS (
+    UPDATE {_PROPOSALS} AS p
+    SET occurrences = p.occurrences + 1,
+        affected_workers = CASE
+            WHEN p.affected_workers @> jsonb_build_array(%(worker)s::text) THEN p.affected_workers
+            ELSE p.affected_workers || jsonb_build_array(%(worker)s::text) END,
+        updated_at = %(now)s
+    FROM repeats
+    WHERE repeats.n >= %(threshold)s::int AND p.kind = 'repair'
+        AND p.fingerprint = %(fingerprint)s AND p.status IN ('open', 'deferred')
+    RETURNING p.id
+), reported AS (
+    INSERT INTO {_EVENTS} ({{columns}}, verdict, decision, repeat_count, proposal_id, job_id)
+    SELECT {{values}},
+        %(verdicts)s::jsonb -> judged.spent,
+        COALESCE(%(verdicts)s::jsonb -> judged.spent ->> 'decision', ''),
+        repeats.n, (SELECT MIN(id) FROM counted_on),
+        (SELECT id FROM {_JOBS} WHERE external_id = %(job_ref)s)
+    FROM repeats, judged
+    RETURNING id, repeat_count, proposal_id, job_id
 )
-_EARLIER_WITHOUT_BUDGET = _EARLIER.format(events=_EVENTS, jobs=_JOBS, spent="0")
-# The retry budget's count uses the (worker, job_ref, error_class, action) index.
-_EARLIER_WITH_BUDGET = _EARLIER.format(
-    events=_EVENTS,
-    jobs=_JOBS,
-    spent=(
-        f"(SELECT COUNT(*) FROM {_EVENTS} WHERE worker_id = %s "  # noqa: S608
-        "AND job_ref = %s AND error_class = %s AND action = %s AND decision = %s)"
-    ),
-)
+SELECT reported.id, judged.spent, reported.repeat_count, reported.proposal_id, reported.job_id
+FROM reported, judged
+"""  # noqa: S608 - table and column names from the models, every value a parameter
+_COMPUTED = {"id", "verdict", "decision", "repeat_count", "proposal_id", "job_id"}
 
 
-def repair_event_earlier(
-    *,
-    fingerprint: str,
-    since: datetime,
-    cap: int,
-    job_ref: str,
-    worker_id: int,
-    budget: tuple[str, str] | None,
-    allowed: str,
-) -> tuple[int, int, int | None]:
-    """The repeat count (at most ``cap``), the spent budget and the job's id in one round
-    trip. The repeat count has no ORDER BY under its LIMIT, or PostgreSQL would walk the whole
-    primary key instead of the (fingerprint, time) index."""
-    params: list = [fingerprint, since, cap]
+def repair_event_report(
+    event: RepairEvent, *, tally: RepeatTally, budget: int | None, verdicts: list[dict | None]
+) -> int:
+    """Spends one of the worker's ``budget`` automatic actions for the event's job and error
+    class (None: the action spends none), counts the
+    event's repeat on its fingerprint (and, from the threshold on, on the undecided
+    proposal), then inserts it: one round trip. Returns what the budget now has spent (0
+    when nothing was spent) and stores ``verdicts[spent]`` with the event; sets the event's
+    id, verdict, repeat count, proposal (None when there is none to count on) and job."""
+    fields = [f for f in RepairEvent._meta.concrete_fields if f.column not in _COMPUTED]
+    params: dict = {
+        f"v{index}": field.get_db_prep_save(field.pre_save(event, add=True), connection)
+        for index, field in enumerate(fields)
+    }
+    sql = _REPORT.format(
+        judged=_UNSPENT if budget is None else _SPEND,
+        columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
+        values=", ".join(f"%(v{index})s" for index in range(len(fields))),
+    )
+    params.update(
+        fingerprint=tally.fingerprint,
+        bucket_seconds=tally.bucket_seconds,
+        head=tally.head,
+        buckets=tally.buckets,
+        fresh=json.dumps(RepeatCounter.fresh_counts(buckets=tally.buckets, counted=tally.counted)),
+        counted=tally.counted,
+        uncounted=0 if tally.counted else 1,
+        worker=tally.worker,
+        now=tally.now,
+        threshold=tally.threshold,
+        verdicts=json.dumps(verdicts),
+        job_ref=event.job_ref or None,
+    )
     if budget is not None:
-        params += [worker_id, job_ref, *budget, allowed]
-    params.append(job_ref or None)
+        params.update(
+            worker_id=event.worker_id,
+            spend_job_ref=event.job_ref,
+            error_class=event.error_class,
+            action=event.action,
+            budget=budget,
+        )
     with connection.cursor() as cursor:
-        cursor.execute(_EARLIER_WITHOUT_BUDGET if budget is None else _EARLIER_WITH_BUDGET, params)
-        return cursor.fetchone()
+        cursor.execute(sql, params)
+        event.pk, spent, event.repeat_count, event.proposal_id, event.job_id = cursor.fetchone()
+    event.verdict = verdicts[spent]
+    event.decision = event.verdict["decision"] if event.verdict else ""
+    return spent
 
 
 def worker_token_find(digest: str) -> WorkerToken | None:

@@ -94,8 +94,21 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'pls.sqlite3'}"),
 }
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Each process keeps a psycopg pool (Django's OPTIONS["pool"]): a request borrows a
+    # connection and gives it back, with no health-check SELECT 1 before it. A connection
+    # broken by a database restart fails its request with a 503 (core/problems.py) and the
+    # pool drops it and opens another. Size it to the process's threads: gunicorn's
+    # GUNICORN_THREADS per worker (max_size), and keep workers x max_size (plus Celery's
+    # processes x max_size) under PostgreSQL's max_connections (README, Scaling).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections instead
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("PLS_DB_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("PLS_DB_POOL_MAX_SIZE", default=4),
+        # A request waits this long for a connection, then answers 503: a database that is
+        # down is reported promptly instead of holding the request.
+        "timeout": env.float("PLS_DB_POOL_TIMEOUT", default=2.0),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the Celery worker writes; the busy timeout makes
     # a writer wait for the lock instead of failing at once.
@@ -233,8 +246,9 @@ PLS_MAX_JSON_DEPTH = env.int("PLS_MAX_JSON_DEPTH", default=32)
 # Evidence longer than this keeps its head and tail with a marker saying how much was cut.
 PLS_EVIDENCE_MAX_BYTES = env.int("PLS_EVIDENCE_MAX_BYTES", default=64 * 1024)
 # The repeat window itself is on the versioned worker policy (``repeat_window``).
-# repeat_count stops counting here ("at least this many"); keeps the count's cost bounded.
-PLS_REPEAT_COUNT_CAP = env.int("PLS_REPEAT_COUNT_CAP", default=1000)
+# repeat_count sums the window in this many buckets (repairs.models.RepeatCounter): it may
+# leave out reports from the window's oldest bucket, 1/60 of it by default.
+PLS_REPEAT_BUCKETS = max(env.int("PLS_REPEAT_BUCKETS", default=60), 1)
 # How long a process keeps the current worker policy before reading it again; a change made
 # in the process is seen at once, other processes see it within this many seconds.
 PLS_POLICY_CACHE_SECONDS = env.int("PLS_POLICY_CACHE_SECONDS", default=5)
@@ -269,8 +283,8 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
-# Keep a worker's database connection across tasks; config/celery.py still drops broken or
-# CONN_MAX_AGE-old ones before and after each task, as Django does around a request.
+# Celery's own fixup would close the database connection after every task; config/celery.py
+# gives it back to the pool before and after each task instead, as Django does around a request.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

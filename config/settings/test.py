@@ -27,6 +27,11 @@ if not REDIS_URL:  # noqa: F405
     CELERY_BROKER_URL = "memory://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(_tmp / "celerybeat-schedule")
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    # No pool in the test process: tests point the connection at other settings and databases
+    # (an unreachable server, a restored copy), which a process's pool, opened once, would
+    # not follow. The processes tests start (gunicorn in tests/faults) pool as deployed.
+    DATABASES["default"]["OPTIONS"].pop("pool", None)  # noqa: F405
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not SQLite's in-memory default, so a test may close and reopen the connection.
     DATABASES["default"]["TEST"] = {"NAME": str(_tmp / "test.sqlite3")}  # noqa: F405

@@ -174,7 +174,15 @@ class RepairEventOutput(serializers.Serializer):
     gate = serializers.CharField()
     error_class = serializers.CharField()
     fingerprint = serializers.CharField()
-    repeat_count = serializers.IntegerField()
+    repeat_count = serializers.IntegerField(
+        help_text=(
+            "Reports of this fingerprint across the fleet in the policy's repeat window, this "
+            "one included. Counted in PLS_REPEAT_BUCKETS (60) buckets of the window: the "
+            "reports in its oldest bucket (a 60th of it) may be left out; a report whose "
+            "occurred_at lies inside the window counts when it arrives, one older counts "
+            "only itself."
+        )
+    )
     phase = serializers.CharField()
     action = serializers.CharField()
     message = serializers.CharField()

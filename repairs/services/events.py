@@ -7,8 +7,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import CharField, F, Func, IntegerField, Model, QuerySet, Subquery, Value
-from django.db.models.expressions import Combinable
+from django.db.models import CharField, F, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,13 +16,24 @@ from core.redaction import redact, redact_clipped
 from notifications.services import report_enqueue
 from policies import ladder
 from policies.exceptions import TargetNotTheJobError, UnknownActionError
-from policies.models import WorkerPolicy
+from policies.models import Proposal, WorkerPolicy
 from policies.selectors import policy_current
 from policies.services import proposal_for_repeat
 from repairs import metrics, postgres
 from repairs.evidence import clean_evidence, fingerprint
 from repairs.exceptions import OutcomeAlreadyRecorded
-from repairs.models import Gate, Job, Outcome, RepairEvent, SelfHealRequest, Worker, WorkerToken
+from repairs.models import (
+    BudgetSpend,
+    Gate,
+    Job,
+    Outcome,
+    RepairEvent,
+    RepeatCounter,
+    RepeatTally,
+    SelfHealRequest,
+    Worker,
+    WorkerToken,
+)
 from repairs.services.lessons import repair_lesson_record
 
 
@@ -91,36 +101,23 @@ def repair_event_report(
     now = timezone.now()
     event_fingerprint = fingerprint(error_class, message)
     policy = policy_current(cached=True)
-    budget = (error_class, action) if action in ladder.BUDGETED else None
+    # A threshold of 0 raises no proposals; successes and the proposals' own records never.
+    proposes = failure and gate != Gate.REPAIR_SUGGESTED
+    tally = RepeatTally.of(
+        event_fingerprint,
+        window=policy.repeat_window,
+        buckets=settings.PLS_REPEAT_BUCKETS,
+        occurred_at=occurred_at or now,
+        now=now,
+        threshold=(policy.auto_proposal_threshold or None) if proposes else None,
+        worker=worker.name,
+    )
 
     with transaction.atomic():
-        _take_turn(event_fingerprint, worker=worker if budget else None)
-        earlier = _earlier(
-            event_fingerprint,
-            since=now - policy.repeat_window,
-            job_ref=job_ref,
-            worker=worker,
-            budget=budget,
-        )
-        repeats = earlier.repeats + 1
-        proposal, raised = None, False
-        threshold = policy.auto_proposal_threshold
-        if failure and threshold and repeats >= threshold and gate != Gate.REPAIR_SUGGESTED:
-            proposal, raised = proposal_for_repeat(
-                fingerprint=event_fingerprint,
-                error_class=error_class,
-                message=message,
-                worker=worker.name,
-                repeats=repeats,
-                rejected_since=now - policy.repeat_window,
-            )
-        verdict = None
-        if action:
-            # Judged on what the worker named, before redaction could hide a name.
-            verdict = ladder.judge(policy, action=action, resources=resources, spent=earlier.spent)
+        # Judged on what the worker named, before redaction could hide a name.
+        choices = _verdicts(policy, action, resources)
         event = RepairEvent(
             worker=worker,
-            job_id=earlier.job_id,
             job_ref=job_ref,
             gate=gate,
             error_class=error_class,
@@ -132,18 +129,28 @@ def repair_event_report(
             evidence=evidence_clean.text,
             evidence_cut_bytes=evidence_clean.cut_bytes,
             redactions=evidence_clean.redactions,
-            repeat_count=repeats,
-            verdict=verdict.as_dict() if verdict else None,
-            decision=verdict.decision if verdict else "",
             policy=policy,
-            proposal=proposal,
             token=token,
             occurred_at=occurred_at or now,
             outcome=outcome.outcome if outcome else "",
             resolved_at=now if outcome else None,
             resolved_by_id=worker.user_id if outcome else None,
         )
-        event.save(force_insert=True)
+        verdict = choices.verdicts[_counted_and_saved(event, tally, choices)]
+        raised = False
+        if tally.threshold and event.proposal_id is None and event.repeat_count >= tally.threshold:
+            # The fingerprint crossed the threshold with no undecided proposal to count on.
+            proposal, raised = proposal_for_repeat(
+                fingerprint=event_fingerprint,
+                error_class=error_class,
+                message=message,
+                worker=worker.name,
+                repeats=event.repeat_count,
+                rejected_since=now - policy.repeat_window,
+            )
+            if proposal is not None:
+                event.proposal = proposal
+                RepairEvent.objects.filter(pk=event.pk).update(proposal=proposal)
         if verdict is not None and verdict.decision == ladder.NEEDS_APPROVAL:
             _self_heal_request_open(
                 event,
@@ -195,95 +202,93 @@ def _resources_touched(action: str, job_ref: str, target: str) -> tuple[str, ...
         ) from None
 
 
-def _take_turn(event_fingerprint: str, *, worker: Worker | None) -> None:
-    """Serialises, on PostgreSQL, the reports this one must count: those of the same
-    fingerprint, and (``worker``, for a budgeted action) the worker's budgeted actions.
-
-    Reporters of one fingerprint take turns from here to commit, so each counts the ones
-    before it and the threshold is crossed by exactly one report; two concurrent retries of
-    one worker cannot both take its last one. The counts come in the next statement, whose
-    snapshot sees what the previous holders committed. (SQLite serialises writers already.)
-    """
-    if postgres.in_use():
-        postgres.turn_take(event_fingerprint, worker_id=worker.pk if worker else None)
-
-
 @dataclass(frozen=True)
-class _Earlier:
-    repeats: int  # earlier events of the fingerprint in the window, up to the cap
-    spent: int  # the worker's earlier allowed actions of this kind on this job and class
-    job_id: int | None  # the reported job, when the console knows it
+class _Verdicts:
+    """The verdicts an action may get: one, or for an automatic action the policy allows,
+    one per budget it may find spent (``verdicts[n]`` once it is the n-th spent; ``[0]``
+    when none was left)."""
+
+    verdicts: list[ladder.Verdict | None]
+    budget: int | None  # the automatic actions allowed, when this one spends one
+
+    def as_dicts(self) -> list[dict | None]:
+        return [verdict.as_dict() if verdict else None for verdict in self.verdicts]
 
 
-def _earlier(
-    event_fingerprint: str,
-    *,
-    since: datetime,
-    job_ref: str,
-    worker: Worker,
-    budget: tuple[str, str] | None,
-) -> _Earlier:
-    """What the new event is judged against, read in one round trip: the repeat count, the
-    spent budget and the job's id.
-
-    The repeat count is capped: an outage repeats one fingerprint thousands of times, and
-    an uncapped count would read every one of them on every new report.
-    """
-    read = postgres.repair_event_earlier if postgres.in_use() else repair_event_earlier_by_orm
-    repeats, spent, job_id = read(
-        fingerprint=event_fingerprint,
-        since=since,
-        cap=max(settings.PLS_REPEAT_COUNT_CAP - 1, 0),
-        job_ref=job_ref,
-        worker_id=worker.pk,
+def _verdicts(policy: WorkerPolicy, action: str, resources: tuple[str, ...]) -> _Verdicts:
+    """The policy's verdict on the action. An automatic action the policy allows spends one
+    of the worker's budget for the job and error class, or escalates once none is left; it
+    is judged for each count the statement that spends it may find."""
+    if not action:
+        return _Verdicts([None], budget=None)
+    verdict = ladder.judge(policy, action=action, resources=resources)
+    if action not in ladder.BUDGETED or verdict.decision != ladder.ALLOWED:
+        return _Verdicts([verdict], budget=None)
+    budget = policy.max_auto_retries
+    spent = [budget, *range(budget)]
+    return _Verdicts(
+        [ladder.judge(policy, action=action, resources=resources, spent=n) for n in spent],
         budget=budget,
-        allowed=ladder.ALLOWED,
     )
-    return _Earlier(repeats=repeats, spent=spent, job_id=job_id)
 
 
-def repair_event_earlier_by_orm(
-    *,
-    fingerprint: str,
-    since: datetime,
-    cap: int,
-    job_ref: str,
-    worker_id: int,
-    budget: tuple[str, str] | None,
-    allowed: str,
-) -> tuple[int, int, int | None]:
-    """The ORM twin of ``postgres.repair_event_earlier``: one statement too, three scalar
-    subqueries read beside the worker's row."""
-    in_window = RepairEvent.objects.filter(fingerprint=fingerprint, occurred_at__gte=since)
-    # No ORDER BY under the LIMIT: PostgreSQL would walk the primary key instead of the
-    # (fingerprint, time) index.
-    repeats: Combinable = Value(0)  # a cap of 0 counts nothing (an empty slice is NULL)
-    if cap:
-        repeats = _count(RepairEvent.objects.filter(pk__in=in_window.order_by().values("pk")[:cap]))
-    spent: Combinable = Value(0)
+def _counted_and_saved(event: RepairEvent, tally: RepeatTally, choices: _Verdicts) -> int:
+    """Spends the budget, counts the event on its fingerprint (and proposal) and inserts it
+    with its verdict, ``choices.verdicts[n]`` for the returned n: one statement on
+    PostgreSQL, whose row locks make reporters of one fingerprint (and retries of one
+    worker's job) take turns."""
+    report = postgres.repair_event_report if postgres.in_use() else repair_event_report_by_orm
+    return report(event, tally=tally, budget=choices.budget, verdicts=choices.as_dicts())
+
+
+def repair_event_report_by_orm(
+    event: RepairEvent, *, tally: RepeatTally, budget: int | None, verdicts: list[dict | None]
+) -> int:
+    """The ORM twin of ``postgres.repair_event_report``, in the caller's transaction (on
+    SQLite, whose writers take turns already)."""
+    spent = 0
     if budget is not None:
-        error_class, action = budget
-        spent = _count(
-            RepairEvent.objects.filter(
-                worker_id=worker_id,
-                job_ref=job_ref,
-                error_class=error_class,
-                action=action,
-                decision=allowed,
-            )
+        row, _ = BudgetSpend.objects.get_or_create(
+            worker_id=event.worker_id,
+            job_ref=event.job_ref,
+            error_class=event.error_class,
+            action=event.action,
         )
-    job_id: Combinable = Value(None, output_field=IntegerField())
-    if job_ref:
-        job_id = Subquery(Job.objects.filter(external_id=job_ref).order_by().values("pk")[:1])
-    row = Worker.objects.filter(pk=worker_id).order_by()
-    return row.values_list(repeats, spent, job_id)[0]
+        if row.spent < budget:
+            BudgetSpend.objects.filter(pk=row.pk).update(spent=F("spent") + 1)
+            spent = row.spent + 1
+    event.verdict = verdicts[spent]
+    event.decision = event.verdict["decision"] if event.verdict else ""
+    counter = RepeatCounter.objects.filter(pk=tally.fingerprint).first()
+    if counter is None:
+        counter = RepeatCounter(
+            fingerprint=tally.fingerprint, bucket_seconds=tally.bucket_seconds, newest=tally.head
+        )
+    event.repeat_count = counter.count(tally)
+    counter.save()
+    event.proposal = None
+    if tally.threshold is not None and event.repeat_count >= tally.threshold:
+        event.proposal = _counted_on_proposal(tally)
+    event.job_id = None
+    if event.job_ref:
+        known = Job.objects.filter(external_id=event.job_ref).values_list("pk", flat=True)
+        event.job_id = known.first()
+    event.save(force_insert=True)
+    return spent
 
 
-def _count(records: QuerySet) -> Subquery:
-    return Subquery(
-        records.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"),
-        output_field=IntegerField(),
+def _counted_on_proposal(tally: RepeatTally) -> Proposal | None:
+    undecided = Proposal.objects.filter(
+        kind=Proposal.Kind.REPAIR, fingerprint=tally.fingerprint, status__in=Proposal.UNDECIDED
     )
+    proposal = undecided.order_by("pk").first()
+    if proposal is not None:
+        proposal.occurrences += 1
+        if tally.worker not in proposal.affected_workers:
+            proposal.affected_workers.append(tally.worker)
+        proposal.updated_at = tally.now
+        proposal.save(update_fields=["occurrences", "affected_workers", "updated_at"])
+    return proposal
 
 
 def max_chars(model: type[Model], field: str) -> int:

@@ -195,4 +195,8 @@ def test_an_event_reported_without_an_outcome_costs_no_outcome_or_learning_query
     assert response.status_code == 201
     sql = [query["sql"] for query in queries]
     assert not [q for q in sql if "learning_memory_updates" in q]
-    assert not [q for q in sql if q.startswith("UPDATE") and "worker_repair_events" in q]
+    # (This second report raises the fingerprint's proposal, which links its event to it
+    # with an UPDATE of proposal_id; no outcome is written.)
+    assert not [
+        q for q in sql if q.startswith("UPDATE") and "worker_repair_events" in q and "outcome" in q
+    ]

@@ -163,24 +163,25 @@ def test_list_is_cursor_paginated_newest_first(worker_client):
     assert "cursor=" in first["next"]
 
 
-def test_repeat_count_stops_at_the_cap(worker_client, settings):
-    settings.PLS_REPEAT_COUNT_CAP = 3
+def test_repeat_count_counts_every_report_of_the_window(worker_client):
+    # Counted on the fingerprint's buckets: no cap, and no earlier event is read.
     for n in range(5):
-        response = worker_client.post(EVENTS, event_body(message=f"fail {n}"), format="json")
+        response = worker_client.post(EVENTS, event_body(job=f"JOB-{n}"), format="json")
 
-    assert response.json()["repeat_count"] == 3
+    assert response.json()["repeat_count"] == 5
 
 
-def test_repeat_count_query_is_not_ordered(worker_client):
-    # An ORDER BY under the cap's LIMIT made PostgreSQL scan the whole table per report.
+def test_a_report_reads_no_earlier_events(worker_client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    worker_client.post(EVENTS, event_body(), format="json")
     with CaptureQueriesContext(connection) as queries:
         worker_client.post(EVENTS, event_body(), format="json")
 
-    counts = [
-        q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "fingerprint" in q["sql"]
+    reads = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT") and "worker_repair_events" in q["sql"]
     ]
-    assert len(counts) == 1
-    assert "ORDER BY" not in counts[0].upper()
+    assert reads == []

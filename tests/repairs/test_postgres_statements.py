@@ -9,11 +9,19 @@ from django.db import connection, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from policies import ladder
+from policies.models import Proposal
 from repairs import postgres
-from repairs.models import Job, RepairEvent, Worker, WorkerToken
-from repairs.services import repair_event_report, worker_token_revoke
-from repairs.services.events import repair_event_earlier_by_orm
+from repairs.models import (
+    BudgetSpend,
+    Job,
+    RepairEvent,
+    RepeatCounter,
+    RepeatTally,
+    Worker,
+    WorkerToken,
+)
+from repairs.services import worker_token_revoke
+from repairs.services.events import repair_event_report_by_orm
 from repairs.services.jobs import job_claim_next_by_orm
 from repairs.services.workers import _digest, worker_token_find_by_orm
 from tests.factories import JobFactory, WorkerFactory, issue_token
@@ -32,60 +40,138 @@ def both(statement, twin, **arguments):
     return answers
 
 
-# --- The earlier events a report is judged against ---------------------------------------------
+# --- A report: its budget, its repeat count, its proposal, its row -------------------------------
 
 
 @pytest.fixture
-def history():
-    """Five retries of one error by one worker on JOB-1 (two of them a week old; the
-    first allowed by the retry budget, the others over it), and a report of another error."""
+def counted():
+    """A worker, its job, and a fingerprint counted before: 2 reports in the newest of 4
+    buckets of 60 s, 3 in the one before, 1 in the oldest; an open proposal for it that one
+    worker has reported already."""
     worker = WorkerFactory()
     JobFactory(external_id="JOB-1")
-    now = timezone.now()
-    for days in (0, 0, 0, 7, 7):
-        repair_event_report(
-            worker=worker,
-            gate="stuck_claim",
-            error_class="context_fetch_failed",
-            job_ref="JOB-1",
-            action="retry",
-            message="fetch failed with 503",
-            occurred_at=now - timedelta(days=days),
-        )
-    repair_event_report(worker=worker, gate="friction", error_class="other", message="x")
-    fingerprint = RepairEvent.objects.filter(error_class="context_fetch_failed").first().fingerprint
-    return worker, fingerprint, now
+    RepeatCounter.objects.create(
+        fingerprint="f" * 64, bucket_seconds=60, newest=1000, counts=[2, 3, 0, 1]
+    )
+    proposal = Proposal.objects.create(
+        kind="repair", fingerprint="f" * 64, title="t", occurrences=6, affected_workers=["a"]
+    )
+    return worker, proposal
+
+
+def tally(**changes) -> RepeatTally:
+    fields = dict(
+        fingerprint="f" * 64,
+        bucket_seconds=60,
+        head=1000,
+        buckets=4,
+        counted=True,
+        threshold=2,
+        worker="b",
+        now=timezone.now(),
+    )
+    return RepeatTally(**{**fields, **changes})
+
+
+def report_both(worker, proposal, *, budget=None, spent_before=None, job_ref="JOB-1", **changes):
+    """What the statement and its twin do to the same data: each in a savepoint rolled back."""
+    answers = []
+    for run in (postgres.repair_event_report, repair_event_report_by_orm):
+        with transaction.atomic():
+            if spent_before is not None:
+                BudgetSpend.objects.create(
+                    worker=worker,
+                    job_ref=job_ref,
+                    error_class="e",
+                    action="retry",
+                    spent=spent_before,
+                )
+            event = RepairEvent(
+                worker=worker,
+                job_ref=job_ref,
+                gate="stuck_claim",
+                error_class="e",
+                fingerprint="f" * 64,
+                action="retry" if budget is not None else "",
+                occurred_at=timezone.now(),
+            )
+            verdicts = [{"decision": f"v{n}"} for n in range((budget or 0) + 1)]
+            counting = tally(**changes)
+            spent = run(event, tally=counting, budget=budget, verdicts=verdicts)
+            stored = RepairEvent.objects.get(pk=event.pk)
+            counter = RepeatCounter.objects.get(pk=counting.fingerprint)
+            proposal.refresh_from_db()
+            answers.append(
+                {
+                    "spent": spent,
+                    "answer": (event.repeat_count, event.proposal_id, event.job_id, event.verdict),
+                    "stored": (
+                        stored.repeat_count,
+                        stored.proposal_id,
+                        stored.job_id,
+                        stored.verdict,
+                        stored.decision,
+                    ),
+                    "counter": (counter.bucket_seconds, counter.newest, counter.counts),
+                    "proposal": (proposal.occurrences, proposal.affected_workers),
+                    "spends": list(BudgetSpend.objects.values_list("spent", flat=True)),
+                }
+            )
+            transaction.set_rollback(True)
+    return answers
 
 
 @pytest.mark.parametrize(
-    ("cap", "job_ref", "budget", "expected"),
+    ("changes", "repeats", "counts"),
     [
-        (100, "JOB-1", ("context_fetch_failed", "retry"), (3, 1, "job")),
-        (2, "JOB-1", ("context_fetch_failed", "retry"), (2, 1, "job")),
-        (100, "JOB-1", None, (3, 0, "job")),
-        (100, "", None, (3, 0, None)),
-        (100, "JOB-404", ("context_fetch_failed", "retry"), (3, 0, None)),
-        (0, "JOB-1", ("context_fetch_failed", "reclaim"), (0, 0, "job")),
+        ({}, 7, [3, 3, 0, 1]),  # the newest bucket
+        ({"head": 1002}, 6, [1, 0, 2, 3]),  # two buckets later: the oldest two leave
+        ({"head": 1010}, 1, [1, 0, 0, 0]),  # a whole window later
+        ({"head": 999}, 7, [3, 3, 0, 1]),  # a clock a bucket behind counts in the newest
+        ({"counted": False}, 7, [2, 3, 0, 1]),  # older than the window: counts only itself
+        ({"bucket_seconds": 30}, 1, [1, 0, 0, 0]),  # the window's length changed: start again
+        ({"fingerprint": "0" * 64, "threshold": None}, 1, [1, 0, 0, 0]),  # a new fingerprint
     ],
 )
-def test_the_earlier_events_read_answers_as_its_orm_twin(history, cap, job_ref, budget, expected):
-    worker, fingerprint, now = history
-    raw, orm = both(
-        postgres.repair_event_earlier,
-        repair_event_earlier_by_orm,
-        fingerprint=fingerprint,
-        since=now - timedelta(days=1),
-        cap=cap,
-        job_ref=job_ref,
-        worker_id=worker.pk,
-        budget=budget,
-        allowed=ladder.ALLOWED,
-    )
+def test_a_report_counts_its_repeat_as_its_orm_twin(counted, changes, repeats, counts):
+    worker, proposal = counted
+    statement, twin = report_both(worker, proposal, **changes)
 
-    assert raw == orm
-    repeats, spent, job = expected
-    job_id = Job.objects.get(external_id="JOB-1").pk if job else None
-    assert tuple(raw) == (repeats, spent, job_id)
+    assert statement == twin
+    assert statement["answer"][0] == repeats
+    assert statement["stored"][0] == repeats
+    assert statement["counter"][2] == counts
+
+
+@pytest.mark.parametrize(
+    ("threshold", "job_ref", "proposal_occurrences", "job_known"),
+    [(2, "JOB-1", 7, True), (8, "JOB-1", 6, True), (None, "JOB-404", 6, False), (2, "", 7, False)],
+)
+def test_a_report_counts_on_the_proposal_from_the_threshold_as_its_orm_twin(
+    counted, threshold, job_ref, proposal_occurrences, job_known
+):
+    worker, proposal = counted
+    statement, twin = report_both(worker, proposal, threshold=threshold, job_ref=job_ref)
+
+    assert statement == twin
+    on_proposal = proposal_occurrences == 7
+    assert statement["answer"][1] == (proposal.pk if on_proposal else None)
+    assert statement["proposal"] == ((7, ["a", "b"]) if on_proposal else (6, ["a"]))
+    assert (statement["answer"][2] is not None) is job_known
+
+
+@pytest.mark.parametrize(
+    ("budget", "spent_before", "spent", "spends"),
+    [(2, None, 1, [1]), (2, 1, 2, [2]), (2, 2, 0, [2]), (None, None, 0, [])],
+)
+def test_a_report_spends_the_budget_as_its_orm_twin(counted, budget, spent_before, spent, spends):
+    worker, proposal = counted
+    statement, twin = report_both(worker, proposal, budget=budget, spent_before=spent_before)
+
+    assert statement == twin
+    assert statement["spent"] == spent
+    assert statement["spends"] == spends
+    assert statement["stored"][3:] == ({"decision": f"v{spent}"}, f"v{spent}")
 
 
 # --- claim-next --------------------------------------------------------------------------------
@@ -177,32 +263,45 @@ def test_the_token_lookup_finds_what_its_orm_twin_finds():
     assert found(postgres.worker_token_find, _digest(revoked)) is None
 
 
-# --- The turn lock (no twin: SQLite serialises writers) ------------------------------------------
+# --- The fingerprint's turn (no twin: SQLite serialises writers) -------------------------------
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_reporters_turn_on_a_fingerprint_is_held_until_its_transaction_ends():
-    fingerprint = "a" * 64
-    key = [postgres.LOCK_SPACE, int(fingerprint[:7], 16)]
+    worker = WorkerFactory()
     taken, release = threading.Event(), threading.Event()
 
     def reporter() -> None:
         try:
             with transaction.atomic():
-                postgres.turn_take(fingerprint, worker_id=None)
+                event = RepairEvent(
+                    worker=worker,
+                    gate="stuck_claim",
+                    error_class="e",
+                    fingerprint="a" * 64,
+                    occurred_at=timezone.now(),
+                )
+                postgres.repair_event_report(
+                    event, tally=tally(fingerprint="a" * 64), budget=None, verdicts=[None]
+                )
                 taken.set()
                 release.wait(10)
         finally:
             connection.close()
 
+    def turn_free() -> bool:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM worker_repeat_counters WHERE fingerprint = %s "
+                "FOR UPDATE SKIP LOCKED",
+                ["a" * 64],
+            )
+            return cursor.fetchone() is not None
+
     thread = threading.Thread(target=reporter)
     thread.start()
     assert taken.wait(10)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", key)
-        assert cursor.fetchone()[0] is False
+    assert not turn_free()
     release.set()
     thread.join(10)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", key)
-        assert cursor.fetchone()[0] is True
+    assert turn_free()
