@@ -72,6 +72,20 @@ class PolicyChangeForm(SerializerForm):
             "protection floor above always applies and cannot be edited here."
         ),
     )
+    tool_rules = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 16, "cols": 90}),
+        help_text=_(
+            "JSON list, in order (the first matching rule decides): each rule has a name, "
+            "tool (regex over the tool name), input (regex over the command, path or URL), "
+            "action, target (a named group of input) and must_match / must_not_match "
+            "examples, checked when saved."
+        ),
+    )
+    tool_default = forms.ChoiceField(
+        choices=[(action, action) for action in ladder.KNOWN_ACTIONS],
+        help_text=WorkerPolicy._meta.get_field("tool_default").help_text,
+    )
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text="Why; kept in the decision record.",
@@ -95,6 +109,8 @@ class PolicyChangeForm(SerializerForm):
         data = {name: cleaned[name] for name in EDITABLE_FIELDS}
         if data["approval_matrix"] is None:
             data["approval_matrix"] = {}
+        if data["tool_rules"] is None:
+            data["tool_rules"] = []
         added = [
             line.strip() for line in cleaned["protected_resources"].splitlines() if line.strip()
         ]
