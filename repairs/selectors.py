@@ -7,7 +7,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 
 from core.roles import acting_worker
 from policies.simulation import PastAction
-from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, Worker
+from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, ToolVerdict, Worker
 
 
 def worker_for_user(user: AbstractBaseUser) -> Worker | None:
@@ -24,6 +24,13 @@ def self_heal_request_list(*, user: AbstractBaseUser) -> QuerySet[SelfHealReques
     """Requests the user may read: a worker sees its own, people with the view right see all."""
     return _visible_to(
         user, SelfHealRequest.objects.select_related("worker", "event", "decided_by")
+    )
+
+
+def tool_verdict_list(*, user: AbstractBaseUser) -> QuerySet[ToolVerdict]:
+    """The verdict log the user may read: a worker its own, people with the view right all."""
+    return _visible_to(
+        user, ToolVerdict.objects.select_related("worker", "policy", "self_heal_request")
     )
 
 
@@ -63,6 +70,8 @@ def past_actions(*, since: datetime, limit: int) -> tuple[list[PastAction], bool
         .exclude(action="")
         # The console's own record of raising a proposal is not a worker's action.
         .exclude(gate=Gate.REPAIR_SUGGESTED)
+        # Tool calls are replayed from the verdict log (``tool_calls_past``).
+        .exclude(gate=Gate.TOOL_CALL)
         .order_by("-occurred_at", "-id")
         .values_list(
             "pk",
