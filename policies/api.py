@@ -30,7 +30,13 @@ from policies.models import (
 from policies.selectors import decision_list, policy_current, proposal_list
 from policies.services import policy_change, proposal_decide
 from policies.tool_rules import rules_problems
-from policies.simulation import past_actions, policy_draft, simulate
+from policies.simulation import (
+    past_actions,
+    past_tool_calls,
+    policy_draft,
+    simulate,
+    simulate_tool_calls,
+)
 
 MAX_WINDOW = timedelta(days=30)
 APPROVER_ROLES = (RISK_REVIEWER, PLS_OWNER, NO_APPROVAL)
@@ -336,7 +342,9 @@ class PolicySimulateInput(serializers.Serializer):
 
 
 class PolicySimulateApi(APIView):
-    """Replays the window's actions through a draft policy, next to what was decided."""
+    """Replays the window's actions through a draft policy, next to what was decided; the
+    recorded tool calls (the verdict log) are replayed through its tool rules too
+    (``tool_calls``)."""
 
     permission_classes = [requires("policies.simulate_workerpolicy")]
 
@@ -348,7 +356,11 @@ class PolicySimulateApi(APIView):
         base = policy_current()
         since = timezone.now() - timedelta(days=data["days"])
         actions, truncated = past_actions(since=since, limit=settings.PLS_SIMULATION_MAX_EVENTS)
-        result = simulate(policy_draft(base, data["policy"]), actions)
+        draft = policy_draft(base, data["policy"])
+        result = simulate(draft, actions)
+        calls, calls_truncated = past_tool_calls(
+            since=since, limit=settings.PLS_SIMULATION_MAX_EVENTS
+        )
         return Response(
             {
                 "base_version": base.version,
@@ -356,5 +368,9 @@ class PolicySimulateApi(APIView):
                 "since": since,
                 "truncated": truncated,
                 **result,
+                "tool_calls": {
+                    "truncated": calls_truncated,
+                    **simulate_tool_calls(draft, calls),
+                },
             }
         )

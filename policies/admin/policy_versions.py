@@ -24,7 +24,13 @@ from policies.exceptions import StalePolicyVersion
 from policies.models import EDITABLE_FIELDS, NO_APPROVAL, WorkerPolicy
 from policies.selectors import decision_list, policy_current
 from policies.services import policy_change, policy_change_allowed
-from policies.simulation import past_actions, policy_draft, simulate
+from policies.simulation import (
+    past_actions,
+    past_tool_calls,
+    policy_draft,
+    simulate,
+    simulate_tool_calls,
+)
 
 PREVIEW_DAYS = 7
 
@@ -155,6 +161,7 @@ def policy_preview(form: PolicyChangeForm) -> dict[str, Any]:
     since = timezone.now() - timedelta(days=days)
     actions, truncated = past_actions(since=since, limit=settings.PLS_SIMULATION_MAX_EVENTS)
     simulation = simulate(draft, actions)
+    calls, calls_truncated = past_tool_calls(since=since, limit=settings.PLS_SIMULATION_MAX_EVENTS)
     decisions = [ladder.ALLOWED, ladder.NEEDS_APPROVAL, ladder.DENIED]
     decisions += sorted(set(simulation["actual"]) - set(decisions))  # "none": before verdicts
     return {
@@ -166,6 +173,7 @@ def policy_preview(form: PolicyChangeForm) -> dict[str, Any]:
         "since": since,
         "truncated": truncated,
         "simulation": simulation,
+        "tool_calls": {"truncated": calls_truncated, **simulate_tool_calls(draft, calls)},
         "verdicts": [
             (name, simulation["actual"].get(name, 0), simulation["simulated"].get(name, 0))
             for name in decisions

@@ -156,3 +156,53 @@ def test_the_console_form_shows_the_error_on_the_rules(client, owner):
     errors = response.context["form"].errors["tool_rules"]
     assert any("Tool rule 'deploys'" in error for error in errors), errors
     assert WorkerPolicy.objects.count() == 1
+
+
+def test_the_simulation_replays_recorded_tool_calls_through_draft_rules(
+    owner, session_client, worker_client
+):
+    for command in ("ls", "docker restart web-1", "make deploy"):
+        body = {"tool_name": "Bash", "tool_input": {"command": command}}
+        assert worker_client.post("/api/v1/tool-verdicts", body, format="json").status_code == 200
+    draft = {
+        "tool_rules": [
+            rule(input=r"\bdeploy\b", target="", must_match=["make deploy"], must_not_match=[])
+        ],
+        "tool_default": "propose",
+    }
+
+    result = session_client(owner).post(
+        "/api/v1/worker-policy/simulate", {"policy": draft, "days": 1}, format="json"
+    )
+
+    assert result.status_code == 200, result.content
+    calls = result.json()["tool_calls"]
+    assert calls["calls_considered"] == 3 and calls["truncated"] is False
+    assert calls["actual"] == {"allowed": 2, "needs_approval": 1}
+    assert calls["simulated"] == {"allowed": 2, "needs_approval": 1}
+    changes = {change["change"]: change for change in calls["changed"]}
+    assert set(changes) == {"allowed → needs_approval", "needs_approval → allowed"}
+    example = changes["allowed → needs_approval"]["examples"][0]
+    assert example["tool_input"] == {"command": "make deploy"}
+    assert example["simulated"] == "needs_approval (deploys: rerun_pipeline)"
+
+
+def test_the_console_preview_shows_the_tool_calls_that_would_change(
+    client, owner, worker_client
+):
+    body = {"tool_name": "Bash", "tool_input": {"command": "ls"}}
+    worker_client.post("/api/v1/tool-verdicts", body, format="json")
+    page = reverse("admin:policies_workerpolicy_change_policy")
+    client.force_login(owner)
+    form = client.get(page).context["form"]
+    data = {name: form[name].value() for name in form.fields}
+    data["tool_rules"] = json.dumps(
+        [rule(tool="Bash", input="^ls", target="", must_match=["ls"], must_not_match=[])]
+    )
+
+    response = client.post(page, {**data, "rationale": "ls is a deploy here", "_preview": "1"})
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "allowed → needs_approval: 1" in content
+    assert "deploys: rerun_pipeline" in content
