@@ -29,7 +29,6 @@ from policies.models import (
 )
 from policies.selectors import decision_list, policy_current, proposal_list
 from policies.services import policy_change, proposal_decide
-from policies.tool_rules import rules_problems
 from policies.simulation import (
     past_actions,
     past_tool_calls,
@@ -37,6 +36,7 @@ from policies.simulation import (
     simulate,
     simulate_tool_calls,
 )
+from policies.tool_rules import rules_problems
 
 MAX_WINDOW = timedelta(days=30)
 APPROVER_ROLES = (RISK_REVIEWER, PLS_OWNER, NO_APPROVAL)

@@ -366,9 +366,7 @@ class ToolVerdict(models.Model):
     digest = models.CharField(max_length=64, help_text="sha256 of the canonical call")
     job_ref = models.CharField(max_length=200, blank=True)
     rule = models.CharField(max_length=200)
-    policy = models.ForeignKey(
-        "policies.WorkerPolicy", on_delete=models.PROTECT, related_name="+"
-    )
+    policy = models.ForeignKey("policies.WorkerPolicy", on_delete=models.PROTECT, related_name="+")
     verdict = models.CharField(max_length=20)
     action = models.SlugField(max_length=40)
     target = models.CharField(max_length=200, blank=True)

@@ -121,8 +121,18 @@ def past_tool_calls(*, since: datetime, limit: int) -> tuple[list[PastToolCall],
             decision="needs_approval" if request_id else verdict,
             created_at=created_at,
         )
-        for (pk, worker, job_ref, tool_name, tool_input, rule, action, verdict, request_id, created_at)
-        in reversed(rows[:limit])
+        for (
+            pk,
+            worker,
+            job_ref,
+            tool_name,
+            tool_input,
+            rule,
+            action,
+            verdict,
+            request_id,
+            created_at,
+        ) in reversed(rows[:limit])
     ]
     return calls, len(rows) > limit
 

@@ -60,7 +60,9 @@ class SelfHealRequestBrief(serializers.Serializer):
 
 
 class ToolVerdictOutput(serializers.Serializer):
-    verdict = serializers.ChoiceField(choices=[ladder.ALLOWED, ladder.NEEDS_APPROVAL, ladder.DENIED])
+    verdict = serializers.ChoiceField(
+        choices=[ladder.ALLOWED, ladder.NEEDS_APPROVAL, ladder.DENIED]
+    )
     reason = serializers.CharField()
     action = serializers.CharField(help_text=_("The ladder action the call was judged as"))
     target = serializers.CharField()
@@ -132,7 +134,5 @@ class ToolVerdictListCreateApi(ExportableList):
         )
         verdict = tool_verdict_give(worker=worker, call=call, token=request.auth)
         response = Response(ToolVerdictOutput(verdict).data)
-        tool_verdict_latency.labels(decision=verdict.verdict).observe(
-            time.perf_counter() - started
-        )
+        tool_verdict_latency.labels(decision=verdict.verdict).observe(time.perf_counter() - started)
         return response

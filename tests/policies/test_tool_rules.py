@@ -100,7 +100,7 @@ def test_the_model_refuses_a_bad_rule_naming_it(db, changes, named):
 
 
 def test_the_service_refuses_a_bad_rule_and_writes_no_version(db):
-    with pytest.raises(InvalidPolicyChange, match="Tool rule 'deploys'.*does not compile"):
+    with pytest.raises(InvalidPolicyChange, match=r"Tool rule 'deploys'.*does not compile"):
         policy_set(tool_rules=[rule(input="(")])
 
     assert WorkerPolicy.objects.count() == 1
@@ -187,9 +187,7 @@ def test_the_simulation_replays_recorded_tool_calls_through_draft_rules(
     assert example["simulated"] == "needs_approval (deploys: rerun_pipeline)"
 
 
-def test_the_console_preview_shows_the_tool_calls_that_would_change(
-    client, owner, worker_client
-):
+def test_the_console_preview_shows_the_tool_calls_that_would_change(client, owner, worker_client):
     body = {"tool_name": "Bash", "tool_input": {"command": "ls"}}
     worker_client.post("/api/v1/tool-verdicts", body, format="json")
     page = reverse("admin:policies_workerpolicy_change_policy")

@@ -49,7 +49,9 @@ def test_the_console_lists_the_log_and_offers_no_edit(verdicts, client, owner):
     changelist = reverse("admin:repairs_toolverdict_changelist")
 
     page = client.get(changelist)
-    detail = client.get(reverse("admin:repairs_toolverdict_change", args=[verdicts[0]["decision_id"]]))
+    detail = client.get(
+        reverse("admin:repairs_toolverdict_change", args=[verdicts[0]["decision_id"]])
+    )
     delete = client.post(
         reverse("admin:repairs_toolverdict_delete", args=[verdicts[0]["decision_id"]]),
         {"post": "yes"},

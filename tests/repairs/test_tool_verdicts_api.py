@@ -89,9 +89,7 @@ def test_a_risky_call_opens_one_request_and_asking_again_reuses_it(worker, worke
     assert elsewhere["self_heal_request"]["id"] != request.pk
 
 
-def test_an_approval_allows_that_call_once_then_it_needs_approval_again(
-    worker_client, reviewer
-):
+def test_an_approval_allows_that_call_once_then_it_needs_approval_again(worker_client, reviewer):
     pending = ask(worker_client, tool_use_id="toolu_1")["self_heal_request"]
     request = SelfHealRequest.objects.get(pk=pending["id"])
     self_heal_request_decide(request=request, user=reviewer, approve=True)
@@ -111,7 +109,10 @@ def test_an_approval_allows_that_call_once_then_it_needs_approval_again(
         "expires_at": allowed["self_heal_request"]["expires_at"],
     }
     assert next_call["verdict"] == "needs_approval"
-    assert next_call["self_heal_request"]["id"] not in (request.pk, other_call["self_heal_request"]["id"])
+    assert next_call["self_heal_request"]["id"] not in (
+        request.pk,
+        other_call["self_heal_request"]["id"],
+    )
     request.refresh_from_db()
     assert request.consumed_at is not None and request.consumed_by_tool_use_id == "toolu_1"
 
