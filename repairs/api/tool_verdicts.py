@@ -18,6 +18,7 @@ from core.pagination import NewestFirst
 from core.permissions import RolePermissions
 from policies import ladder
 from policies.metrics import tool_verdict_latency
+from repairs.api.events import ShallowFieldsSerializer
 from repairs.models import SelfHealRequest, ToolVerdict
 from repairs.selectors import tool_verdict_list, worker_for_user
 from repairs.services.tool_verdicts import ToolCall, tool_verdict_give
@@ -36,7 +37,7 @@ from repairs.services.tool_verdicts import ToolCall, tool_verdict_give
         },
     ),
 )
-class ToolVerdictInput(serializers.Serializer):
+class ToolVerdictInput(ShallowFieldsSerializer):
     tool_name = serializers.CharField(max_length=200)
     tool_input = serializers.DictField(
         help_text=_("The tool's input as the agent sent it (the request is at most 1 MiB)")
@@ -70,6 +71,32 @@ class ToolVerdictOutput(serializers.Serializer):
     policy_version = serializers.IntegerField(source="policy.version")
     decision_id = serializers.IntegerField(source="pk", help_text=_("This verdict's log entry"))
     self_heal_request = SelfHealRequestBrief(allow_null=True)
+
+
+def verdict_answer(verdict: ToolVerdict) -> dict:
+    """``ToolVerdictOutput``'s rendering, written out: every tool call waits on it, and DRF
+    copies and binds each field per response. tests/repairs/test_tool_verdicts_api.py holds
+    the two equal."""
+    request = verdict.self_heal_request
+    return {
+        "verdict": verdict.verdict,
+        "reason": verdict.reason,
+        "action": verdict.action,
+        "target": verdict.target,
+        "rule": verdict.rule,
+        "policy_version": verdict.policy.version,
+        "decision_id": verdict.pk,
+        "self_heal_request": None
+        if request is None
+        else {
+            "id": request.pk,
+            "status": request.status,
+            "expires_at": _DATETIME.to_representation(request.expires_at),
+        },
+    }
+
+
+_DATETIME = serializers.DateTimeField()
 
 
 class ToolVerdictLogOutput(ToolVerdictOutput):
@@ -133,6 +160,6 @@ class ToolVerdictListCreateApi(ExportableList):
             job=data.get("job", ""),
         )
         verdict = tool_verdict_give(worker=worker, call=call, token=request.auth)
-        response = Response(ToolVerdictOutput(verdict).data)
+        response = Response(verdict_answer(verdict))
         tool_verdict_latency.labels(decision=verdict.verdict).observe(time.perf_counter() - started)
         return response

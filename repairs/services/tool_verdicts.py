@@ -10,12 +10,12 @@ Every answer is kept in the append-only verdict log (``ToolVerdict``).
 
 import hashlib
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.redaction import redact, redact_clipped
@@ -78,18 +78,21 @@ def tool_verdict_give(
     resources = ladder.named_resources(job=job_ref, target=reading.target)
     digest = call_digest(call)
     now = timezone.now()
-    with transaction.atomic():
-        spent = _spent(worker, job_ref, reading.action)
-        verdict = ladder.judge(policy, action=reading.action, resources=resources, spent=spent)
-        decision, reason, request = verdict.decision, verdict.reason, None
+    spent = _spent(worker, job_ref, reading.action)
+    verdict = ladder.judge(policy, action=reading.action, resources=resources, spent=spent)
+    decision, reason, request = verdict.decision, verdict.reason, None
+    # Only an escalated call reads and writes more than its log row: it alone needs a
+    # transaction of its own (a savepoint inside the idempotency key's).
+    with transaction.atomic() if decision == ladder.NEEDS_APPROVAL else nullcontext():
         if decision == ladder.NEEDS_APPROVAL:
-            request = _approval_used(worker, digest, call.tool_use_id, job, now)
+            approved, pending = _requests_for(worker, digest, job)
+            request = _approval_used(approved, call.tool_use_id, now)
             if request is not None:
                 decision = ladder.ALLOWED
                 reason = f"Approved in self-heal request #{request.pk}; allowed this once."
             else:
                 request = _pending_request(
-                    worker, call, reading, verdict, policy, job, digest, resources, now
+                    worker, call, reading, verdict, policy, job, digest, resources, now, pending
                 )
         return ToolVerdict.objects.create(
             worker=worker,
@@ -115,12 +118,13 @@ def tool_verdict_give(
 def _claimed_job(worker: Worker, external_id: str) -> Job | None:
     """The job the call is for: the one named (the worker must hold it), else the one the
     worker holds (the newest claim), else None."""
+    jobs = Job.objects.only("pk", "external_id", "claimed_by_id", "claimed_at")
     if external_id:
-        job = Job.objects.filter(external_id=external_id).first()
+        job = jobs.filter(external_id=external_id).first()
         if job is not None:
             job_holder_required(job, worker, "asks for tool verdicts on it")
         return job
-    held = Job.objects.filter(claimed_by=worker, status__in=[Job.Status.CLAIMED, Job.Status.STUCK])
+    held = jobs.filter(claimed_by=worker, status__in=[Job.Status.CLAIMED, Job.Status.STUCK])
     return held.order_by("-claimed_at", "-pk").first()
 
 
@@ -134,27 +138,38 @@ def _spent(worker: Worker, job_ref: str, action: str) -> int:
     ).count()
 
 
-def _same_claim(job: Job | None) -> Q:
-    """Requests bound to the worker's current claim: its job and the moment it claimed it."""
-    if job is None:
-        return Q(event__job__isnull=True, claimed_at__isnull=True)
-    return Q(event__job=job, claimed_at=job.claimed_at)
+def _requests_for(
+    worker: Worker, digest: str, job: Job | None
+) -> tuple[list[SelfHealRequest], SelfHealRequest | None]:
+    """In one query: the approved requests for this call bound to the worker's current
+    claim (its job, claimed at the same moment), and the pending one, if any."""
+    rows = SelfHealRequest.objects.select_related("event").filter(
+        worker=worker, tool_digest=digest, status__in=[Status.APPROVED, Status.PENDING]
+    )
+    approved, pending = [], None
+    for row in rows.order_by("pk"):
+        if row.status == Status.PENDING:
+            pending = row
+        elif row.event.job_id == (job.pk if job else None) and row.claimed_at == (
+            job.claimed_at if job else None
+        ):
+            approved.append(row)
+    return approved, pending
 
 
 def _approval_used(
-    worker: Worker, digest: str, tool_use_id: str, job: Job | None, now: datetime
+    approved: list[SelfHealRequest], tool_use_id: str, now: datetime
 ) -> SelfHealRequest | None:
     """The approval that allows this call now, if any: one already used by this very
-    ``tool_use_id`` (a hook asking twice about one call), or an approved, unused, unexpired
-    one for this digest and claim, which this call uses up."""
-    approved = SelfHealRequest.objects.filter(
-        _same_claim(job), worker=worker, tool_digest=digest, status=Status.APPROVED
-    )
+    ``tool_use_id`` (a hook asking twice about one call), or an unused, unexpired one,
+    which this call uses up."""
     if tool_use_id:
-        used = approved.filter(consumed_by_tool_use_id=tool_use_id).first()
-        if used is not None:
-            return used
-    for request in approved.filter(consumed_at__isnull=True, expires_at__gt=now).order_by("pk"):
+        for request in approved:
+            if request.consumed_by_tool_use_id == tool_use_id:
+                return request
+    for request in approved:
+        if request.consumed_at is not None or request.expires_at <= now:
+            continue
         # A conditional update: of two calls at once, one uses the approval.
         taken = SelfHealRequest.objects.filter(pk=request.pk, consumed_at__isnull=True).update(
             consumed_at=now, consumed_by_tool_use_id=tool_use_id[:200]
@@ -174,13 +189,15 @@ def _pending_request(
     digest: str,
     resources: tuple[str, ...],
     now: datetime,
+    pending: SelfHealRequest | None,
 ) -> SelfHealRequest:
     """The pending request for this call: the one already open, else a new one. One per
     worker and digest (a partial unique index), so two identical calls at once share it."""
-    for _attempt in range(2):
-        pending = SelfHealRequest.objects.filter(
-            worker=worker, tool_digest=digest, status=Status.PENDING
-        ).first()
+    for attempt in range(2):
+        if attempt:
+            pending = SelfHealRequest.objects.filter(
+                worker=worker, tool_digest=digest, status=Status.PENDING
+            ).first()
         if pending is not None and pending.expires_at <= now:
             self_heal_request_expire(request=pending, now=now)
             pending = None

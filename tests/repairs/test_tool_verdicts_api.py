@@ -280,3 +280,13 @@ def test_two_identical_calls_at_once_open_one_request():
         SelfHealRequest.objects.get().pk
     }
     assert RepairEvent.objects.filter(gate=Gate.TOOL_CALL).count() == 1
+
+
+@pytest.mark.parametrize("command", ["ls", "docker restart web-1"])
+def test_the_written_out_answer_is_the_serializers(worker_client, command):
+    from repairs.api.tool_verdicts import ToolVerdictOutput
+
+    answer = ask(worker_client, command)
+
+    logged = ToolVerdict.objects.get(pk=answer["decision_id"])
+    assert answer == ToolVerdictOutput(logged).data
