@@ -248,7 +248,8 @@ def default_tool_rules() -> list[dict]:
         ),
         _rule(
             "read-only tools",
-            r"Read|Grep|Glob|LS|NotebookRead",
+            # Claude Code's and Codex's tools that read, search or list files.
+            r"Read|Grep|Glob|LS|NotebookRead|read_file|list_dir|grep_files|view_image",
             "",
             "diagnose",
             "",

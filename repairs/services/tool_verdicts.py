@@ -24,6 +24,7 @@ from policies.models import WorkerPolicy
 from policies.selectors import policy_current
 from policies.tool_rules import ToolReading, read_call, subject_of
 from repairs.evidence import fingerprint
+from repairs.exceptions import JobNotFound
 from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, ToolVerdict, Worker, WorkerToken
 from repairs.services.events import self_heal_request_open
 from repairs.services.jobs import job_holder_required
@@ -116,13 +117,14 @@ def tool_verdict_give(
 
 
 def _claimed_job(worker: Worker, external_id: str) -> Job | None:
-    """The job the call is for: the one named (the worker must hold it), else the one the
-    worker holds (the newest claim), else None."""
+    """The job the call is for: the one named (it must exist and the worker must hold it),
+    else the one the worker holds (the newest claim), else None."""
     jobs = Job.objects.only("pk", "external_id", "claimed_by_id", "claimed_at")
     if external_id:
         job = jobs.filter(external_id=external_id).first()
-        if job is not None:
-            job_holder_required(job, worker, "asks for tool verdicts on it")
+        if job is None:
+            raise JobNotFound(f"No job {external_id} is registered.", job=external_id)
+        job_holder_required(job, worker, "asks for tool verdicts on it")
         return job
     held = jobs.filter(claimed_by=worker, status__in=[Job.Status.CLAIMED, Job.Status.STUCK])
     return held.order_by("-claimed_at", "-pk").first()

@@ -65,10 +65,9 @@ def test_the_seeded_rules_read_shell_commands(command, action, target):
     assert reading(command) == (action, target)
 
 
-def test_read_only_tools_are_observing():
-    found = read_call(
-        default_tool_rules(), "propose", tool_name="Grep", tool_input={"pattern": "TODO"}
-    )
+@pytest.mark.parametrize("tool", ["Grep", "Read", "read_file", "list_dir"])
+def test_read_only_tools_are_observing(tool):
+    found = read_call(default_tool_rules(), "propose", tool_name=tool, tool_input={"path": "a"})
 
     assert (found.rule, found.action) == ("read-only tools", "diagnose")
 

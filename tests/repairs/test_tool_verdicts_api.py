@@ -290,3 +290,18 @@ def test_the_written_out_answer_is_the_serializers(worker_client, command):
 
     logged = ToolVerdict.objects.get(pk=answer["decision_id"])
     assert answer == ToolVerdictOutput(logged).data
+
+
+def test_a_named_job_must_exist_and_be_held_by_the_worker(worker_client):
+    other = held_job(WorkerFactory())
+
+    unknown = worker_client.post(
+        VERDICTS, {"tool_name": "Bash", "tool_input": {}, "job": "NOPE-1"}, format="json"
+    )
+    not_held = worker_client.post(
+        VERDICTS, {"tool_name": "Bash", "tool_input": {}, "job": other.external_id}, format="json"
+    )
+
+    assert unknown.status_code == 404 and unknown.json()["job"] == "NOPE-1"
+    assert not_held.status_code == 403
+    assert not ToolVerdict.objects.exists()
