@@ -5,7 +5,7 @@ import time
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -140,7 +140,13 @@ class ToolVerdictListCreateApi(ExportableList):
     def get_queryset(self):
         return tool_verdict_list(user=self.request.user)
 
-    @extend_schema(request=ToolVerdictInput, responses={200: ToolVerdictOutput})
+    @extend_schema(
+        request=ToolVerdictInput,
+        responses={
+            200: ToolVerdictOutput,
+            404: OpenApiResponse(description="The job named is not registered"),
+        },
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
