@@ -2,13 +2,12 @@
 
     .venv/bin/python bench/suite.py [--only ingest,claims] [--skip rss] [--quick]
 
-Runs bench/ingest.py, claims.py, outbox.py, artifacts.py, console.py, rss.py and exports.py one
-after the
-other, each as its own process on its own PostgreSQL database (their defaults, or
-BENCH_DATABASE_URL for all of them) with a redis-server of its own, showing their output as
-it comes. Each script's last line is ``RESULT {json}``; from those this prints one table of
-figures against the targets, and writes it as Markdown, with the machine it ran on, to
-bench/results/latest.md (for the README).
+Runs bench/ingest.py, verdicts.py, claims.py, outbox.py, artifacts.py, console.py, rss.py and
+exports.py one after the other, each as its own process on its own PostgreSQL database (their
+defaults, or BENCH_DATABASE_URL for all of them) with a redis-server of its own, showing their
+output as it comes. Each script's last line is ``RESULT {json}``; from those this prints one
+table of figures against the targets, and writes it as Markdown, with the machine it ran on,
+to bench/results/latest.md (for the README).
 
 --quick runs every script with small sizes: a smoke test of the suite, not figures to quote.
 Exit status 1 if a script failed (a lost report, a job handed out twice, an error), not for a
@@ -36,6 +35,8 @@ BENCH = ROOT / "bench"
 SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "ingest": (["--fresh"], ["--fresh", "--requests", "600", "--warmup", "100",
                              "--throttle-requests", "300"]),
+    "verdicts": (["--fresh"], ["--fresh", "--requests", "500", "--paced-requests", "300",
+                               "--warmup", "100"]),
     "claims": ([], ["--jobs", "2000", "--duration", "5"]),
     "outbox": ([], ["--reports", "400", "--paced-reports", "100"]),
     "artifacts": ([], ["--checks", "20"]),
@@ -182,8 +183,37 @@ def exports_rows(r: dict) -> list[Row]:
     return rows
 
 
+def verdicts_rows(r: dict) -> list[Row]:
+    cpu, bare_cpu = r["verdicts_cpu_ms"], r["bare_cpu_ms"]
+    return [
+        Row(
+            f"Tool verdicts `POST /api/v1/tool-verdicts`, {r['clients']} workers, keyed",
+            f"{r['verdicts_per_s']} verdicts/s (p50 {_ms(r['verdicts_p50_ms'])}, "
+            f"p99 {_ms(r['verdicts_p99_ms'])}); bare view {r['bare_per_s']} events/s",
+            "",
+            None,
+        ),
+        Row("Tool verdicts / bare-insert view", f"{r['ratio']:.2f}", "≥ 0.6", r["ratio"] >= 0.6),
+        Row(
+            f"Tool verdicts paced at {r['paced_rate']:.0f}/s: p50 / p99",
+            f"{_ms(r['paced_p50_ms'])} / {_ms(r['paced_p99_ms'])} (bare view "
+            f"{_ms(r['bare_paced_p50_ms'])} / {_ms(r['bare_paced_p99_ms'])})",
+            "p99 ≤ 50 ms",
+            r["paced_p99_ms"] <= 50,
+        ),
+        Row(
+            "CPU per tool verdict: gunicorn / PostgreSQL",
+            f"verdicts {cpu['server']:.2f} / {cpu['postgres']:.2f} ms; "
+            f"bare {bare_cpu['server']:.2f} / {bare_cpu['postgres']:.2f} ms",
+            "",
+            None,
+        ),
+    ]
+
+
 ROWS: dict[str, Callable[[dict], list[Row]]] = {
     "ingest": ingest_rows,
+    "verdicts": verdicts_rows,
     "claims": claims_rows,
     "outbox": outbox_rows,
     "artifacts": artifacts_rows,

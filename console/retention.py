@@ -5,9 +5,7 @@
 Kept for ever, and so not listed: policy versions and decisions, self-heal requests and
 their events, lessons and the events they came from, the audit trail, jobs, workers and
 tokens. Adding a kind is one ``Kind(...)`` line here (and its setting in
-config/settings/base.py), e.g. the tool-verdict log:
-
-    Kind("verdicts", "PLS_RETAIN_VERDICTS_DAYS", tool_verdicts_purge, "tool verdicts"),
+config/settings/base.py).
 """
 
 from datetime import datetime
@@ -17,7 +15,7 @@ from core.retention import DEFAULT_BATCH, Kind, register
 from dashboards.milestones import acceptance_event_ids
 from dashboards.scorecard import MAX_DAYS
 from notifications.services import report_purge_archived
-from repairs.services.retention import repair_events_purge
+from repairs.services.retention import repair_events_purge, tool_verdicts_purge
 
 
 def events_purge(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH) -> int:
@@ -39,6 +37,8 @@ KINDS = [
         artifact_check_bodies_purge,
         "artifact-check results and upload lists",
     ),
+    # The verdict log only: the self-heal requests tool calls opened are kept for ever.
+    Kind("verdicts", "PLS_RETAIN_VERDICTS_DAYS", tool_verdicts_purge, "tool-call verdicts"),
 ]
 
 

@@ -85,6 +85,17 @@ class SelfHealOutput(serializers.Serializer):
     approval_latency = LatencyOutput()
 
 
+class RuleCountOutput(serializers.Serializer):
+    rule = serializers.CharField(help_text="A tool rule's name, or tool_default")
+    count = serializers.IntegerField()
+
+
+class ToolVerdictsOutput(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Tool-call verdicts given in the window")
+    by_decision = _counts("allowed, needs_approval, denied")
+    by_rule = RuleCountOutput(many=True, help_text="By the rule that matched, most first")
+
+
 class ProposalsOutput(serializers.Serializer):
     adopted = serializers.IntegerField(help_text="Adopted by a decision in the window")
     rejected = serializers.IntegerField(help_text="Rejected by a decision in the window")
@@ -112,6 +123,7 @@ class ScorecardOutput(serializers.Serializer):
     stuck_claims = StuckClaimsOutput()
     artifact_guard = ArtifactGuardOutput()
     self_heal = SelfHealOutput()
+    tool_verdicts = ToolVerdictsOutput()
     proposals = ProposalsOutput()
     learning = _counts("Learning memory updates created in the window, by kind")
     workers = WorkersOutput()

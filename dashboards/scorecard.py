@@ -60,6 +60,7 @@ def build_scorecard(
     checks = selectors.artifact_check_counts(since=since)
     learning = selectors.learning_counts(since=since)
     worker_status = selectors.worker_status_counts()
+    verdicts_by_decision, verdicts_by_rule = selectors.tool_verdict_counts(since=since)
 
     return {
         "window": {"days": days, "since": since, "until": now},
@@ -115,6 +116,17 @@ def build_scorecard(
                 "p90_seconds": percentile(latencies, 90),
             },
             "latencies": latencies,  # for the chart; the API leaves it out
+        },
+        "tool_verdicts": {
+            "total": sum(verdicts_by_decision.values()),
+            "by_decision": {
+                decision: verdicts_by_decision.get(decision, 0)
+                for decision in ("allowed", "needs_approval", "denied")
+            },
+            "by_rule": [
+                {"rule": rule, "count": count}
+                for rule, count in sorted(verdicts_by_rule.items(), key=lambda i: (-i[1], i[0]))
+            ],
         },
         "proposals": selectors.proposal_figures(since=since),
         "learning": {kind: learning.get(kind, 0) for kind in LearningMemoryUpdate.Kind.values},

@@ -35,7 +35,7 @@ from dashboards.services import (
 )
 from learning.models import LearningMemoryUpdate
 from policies.models import PolicyDecision, Proposal
-from repairs.models import Gate, Outcome, RepairEvent, SelfHealRequest, Worker
+from repairs.models import Gate, Outcome, RepairEvent, SelfHealRequest, ToolVerdict, Worker
 
 RETRY = OutcomeDayCount.Kind.RETRY
 STUCK = OutcomeDayCount.Kind.STUCK_CLAIM
@@ -209,6 +209,25 @@ def pending_self_heal_requests(*, limit: int) -> tuple[list[SelfHealRequest], in
     rows = list(pending.select_related("worker", "event").order_by("created_at", "pk")[:limit])
     total = len(rows) if len(rows) < limit else pending.count()
     return rows, total
+
+
+# --- Tool verdicts ----------------------------------------------------------------------------
+
+
+def tool_verdict_counts(*, since: datetime) -> tuple[Counter, Counter]:
+    """Tool-call verdicts given since ``since``: by decision, and by the rule that matched."""
+    rows = (
+        ToolVerdict.objects.filter(created_at__gte=since)
+        .order_by()
+        .values_list("verdict", "rule")
+        .annotate(n=Count("pk"))
+    )
+    by_decision: Counter = Counter()
+    by_rule: Counter = Counter()
+    for verdict, rule, count in rows:
+        by_decision[verdict] += count
+        by_rule[rule] += count
+    return by_decision, by_rule
 
 
 # --- Artifacts, proposals, learning -----------------------------------------------------------

@@ -29,7 +29,14 @@ from policies.models import (
 )
 from policies.selectors import decision_list, policy_current, proposal_list
 from policies.services import policy_change, proposal_decide
-from policies.simulation import past_actions, policy_draft, simulate
+from policies.simulation import (
+    past_actions,
+    past_tool_calls,
+    policy_draft,
+    simulate,
+    simulate_tool_calls,
+)
+from policies.tool_rules import rules_problems
 
 MAX_WINDOW = timedelta(days=30)
 APPROVER_ROLES = (RISK_REVIEWER, PLS_OWNER, NO_APPROVAL)
@@ -68,6 +75,23 @@ class PolicyFieldsInput(serializers.Serializer):
         ),
     )
 
+    tool_rules = serializers.ListField(
+        child=serializers.DictField(),
+        max_length=200,
+        required=False,
+        help_text=_(
+            "Ordered rules reading an agent's tool call as a ladder action; the first match "
+            "decides. Each: name, tool (regex over the tool name), input (regex over the "
+            "command, path or URL), action, target (a named group of input), must_match and "
+            "must_not_match (examples checked when saved)."
+        ),
+    )
+    tool_default = serializers.ChoiceField(
+        choices=ladder.KNOWN_ACTIONS,
+        required=False,
+        help_text=_("The ladder action a tool call no rule matches is judged as"),
+    )
+
     def to_internal_value(self, data: Any) -> dict:
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
@@ -76,6 +100,12 @@ class PolicyFieldsInput(serializers.Serializer):
                     {name: ["Not a field of the worker policy."] for name in unknown}
                 )
         return policy_values(super().to_internal_value(data))
+
+    def validate_tool_rules(self, rules: list[dict]) -> list[dict]:
+        problems = rules_problems(rules, ladder.KNOWN_ACTIONS)
+        if problems:
+            raise serializers.ValidationError(problems)
+        return rules
 
     def validate_approval_matrix(self, matrix: dict[str, str]) -> dict[str, str]:
         forbidden = sorted(set(matrix) & set(ladder.FORBIDDEN))
@@ -127,6 +157,8 @@ class PolicyOutput(serializers.Serializer):
     protected_floor = serializers.SerializerMethodField(
         help_text=_("Patterns protected whatever the policy lists (PLS_PROTECTED_FLOOR)")
     )
+    tool_rules = serializers.ListField(child=serializers.DictField())
+    tool_default = serializers.CharField()
     known_repairs = serializers.ListField(child=serializers.DictField())
     answered_questions = serializers.DictField()
     created_at = serializers.DateTimeField()
@@ -310,7 +342,9 @@ class PolicySimulateInput(serializers.Serializer):
 
 
 class PolicySimulateApi(APIView):
-    """Replays the window's actions through a draft policy, next to what was decided."""
+    """Replays the window's actions through a draft policy, next to what was decided; the
+    recorded tool calls (the verdict log) are replayed through its tool rules too
+    (``tool_calls``)."""
 
     permission_classes = [requires("policies.simulate_workerpolicy")]
 
@@ -322,7 +356,11 @@ class PolicySimulateApi(APIView):
         base = policy_current()
         since = timezone.now() - timedelta(days=data["days"])
         actions, truncated = past_actions(since=since, limit=settings.PLS_SIMULATION_MAX_EVENTS)
-        result = simulate(policy_draft(base, data["policy"]), actions)
+        draft = policy_draft(base, data["policy"])
+        result = simulate(draft, actions)
+        calls, calls_truncated = past_tool_calls(
+            since=since, limit=settings.PLS_SIMULATION_MAX_EVENTS
+        )
         return Response(
             {
                 "base_version": base.version,
@@ -330,5 +368,9 @@ class PolicySimulateApi(APIView):
                 "since": since,
                 "truncated": truncated,
                 **result,
+                "tool_calls": {
+                    "truncated": calls_truncated,
+                    **simulate_tool_calls(draft, calls),
+                },
             }
         )

@@ -2,12 +2,21 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from core.roles import RISK_REVIEWER
+from policies.tool_rules import default_tool_rules, rules_problems
 
-L2_ACTIONS = ("release", "reclaim", "restart_session", "reset_session", "rerun_pipeline")
+L2_ACTIONS = (
+    "release",
+    "reclaim",
+    "restart_session",
+    "reset_session",
+    "rerun_pipeline",
+    "restart_service",  # restart or stop a service or container; the target is its name
+)
 # In the approval matrix: this risky action needs nobody's approval (the owner's answer to
 # the third policy question may say so for release and reclaim). Never for budgets.
 NO_APPROVAL = "none"
@@ -30,6 +39,8 @@ EDITABLE_FIELDS = (
     "approval_ttl",
     "approval_matrix",
     "protected_resources",
+    "tool_rules",
+    "tool_default",
 )
 
 
@@ -75,6 +86,17 @@ class WorkerPolicy(models.Model):
     protected_resources = models.JSONField(
         default=default_protected_resources, help_text="Glob patterns of targets never touched"
     )
+    tool_rules = models.JSONField(
+        default=default_tool_rules,
+        blank=True,
+        help_text="Ordered rules reading an agent's tool call as a ladder action "
+        "(policies/tool_rules.py); the first that matches decides",
+    )
+    tool_default = models.SlugField(
+        max_length=40,
+        default="diagnose",
+        help_text="The ladder action a tool call no rule matches is judged as",
+    )
     known_repairs = models.JSONField(
         default=list, blank=True, help_text="Adopted repair proposals: the agreed fix per error"
     )
@@ -100,6 +122,21 @@ class WorkerPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Worker policy v{self.version}"
+
+    def tool_rule_problems(self) -> list[str]:
+        """What keeps the tool rules and default from being saved, naming each rule: a
+        pattern that does not compile, an example it disagrees with, an unknown action."""
+        from policies.ladder import KNOWN_ACTIONS  # the ladder reads this module
+
+        problems = rules_problems(self.tool_rules, KNOWN_ACTIONS)
+        if self.tool_default not in KNOWN_ACTIONS:
+            problems.append(f"tool_default {self.tool_default!r} is not a ladder action.")
+        return problems
+
+    def clean(self) -> None:
+        problems = self.tool_rule_problems()
+        if problems:
+            raise ValidationError({"tool_rules": problems})
 
     def as_dict(self) -> dict:
         """The editable fields as JSON values (durations in seconds), as the API shows them."""

@@ -111,6 +111,9 @@ def _apply(
         diff["answered_questions"] = [current.answered_questions.get(key), answer]
     if not diff:
         raise InvalidPolicyChange("The change sets every field to its current value.")
+    problems = following.tool_rule_problems()
+    if problems:
+        raise InvalidPolicyChange(" ".join(problems), problems=problems)
     following.save()
     transaction.on_commit(policy_forget)
     return PolicyDecision.objects.create(

@@ -14,6 +14,7 @@ from typing import Any
 
 from policies import ladder
 from policies.models import EDITABLE_FIELDS, WorkerPolicy
+from policies.tool_rules import read_call
 
 EXAMPLES_PER_CHANGE = 5
 
@@ -30,8 +31,27 @@ class PastAction:
     occurred_at: datetime
 
 
+@dataclass(frozen=True)
+class PastToolCall:
+    """A tool call from the verdict log. ``decision`` is the ladder's verdict at the time
+    (a call allowed by an approval was ``needs_approval``); the input is as stored,
+    redacted."""
+
+    decision_id: int
+    worker: str
+    job_ref: str
+    tool_name: str
+    tool_input: dict[str, Any]
+    rule: str
+    action: str
+    decision: str
+    created_at: datetime
+
+
 PastActionsReader = Callable[..., tuple[list[PastAction], bool]]
+PastToolCallsReader = Callable[..., tuple[list[PastToolCall], bool]]
 _reader: PastActionsReader | None = None
+_tool_calls_reader: PastToolCallsReader | None = None
 
 
 def past_actions_source(reader: PastActionsReader) -> None:
@@ -39,6 +59,18 @@ def past_actions_source(reader: PastActionsReader) -> None:
     first and whether older ones in the window were left out."""
     global _reader
     _reader = reader
+
+
+def past_tool_calls_source(reader: PastToolCallsReader) -> None:
+    """Sets where past tool calls come from, as ``past_actions_source`` does for actions."""
+    global _tool_calls_reader
+    _tool_calls_reader = reader
+
+
+def past_tool_calls(*, since: datetime, limit: int) -> tuple[list[PastToolCall], bool]:
+    if _tool_calls_reader is None:
+        raise RuntimeError("No source of past tool calls: is the repairs app installed?")
+    return _tool_calls_reader(since=since, limit=limit)
 
 
 def past_actions(*, since: datetime, limit: int) -> tuple[list[PastAction], bool]:
@@ -98,6 +130,56 @@ def simulate(draft: WorkerPolicy, actions: Iterable[PastAction]) -> dict[str, An
                 )
     return {
         "events_considered": considered,
+        "actual": dict(actual),
+        "simulated": dict(simulated),
+        "unchanged": considered - sum(changed.values()),
+        "changed": [
+            {"change": change, "count": count, "examples": examples[change]}
+            for change, count in changed.most_common()
+        ],
+    }
+
+
+def simulate_tool_calls(draft: WorkerPolicy, calls: Iterable[PastToolCall]) -> dict[str, Any]:
+    """Each recorded tool call read by ``draft``'s tool rules and judged by the ladder: the
+    verdict counts then and under the draft, and examples of the calls whose verdict would
+    change. The retry budget is not replayed: a budgeted action counts as unspent."""
+    actual: Counter[str] = Counter()
+    simulated: Counter[str] = Counter()
+    changed: Counter[str] = Counter()
+    examples: dict[str, list[dict]] = defaultdict(list)
+    considered = 0
+    for call in calls:
+        considered += 1
+        reading = read_call(
+            draft.tool_rules,
+            draft.tool_default,
+            tool_name=call.tool_name,
+            tool_input=call.tool_input,
+        )
+        resources = ladder.named_resources(job=call.job_ref, target=reading.target)
+        verdict = ladder.judge(draft, action=reading.action, resources=resources)
+        actual[call.decision] += 1
+        simulated[verdict.decision] += 1
+        if call.decision == verdict.decision:
+            continue
+        change = f"{call.decision} → {verdict.decision}"
+        changed[change] += 1
+        if len(examples[change]) < EXAMPLES_PER_CHANGE:
+            examples[change].append(
+                {
+                    "decision_id": call.decision_id,
+                    "worker": call.worker,
+                    "tool_name": call.tool_name,
+                    "tool_input": call.tool_input,
+                    "occurred_at": call.created_at.isoformat(),
+                    "actual": f"{call.decision} ({call.rule}: {call.action})",
+                    "simulated": f"{verdict.decision} ({reading.rule}: {reading.action})",
+                    "reason": verdict.reason,
+                }
+            )
+    return {
+        "calls_considered": considered,
         "actual": dict(actual),
         "simulated": dict(simulated),
         "unchanged": considered - sum(changed.values()),

@@ -18,6 +18,8 @@ class Gate(models.TextChoices):
     ARTIFACT_GUARD = "artifact_guard", "Artifact guard"
     WORKER_LEARNING = "worker_learning", "Worker learning"
     FRICTION = "friction", "Friction"
+    # An agent's tool call the policy escalated: the event its self-heal request stands on.
+    TOOL_CALL = "tool_call", "Tool call"
 
 
 class Outcome(models.TextChoices):
@@ -390,6 +392,13 @@ class SelfHealRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     callback_url = models.URLField(max_length=500, blank=True)
+    # For a tool call (issue 14): the sha256 of the canonical call it approves, the claim it
+    # is bound to (its event's job, claimed at this moment), and when the one call it allows
+    # used it, by which tool_use_id (asking again for that same call reuses it).
+    tool_digest = models.CharField(max_length=64, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    consumed_by_tool_use_id = models.CharField(max_length=200, blank=True, default="")
     callback_delivered_at = models.DateTimeField(null=True, blank=True)
     callback_attempts = models.PositiveSmallIntegerField(default=0)
     callback_last_error = models.CharField(max_length=500, blank=True)
@@ -397,6 +406,15 @@ class SelfHealRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "expires_at"], name="self_heal_status_expiry")]
+        constraints = [
+            # One pending request per worker and tool call: the same call asked again (or
+            # twice at once) waits on the one request.
+            models.UniqueConstraint(
+                fields=["worker", "tool_digest"],
+                condition=Q(status="pending") & ~Q(tool_digest=""),
+                name="self_heal_one_pending_per_tool_call",
+            ),
+        ]
         verbose_name = "self-heal request"
 
     def __str__(self) -> str:
@@ -435,3 +453,52 @@ class SelfHealRequest(models.Model):
     def touches(self, resource: str) -> bool:
         """Whether approving this request approved acting on ``resource``."""
         return resource in self.resources
+
+
+class ToolVerdict(models.Model):
+    """One verdict on an agent's tool call (``POST /api/v1/tool-verdicts``): who asked, what
+    for (the redacted input and its digest), which rule read it as which action, under which
+    policy version, and the answer. Append-only; aged out by ``PLS_RETAIN_VERDICTS_DAYS``
+    (the self-heal requests it opened are kept for ever)."""
+
+    class Agent(models.TextChoices):
+        CLAUDE_CODE = "claude_code", "Claude Code"
+        CODEX = "codex", "Codex"
+        OTHER = "other", "Other"
+
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="tool_verdicts")
+    token = models.ForeignKey(
+        WorkerToken, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    agent = models.CharField(max_length=20, choices=Agent.choices, default=Agent.OTHER)
+    session_id = models.CharField(max_length=200, blank=True)
+    tool_use_id = models.CharField(max_length=200, blank=True)
+    tool_name = models.CharField(max_length=200)
+    tool_input = models.TextField(help_text="The call's input as JSON, redacted")
+    cwd = models.CharField(max_length=1000, blank=True)
+    digest = models.CharField(max_length=64, help_text="sha256 of the canonical call")
+    job_ref = models.CharField(max_length=200, blank=True)
+    rule = models.CharField(max_length=200)
+    policy = models.ForeignKey("policies.WorkerPolicy", on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(max_length=20)
+    action = models.SlugField(max_length=40)
+    target = models.CharField(max_length=200, blank=True)
+    reason = models.TextField()
+    self_heal_request = models.ForeignKey(
+        SelfHealRequest,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tool_verdicts",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "worker_tool_verdicts"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["worker", "job_ref", "action"], name="tool_verdict_budget"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} {self.tool_name} ({self.rule}) for {self.worker_id} #{self.pk}"

@@ -1,13 +1,14 @@
 """Queries the API, the admin and the dashboards share."""
 
+import json
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 
 from core.roles import acting_worker
-from policies.simulation import PastAction
-from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, Worker
+from policies.simulation import PastAction, PastToolCall
+from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, ToolVerdict, Worker
 
 
 def worker_for_user(user: AbstractBaseUser) -> Worker | None:
@@ -24,6 +25,13 @@ def self_heal_request_list(*, user: AbstractBaseUser) -> QuerySet[SelfHealReques
     """Requests the user may read: a worker sees its own, people with the view right see all."""
     return _visible_to(
         user, SelfHealRequest.objects.select_related("worker", "event", "decided_by")
+    )
+
+
+def tool_verdict_list(*, user: AbstractBaseUser) -> QuerySet[ToolVerdict]:
+    """The verdict log the user may read: a worker its own, people with the view right all."""
+    return _visible_to(
+        user, ToolVerdict.objects.select_related("worker", "policy", "self_heal_request")
     )
 
 
@@ -63,6 +71,8 @@ def past_actions(*, since: datetime, limit: int) -> tuple[list[PastAction], bool
         .exclude(action="")
         # The console's own record of raising a proposal is not a worker's action.
         .exclude(gate=Gate.REPAIR_SUGGESTED)
+        # Tool calls are replayed from the verdict log (``tool_calls_past``).
+        .exclude(gate=Gate.TOOL_CALL)
         .order_by("-occurred_at", "-id")
         .values_list(
             "pk",
@@ -77,3 +87,61 @@ def past_actions(*, since: datetime, limit: int) -> tuple[list[PastAction], bool
     )
     truncated = len(rows) > limit
     return [PastAction(*row) for row in reversed(rows[:limit])], truncated
+
+
+def past_tool_calls(*, since: datetime, limit: int) -> tuple[list[PastToolCall], bool]:
+    """The newest ``limit`` tool calls of the verdict log since ``since``, oldest first, and
+    whether older ones in the window were left out. A call an approval allowed was judged
+    ``needs_approval`` by the ladder, and is replayed as such."""
+    rows = list(
+        ToolVerdict.objects.filter(created_at__gte=since)
+        .order_by("-created_at", "-id")
+        .values_list(
+            "pk",
+            "worker__name",
+            "job_ref",
+            "tool_name",
+            "tool_input",
+            "rule",
+            "action",
+            "verdict",
+            "self_heal_request",
+            "created_at",
+        )[: limit + 1]
+    )
+    calls = [
+        PastToolCall(
+            decision_id=pk,
+            worker=worker,
+            job_ref=job_ref,
+            tool_name=tool_name,
+            tool_input=_stored_input(tool_input),
+            rule=rule,
+            action=action,
+            decision="needs_approval" if request_id else verdict,
+            created_at=created_at,
+        )
+        for (
+            pk,
+            worker,
+            job_ref,
+            tool_name,
+            tool_input,
+            rule,
+            action,
+            verdict,
+            request_id,
+            created_at,
+        ) in reversed(rows[:limit])
+    ]
+    return calls, len(rows) > limit
+
+
+def _stored_input(text: str) -> dict:
+    """A logged input as an object; one its redaction or cut left unreadable as JSON is
+    read as a command holding the text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"command": text}
+    return value if isinstance(value, dict) else {"command": text}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from repairs.api import events, jobs, lessons, self_heal, workers
+from repairs.api import events, jobs, lessons, self_heal, tool_verdicts, workers
 
 urlpatterns = [
     path("worker-repair-events", events.RepairEventListCreateApi.as_view(), name="repair-events"),
@@ -27,6 +27,7 @@ urlpatterns = [
         self_heal.SelfHealRejectApi.as_view(),
         name="self-heal-request-reject",
     ),
+    path("tool-verdicts", tool_verdicts.ToolVerdictListCreateApi.as_view(), name="tool-verdicts"),
     # Jobs, claims and leases. claim-next comes before the routes that take an id.
     path("jobs", jobs.JobListCreateApi.as_view(), name="jobs"),
     path("jobs/claim-next", jobs.JobClaimNextApi.as_view(), name="job-claim-next"),

@@ -24,7 +24,13 @@ from policies.exceptions import StalePolicyVersion
 from policies.models import EDITABLE_FIELDS, NO_APPROVAL, WorkerPolicy
 from policies.selectors import decision_list, policy_current
 from policies.services import policy_change, policy_change_allowed
-from policies.simulation import past_actions, policy_draft, simulate
+from policies.simulation import (
+    past_actions,
+    past_tool_calls,
+    policy_draft,
+    simulate,
+    simulate_tool_calls,
+)
 
 PREVIEW_DAYS = 7
 
@@ -72,6 +78,20 @@ class PolicyChangeForm(SerializerForm):
             "protection floor above always applies and cannot be edited here."
         ),
     )
+    tool_rules = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 16, "cols": 90}),
+        help_text=_(
+            "JSON list, in order (the first matching rule decides): each rule has a name, "
+            "tool (regex over the tool name), input (regex over the command, path or URL), "
+            "action, target (a named group of input) and must_match / must_not_match "
+            "examples, checked when saved."
+        ),
+    )
+    tool_default = forms.ChoiceField(
+        choices=[(action, action) for action in ladder.KNOWN_ACTIONS],
+        help_text=WorkerPolicy._meta.get_field("tool_default").help_text,
+    )
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text="Why; kept in the decision record.",
@@ -95,6 +115,8 @@ class PolicyChangeForm(SerializerForm):
         data = {name: cleaned[name] for name in EDITABLE_FIELDS}
         if data["approval_matrix"] is None:
             data["approval_matrix"] = {}
+        if data["tool_rules"] is None:
+            data["tool_rules"] = []
         added = [
             line.strip() for line in cleaned["protected_resources"].splitlines() if line.strip()
         ]
@@ -139,6 +161,7 @@ def policy_preview(form: PolicyChangeForm) -> dict[str, Any]:
     since = timezone.now() - timedelta(days=days)
     actions, truncated = past_actions(since=since, limit=settings.PLS_SIMULATION_MAX_EVENTS)
     simulation = simulate(draft, actions)
+    calls, calls_truncated = past_tool_calls(since=since, limit=settings.PLS_SIMULATION_MAX_EVENTS)
     decisions = [ladder.ALLOWED, ladder.NEEDS_APPROVAL, ladder.DENIED]
     decisions += sorted(set(simulation["actual"]) - set(decisions))  # "none": before verdicts
     return {
@@ -150,6 +173,7 @@ def policy_preview(form: PolicyChangeForm) -> dict[str, Any]:
         "since": since,
         "truncated": truncated,
         "simulation": simulation,
+        "tool_calls": {"truncated": calls_truncated, **simulate_tool_calls(draft, calls)},
         "verdicts": [
             (name, simulation["actual"].get(name, 0), simulation["simulated"].get(name, 0))
             for name in decisions

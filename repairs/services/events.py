@@ -152,7 +152,7 @@ def repair_event_report(
                 event.proposal = proposal
                 RepairEvent.objects.filter(pk=event.pk).update(proposal=proposal)
         if verdict is not None and verdict.decision == ladder.NEEDS_APPROVAL:
-            _self_heal_request_open(
+            self_heal_request_open(
                 event,
                 verdict,
                 policy,
@@ -303,7 +303,7 @@ def max_chars(model: type[Model], field: str) -> int:
 _PHASE_MAX_CHARS = max_chars(RepairEvent, "phase")
 
 
-def _self_heal_request_open(
+def self_heal_request_open(
     event: RepairEvent,
     verdict: ladder.Verdict,
     policy: WorkerPolicy,
@@ -311,7 +311,11 @@ def _self_heal_request_open(
     now: datetime,
     *,
     resources: list[str],
+    tool_digest: str = "",
+    claimed_at: datetime | None = None,
 ) -> SelfHealRequest:
+    """The request an escalated verdict opens on ``event``, and the approver's report. A
+    tool call's request is bound to its digest and to the claim it was asked under."""
     worker = event.worker
     request = SelfHealRequest.objects.create(
         event=event,
@@ -325,6 +329,8 @@ def _self_heal_request_open(
         requested_by_id=worker.user_id,
         expires_at=now + policy.approval_ttl,
         callback_url=callback_url,
+        tool_digest=tool_digest,
+        claimed_at=claimed_at,
     )
     report_enqueue(
         source="self_heal.pending",

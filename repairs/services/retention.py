@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from core.retention import DEFAULT_BATCH, delete_in_batches
-from repairs.models import RepairEvent
+from repairs.models import RepairEvent, ToolVerdict
 
 
 def repair_events_purge(
@@ -23,4 +23,11 @@ def repair_events_purge(
         self_heal_request__isnull=True,
         learning_updates__isnull=True,
     ).exclude(pk__in=list(keep))
+    return delete_in_batches(due, batch_size=batch_size)
+
+
+def tool_verdicts_purge(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH) -> int:
+    """Deletes tool-call verdicts given before ``cutoff``; returns how many. The self-heal
+    requests they opened, and the events those stand on, are kept for ever."""
+    due = ToolVerdict.objects.filter(created_at__lt=cutoff)
     return delete_in_batches(due, batch_size=batch_size)

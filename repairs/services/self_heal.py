@@ -90,6 +90,17 @@ def self_heal_requests_expire(*, now: datetime | None = None) -> int:
     return expired
 
 
+def self_heal_request_expire(*, request: SelfHealRequest, now: datetime) -> bool:
+    """Marks one pending request past its expiry as expired (with its owner report), under
+    its row lock; False when it was no longer pending."""
+    with transaction.atomic():
+        locked = SelfHealRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != Status.PENDING or locked.expires_at > now:
+            return False
+        _settle(locked, Status.EXPIRED, now)
+    return True
+
+
 def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
     """Writes the final status, the owner report and (after commit) the worker's callback."""
     request.status = status

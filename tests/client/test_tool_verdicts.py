@@ -1,7 +1,6 @@
 """The verdict cases of issue 14 end to end: the agents' documented hook inputs piped into
 ``pls hook`` against a live console that judges tool calls. They need the server half
-(``POST /api/v1/tool-verdicts`` with the seeded tool rules); until it lands they are
-skipped, and the lead removes the mark."""
+(``POST /api/v1/tool-verdicts`` with the seeded tool rules)."""
 
 import json
 import time
@@ -12,10 +11,7 @@ from repairs.models import SelfHealRequest
 from repairs.services import self_heal_request_decide
 from tests.client.conftest import sample
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skip(reason="needs POST /api/v1/tool-verdicts (server half of issue 14)"),
-]
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def bash(agent: str, command: str) -> dict:

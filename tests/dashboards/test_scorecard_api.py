@@ -32,6 +32,7 @@ def test_every_human_role_reads_the_scorecard(request, session_client, fleet, ro
         "stuck_claims",
         "artifact_guard",
         "self_heal",
+        "tool_verdicts",
         "proposals",
         "learning",
         "workers",

@@ -115,6 +115,7 @@ EXPECTED = {
             "artifact_guard": 3,
             "worker_learning": 0,
             "friction": 1,
+            "tool_call": 0,
         },
         "by_error_class": [
             {"error_class": "lease_expired", "count": 9},
