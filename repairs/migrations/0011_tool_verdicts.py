@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('policies', '0007_tool_rules_and_restart_service'),
-        ('repairs', '0009_worker_callback_secret'),
+        ('repairs', '0010_repeat_counters_and_budget_spends'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
