@@ -57,6 +57,7 @@ def report_enqueue(
     next_step: str = "",
     role: str = "",
     dedup_key: str = "",
+    error_class: str = "",
     channel: str | None = None,
 ) -> list[OwnerReport]:
     """Writes a report to the outbox, one row per channel that wants it, in the caller's
@@ -66,6 +67,8 @@ def report_enqueue(
     disabled or muted: the report then waits for it). When no channel matches, the report is
     kept as one ``unrouted`` row and routed as soon as a matching channel exists; nothing is
     dropped. Never raises for a broker or channel problem: sending happens later, elsewhere.
+    Reports with an ``error_class`` are grouped with those of the same source and class
+    raised within ``PLS_NOTIFY_GROUP_WAIT_SECONDS`` (notifications.grouping).
     """
     return _enqueue(
         source=source,
@@ -79,6 +82,7 @@ def report_enqueue(
         next_step=next_step,
         role=role,
         dedup_key=dedup_key,
+        error_class=error_class,
         channel=channel,
     )
 
@@ -233,6 +237,7 @@ def channel_failed_report(
         "then replay its failed reports.",
         role=PLS_OWNER,
         dedup_key=f"channel.failed:{channel.name}",
+        error_class="",
         channel=None,
         exclude=channel,
     )

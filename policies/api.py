@@ -21,6 +21,7 @@ from core.roles import PLS_OWNER, RISK_REVIEWER
 from policies import ladder
 from policies.models import (
     NO_APPROVAL,
+    REMINDER_KINDS,
     PolicyDecision,
     Proposal,
     WorkerPolicy,
@@ -56,6 +57,17 @@ class PolicyFieldsInput(serializers.Serializer):
         help_text="action → role that approves it; any of "
         + ", ".join((*ladder.RISKY, *ladder.BUDGETED))
         + f'. "{NO_APPROVAL}" lets a risky action through without approval.',
+    )
+    approval_reminders = serializers.DictField(
+        child=serializers.DictField(
+            child=serializers.IntegerField(
+                min_value=60, max_value=int(MAX_WINDOW.total_seconds()), allow_null=True
+            )
+        ),
+        required=False,
+        help_text="action → {remind_after, escalate_after}: seconds after it was raised at "
+        "which an unanswered request is re-announced to its approving role, and escalated to "
+        "the escalation role (PLS_ESCALATION_ROLE) as well; null never.",
     )
     protected_resources = serializers.ListField(
         child=serializers.CharField(max_length=200),
@@ -103,6 +115,34 @@ class PolicyFieldsInput(serializers.Serializer):
         return matrix
 
 
+    def validate_approval_reminders(
+        self, reminders: dict[str, dict[str, int | None]]
+    ) -> dict[str, dict[str, int | None]]:
+        approvable = set(ladder.RISKY) | set(ladder.BUDGETED)
+        unknown = sorted(set(reminders) - approvable)
+        if unknown:
+            raise serializers.ValidationError(
+                f"Not actions that can need approval: {', '.join(unknown)}. "
+                f"Use any of {', '.join(sorted(approvable))}."
+            )
+        for action, timing in reminders.items():
+            strange = sorted(set(timing) - set(REMINDER_KINDS))
+            if strange:
+                raise serializers.ValidationError(
+                    f"{action}: {', '.join(strange)} is not one of {', '.join(REMINDER_KINDS)}."
+                )
+            remind, escalate = timing.get("remind_after"), timing.get("escalate_after")
+            if remind and escalate and escalate <= remind:
+                raise serializers.ValidationError(
+                    f"{action}: escalate_after ({escalate} s) must come after remind_after "
+                    f"({remind} s)."
+                )
+        return {
+            action: {kind: timing.get(kind) for kind in REMINDER_KINDS}
+            for action, timing in reminders.items()
+        }
+
+
 @request_examples(
     (
         _("Allow two retries"),
@@ -123,6 +163,9 @@ class PolicyOutput(serializers.Serializer):
     repeat_window = serializers.SerializerMethodField(help_text="seconds")
     approval_ttl = serializers.SerializerMethodField(help_text="seconds")
     approval_matrix = serializers.DictField(child=serializers.CharField())
+    approval_reminders = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField(allow_null=True))
+    )
     protected_resources = serializers.ListField(child=serializers.CharField())
     protected_floor = serializers.SerializerMethodField(
         help_text=_("Patterns protected whatever the policy lists (PLS_PROTECTED_FLOOR)")
