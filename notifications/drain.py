@@ -12,7 +12,6 @@ Webhook receivers get ``X-PLS-Report-Id`` and LINE a retry key to drop such a re
 """
 
 import logging
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,6 +22,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications import metrics
+from notifications.fallback import fallback_target, outbox_hand_over_held, reports_hand_over
+from notifications.leases import lease_acquire, lease_duration
 from notifications.models import Channel, OwnerReport
 from notifications.render import render
 from notifications.services import channel_failed_report, report_route_unrouted, request_drain
@@ -44,18 +45,6 @@ class DrainResult:
     stopped: str = ""
     # Dry run: what would have been sent, rendered.
     preview: list[str] = field(default_factory=list)
-
-
-def _lease_acquire(channel: Channel, now: datetime) -> str | None:
-    token = secrets.token_hex(16)
-    taken = Channel.objects.filter(
-        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now), pk=channel.pk
-    ).update(lease_token=token, lease_expires_at=now + _lease_duration())
-    return token if taken else None
-
-
-def _lease_duration() -> timedelta:
-    return timedelta(seconds=settings.PLS_NOTIFY_LEASE_SECONDS)
 
 
 def _send_budget() -> timedelta:
@@ -130,7 +119,7 @@ def outbox_drain_channel(
 
     if not OwnerReport.objects.filter(channel=channel, state=Pending).exists():
         return result  # an idle run takes no lease: a read instead of two writes
-    token = _lease_acquire(channel, now)
+    token = lease_acquire(channel, now)
     if token is None:
         result.stopped = "busy"  # another drain has it; it looks again when it lets go
         return result
@@ -164,7 +153,7 @@ class _Run:
         self.accepted: list[OwnerReport] = []
         # Dedup keys sent in this run and not archived yet: the database cannot see them.
         self.sent_keys: dict[str, OwnerReport] = {}
-        self.lease_valid_until = timezone.now() + _lease_duration()
+        self.lease_valid_until = timezone.now() + lease_duration()
 
     def accept(self, report: OwnerReport) -> None:
         self.accepted.append(report)
@@ -181,7 +170,7 @@ class _Run:
             return True
         if not self.settle(release=False):
             return False
-        self.lease_valid_until = now + _lease_duration()
+        self.lease_valid_until = now + lease_duration()
         return True
 
     def settle(self, *, release: bool) -> bool:
@@ -191,7 +180,7 @@ class _Run:
         changes: dict = (
             {"lease_token": "", "lease_expires_at": None}
             if release
-            else {"lease_expires_at": now + _lease_duration()}
+            else {"lease_expires_at": now + lease_duration()}
         )
         if self.accepted:
             changes.update(
@@ -260,6 +249,10 @@ def _drain_leased(run: _Run, max_count: int, result: DrainResult) -> None:
                 if not run.settle(release=False):
                     result.stopped = "lease lost"
                     return
+                if error.until is not None:
+                    _pause(channel, report, error)
+                    result.stopped = "paused"
+                    return
                 if error.permanent:
                     _fail(channel, report, error.message)
                     result.failed += 1
@@ -297,10 +290,21 @@ def _suppress(channel: Channel, report: OwnerReport, first: OwnerReport) -> bool
 
 
 def _fail(channel: Channel, report: OwnerReport, error: str) -> None:
-    """A permanent error: the report is given up (replayable), the owner is told elsewhere,
-    and the channel moves on to the next report instead of blocking on this one forever."""
+    """A permanent error: the report goes to the channel's fallback, or is given up
+    (replayable); the owner is told elsewhere, and the channel moves on to the next report
+    instead of blocking on this one forever."""
     now = timezone.now()
     logger.warning("channel %s refused report %s permanently: %s", channel, report.pk, error)
+    fallback = fallback_target(channel, report)
+    if fallback is not None:
+        with transaction.atomic():
+            _attempted(report, now, error)
+            Channel.objects.filter(pk=channel.pk).update(
+                last_error=error, permanent_error_total=F("permanent_error_total") + 1
+            )
+        reports_hand_over(channel=channel, reports=[report], reason=f"refused: {error}")
+        channel_failed_report(channel=channel, report=report, error=error, handed_to=fallback)
+        return
     with transaction.atomic():
         OwnerReport.objects.filter(pk=report.pk, state=Pending).update(
             state=OwnerReport.State.FAILED,
@@ -312,6 +316,31 @@ def _fail(channel: Channel, report: OwnerReport, error: str) -> None:
             last_error=error, permanent_error_total=F("permanent_error_total") + 1
         )
         channel_failed_report(channel=channel, report=report, error=error)
+
+
+def _attempted(report: OwnerReport, now: datetime, error: str) -> None:
+    OwnerReport.objects.filter(pk=report.pk, state=Pending).update(
+        attempts=F("attempts") + 1, last_attempt_at=now, last_error=error
+    )
+
+
+def _pause(channel: Channel, report: OwnerReport, error: TransportError) -> None:
+    """The provider refuses everything until ``error.until`` (a spent monthly quota): the
+    channel is paused until then, and every report it holds goes to its fallback, in order.
+    Without a fallback they wait for the pause to end; none is dropped."""
+    now = timezone.now()
+    logger.warning("channel %s: %s", channel, error.message)
+    with transaction.atomic():
+        _attempted(report, now, error.message)
+        Channel.objects.filter(pk=channel.pk).update(
+            paused_until=error.until,
+            retry_at=error.until,
+            last_error=error.message,
+            permanent_error_total=F("permanent_error_total") + 1,
+        )
+    channel.paused_until = channel.retry_at = error.until
+    held = OwnerReport.objects.filter(channel=channel, state=Pending).order_by("pk")
+    reports_hand_over(channel=channel, reports=list(held), reason=error.message)
 
 
 def _retry_later(channel: Channel, report: OwnerReport, error: TransportError) -> None:
@@ -327,9 +356,7 @@ def _retry_later(channel: Channel, report: OwnerReport, error: TransportError) -
         delay.total_seconds(),
     )
     with transaction.atomic():
-        OwnerReport.objects.filter(pk=report.pk, state=Pending).update(
-            attempts=F("attempts") + 1, last_attempt_at=now, last_error=error.message
-        )
+        _attempted(report, now, error.message)
         Channel.objects.filter(pk=channel.pk).update(
             failure_streak=streak,
             retry_at=now + delay,
@@ -337,6 +364,11 @@ def _retry_later(channel: Channel, report: OwnerReport, error: TransportError) -
             transient_error_total=F("transient_error_total") + 1,
         )
     channel.failure_streak = streak
+    attempts = report.attempts + 1
+    if channel.fallback_id is not None and attempts >= settings.PLS_FALLBACK_AFTER_ATTEMPTS:
+        reason = f"{attempts} attempts failed, the last: {error.message}"
+        if reports_hand_over(channel=channel, reports=[report], reason=reason):
+            return
     if delay.total_seconds() < settings.PLS_NOTIFY_SWEEP_SECONDS:
         # Sooner than the next sweep: ask for the retry precisely.
         from notifications.tasks import drain_channel
@@ -383,6 +415,7 @@ def outbox_sweep() -> list[int]:
     """Routes reports that were waiting for a channel and asks for a drain of every channel
     with work ready; returns those channels' ids."""
     report_route_unrouted()
+    outbox_hand_over_held()
     now = timezone.now()
     ready = list(
         Channel.objects.ready(now)

@@ -218,21 +218,28 @@ def _copy_for(report: OwnerReport, channel: Channel) -> OwnerReport:
 
 
 def channel_failed_report(
-    *, channel: Channel, report: OwnerReport, error: str
+    *, channel: Channel, report: OwnerReport, error: str, handed_to: Channel | None = None
 ) -> list[OwnerReport]:
-    """Tells the owner, on every other channel, that ``channel`` refused a report for good."""
+    """Tells the owner, on every other channel, that ``channel`` refused a report for good
+    (and, with ``handed_to``, that its fallback took the report)."""
     if report.source == "channel.failed":
         # A broken channel reporting another broken channel would ping-pong forever.
         return []
+    went = f"went to the fallback {handed_to.name} instead" if handed_to else "was marked failed"
+    title = (
+        f"Channel {channel.name} refused a report permanently; fix it"
+        if handed_to
+        else f"Channel {channel.name} refused a report permanently; fix it, then replay"
+    )
     return _enqueue(
         source="channel.failed",
-        title=f"Channel {channel.name} refused a report permanently; fix it, then replay",
+        title=title,
         status=Status.CRITICAL,
         team="",
         worker="",
         task_id=str(report.pk),
         progress="",
-        done=f"Report #{report.pk} ({report.source}) was marked failed: {error}",
+        done=f"Report #{report.pk} ({report.source}) {went}: {error}",
         next_step=f"Check channel {channel.name} ({channel.get_kind_display()}) in the console, "
         "then replay its failed reports.",
         role=PLS_OWNER,
@@ -253,6 +260,7 @@ def channel_save(*, channel: Channel, by: AbstractBaseUser | None = None) -> Cha
     channel.full_clean()
     channel.failure_streak = 0
     channel.retry_at = None
+    channel.paused_until = None
     with transaction.atomic():
         before = Channel.objects.filter(pk=channel.pk).first() if channel.pk else None
         channel.save()
@@ -285,7 +293,7 @@ def _channel_change(before: Channel | None, after: Channel) -> str:
     changed = [
         field.name
         for field in Channel._meta.concrete_fields
-        if field.name not in ("failure_streak", "retry_at", "updated_at")
+        if field.name not in ("failure_streak", "retry_at", "paused_until", "updated_at")
         and getattr(before, field.attname) != getattr(after, field.attname)
     ]
     parts = [f"Changed {', '.join(changed)}." if changed else "Saved unchanged."]
@@ -330,7 +338,11 @@ def report_replay_failed(*, report_ids: Iterable[int], by: AbstractBaseUser | No
     return replayed
 
 
-ARCHIVED_STATES = (OwnerReport.State.SENT, OwnerReport.State.SUPPRESSED)
+ARCHIVED_STATES = (
+    OwnerReport.State.SENT,
+    OwnerReport.State.SUPPRESSED,
+    OwnerReport.State.HANDED_OVER,  # its fallback delivery is the record that counts
+)
 
 
 def report_purge_archived(
@@ -340,8 +352,9 @@ def report_purge_archived(
     batch_size: int = DEFAULT_BATCH,
     by: AbstractBaseUser | None = None,
 ) -> int:
-    """Deletes sent and suppressed reports raised before ``cutoff`` (or ``older_than_days``
-    ago): retention's ``reports`` kind, the console's "Purge archived" and ``purge_reports``.
+    """Deletes sent, suppressed and handed-over reports raised before ``cutoff`` (or
+    ``older_than_days`` ago): retention's ``reports`` kind, the console's "Purge archived"
+    and ``purge_reports``.
 
     Pending, unrouted and failed reports are never purged: they still need someone. Nor is
     the first sent report of each digest, which the milestones show as their proof. Deletes

@@ -114,7 +114,6 @@ class PolicyFieldsInput(serializers.Serializer):
             )
         return matrix
 
-
     def validate_approval_reminders(
         self, reminders: dict[str, dict[str, int | None]]
     ) -> dict[str, dict[str, int | None]]:

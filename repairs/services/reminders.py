@@ -51,7 +51,9 @@ def self_heal_requests_remind(*, now: datetime | None = None) -> int:
 def _due(request: SelfHealRequest, policy: WorkerPolicy, kind: str, now: datetime) -> bool:
     key, column = _KINDS[kind]
     after = policy.reminder_after(request.action, key)
-    return after is not None and getattr(request, column) is None and request.created_at + after <= now
+    return (
+        after is not None and getattr(request, column) is None and request.created_at + after <= now
+    )
 
 
 def _announce(request: SelfHealRequest, kind: str, now: datetime) -> bool:

@@ -31,17 +31,13 @@ def channels(settings):
 
 @pytest.fixture
 def pending(worker_client, channels) -> SelfHealRequest:
-    policy_set(
-        approval_reminders={"release": {"remind_after": REMIND, "escalate_after": ESCALATE}}
-    )
+    policy_set(approval_reminders={"release": {"remind_after": REMIND, "escalate_after": ESCALATE}})
     body = worker_client.post(EVENTS, event_body(action="release"), format="json").json()
     return SelfHealRequest.objects.get(pk=body["self_heal_request"])
 
 
 def reports(source: str) -> list[tuple[str, str]]:
-    return sorted(
-        (r.channel.name, r.dedup_key) for r in OwnerReport.objects.filter(source=source)
-    )
+    return sorted((r.channel.name, r.dedup_key) for r in OwnerReport.objects.filter(source=source))
 
 
 def test_nothing_is_reminded_before_remind_after(pending):
@@ -106,9 +102,7 @@ def test_an_action_without_reminders_in_the_policy_is_never_reminded(worker_clie
     assert self_heal_requests_remind(now=request.created_at + timedelta(hours=23)) == 0
 
 
-def test_the_seeded_policy_reminds_after_an_hour_and_escalates_after_four(
-    worker_client, channels
-):
+def test_the_seeded_policy_reminds_after_an_hour_and_escalates_after_four(worker_client, channels):
     body = worker_client.post(EVENTS, event_body(action="reclaim"), format="json").json()
     request = SelfHealRequest.objects.get(pk=body["self_heal_request"])
 
