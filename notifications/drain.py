@@ -9,6 +9,9 @@ same report or overtaking each other, so no database lock is ever held across HT
 Delivery is at least once: a process killed between the provider's "accepted" and the
 archive UPDATE leaves the report pending, and it is sent again once the lease expires.
 Webhook receivers get ``X-PLS-Report-Id`` and LINE a retry key to drop such a repeat.
+
+What a channel cannot take goes to its fallback (``notifications.fallback``); reports of one
+source and error class go out as one message (``notifications.grouping``).
 """
 
 import logging
@@ -45,7 +48,8 @@ class DrainResult:
     suppressed: int = 0
     failed: int = 0
     # Why the run ended before its maximum, when it did: busy, disabled, muted, backing off,
-    # error, lease lost.
+    # paused (a spent quota), grouping (the oldest report's group is still open), error,
+    # lease lost.
     stopped: str = ""
     # Dry run: what would have been sent, rendered.
     preview: list[str] = field(default_factory=list)

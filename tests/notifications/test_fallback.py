@@ -266,3 +266,25 @@ def test_the_outbox_page_shows_where_each_report_went(
 
     assert f"handed to fallback backup (#{delivery.pk})" in page
     assert f"fallback for line-ops (#{original.pk})" in page
+
+
+def test_the_sweep_hands_over_nothing_while_a_drain_holds_the_channel(
+    httpserver, make_channel, backup
+):
+    failing = make_channel(
+        "failing", kind="slack", fallback=backup, fallback_after=timedelta(minutes=10)
+    )
+    raise_reports(2)
+    OwnerReport.objects.filter(channel=failing).update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    Channel.objects.filter(pk=failing.pk).update(
+        retry_at=timezone.now() + timedelta(minutes=5),
+        lease_token="held-by-a-drain",
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+    )
+
+    outbox_sweep()
+
+    # The drain may be sending them this moment: handing over now could send one twice.
+    assert states(failing) == ["pending", "pending"]
