@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -95,13 +96,7 @@ class PolicyFieldsInput(serializers.Serializer):
             raise serializers.ValidationError(
                 f"{', '.join(forbidden)} can never be approved: it is denied under every policy."
             )
-        approvable = set(ladder.RISKY) | set(ladder.BUDGETED)
-        unknown = sorted(set(matrix) - approvable)
-        if unknown:
-            raise serializers.ValidationError(
-                f"Not actions that can need approval: {', '.join(unknown)}. "
-                f"Use any of {', '.join(sorted(approvable))}."
-            )
+        _refuse_unapprovable(matrix)
         unbounded = sorted(
             action
             for action, role in matrix.items()
@@ -117,13 +112,7 @@ class PolicyFieldsInput(serializers.Serializer):
     def validate_approval_reminders(
         self, reminders: dict[str, dict[str, int | None]]
     ) -> dict[str, dict[str, int | None]]:
-        approvable = set(ladder.RISKY) | set(ladder.BUDGETED)
-        unknown = sorted(set(reminders) - approvable)
-        if unknown:
-            raise serializers.ValidationError(
-                f"Not actions that can need approval: {', '.join(unknown)}. "
-                f"Use any of {', '.join(sorted(approvable))}."
-            )
+        _refuse_unapprovable(reminders)
         for action, timing in reminders.items():
             strange = sorted(set(timing) - set(REMINDER_KINDS))
             if strange:
@@ -140,6 +129,16 @@ class PolicyFieldsInput(serializers.Serializer):
             action: {kind: timing.get(kind) for kind in REMINDER_KINDS}
             for action, timing in reminders.items()
         }
+
+
+def _refuse_unapprovable(actions: Iterable[str]) -> None:
+    approvable = set(ladder.RISKY) | set(ladder.BUDGETED)
+    unknown = sorted(set(actions) - approvable)
+    if unknown:
+        raise serializers.ValidationError(
+            f"Not actions that can need approval: {', '.join(unknown)}. "
+            f"Use any of {', '.join(sorted(approvable))}."
+        )
 
 
 @request_examples(
