@@ -51,6 +51,8 @@ class ChannelForm(forms.ModelForm):
             "target",
             "api_base",
             "legacy_signature",
+            "fallback",
+            "fallback_after",
         ]
         widgets = {
             name: forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
@@ -85,14 +87,17 @@ class ChannelAdmin(admin.ModelAdmin):
         "pending_reports",
         "failed_reports",
         "retry_at",
+        "fallback",
         "last_error_short",
         "last_sent_at",
     ]
     list_filter = ["kind", "enabled", "role", "min_status"]
+    list_select_related = ["fallback"]
     search_fields = ["name", "team"]  # never the secret columns: a search would be an oracle
     readonly_fields = [
         "failure_streak",
         "retry_at",
+        "paused_until",
         "last_error",
         "last_sent_at",
         "sent_total",
@@ -118,6 +123,18 @@ class ChannelAdmin(admin.ModelAdmin):
                     "webhook-timestamp, webhook-signature) under a secret the console "
                     "generates and shows once when the channel is saved; rotate it with the "
                     "list's action. The legacy X-PLS-Signature is for old receivers only."
+                ),
+            },
+        ),
+        (
+            "Fallback",
+            {
+                "fields": ["fallback", "fallback_after"],
+                "description": _(
+                    "Where this channel's reports go when it refuses one for good, fails "
+                    "PLS_FALLBACK_AFTER_ATTEMPTS times in a row, holds one past the fallback "
+                    "age while failing, or is paused until a known moment (LINE's monthly "
+                    "limit). Both reports say where it went."
                 ),
             },
         ),
@@ -239,10 +256,11 @@ class OwnerReportAdmin(admin.ModelAdmin):
         "last_error_short",
         "sent_at",
         "suppressed_count",
+        "went_to",
     ]
     list_filter = ["state", "channel", ChannelOrUnroutedFilter, "status", "source"]
     search_fields = ["title", "task_id", "worker", "team", "dedup_key"]
-    list_select_related = ["channel"]
+    list_select_related = ["channel", "handed_to__channel", "fallback_for__channel", "grouped_into"]
     ordering = ["-id"]  # newest first here; the outbox itself goes oldest first
     date_hierarchy = "created_at"
     show_full_result_count = False
@@ -255,6 +273,10 @@ class OwnerReportAdmin(admin.ModelAdmin):
     @admin.display(description="last error")
     def last_error_short(self, report: OwnerReport) -> str:
         return _short(report.last_error)
+
+    @admin.display(description="went to")
+    def went_to(self, report: OwnerReport) -> str:
+        return report.went_to or "—"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -9,10 +9,13 @@ same report or overtaking each other, so no database lock is ever held across HT
 Delivery is at least once: a process killed between the provider's "accepted" and the
 archive UPDATE leaves the report pending, and it is sent again once the lease expires.
 Webhook receivers get ``X-PLS-Report-Id`` and LINE a retry key to drop such a repeat.
+
+What a channel cannot take goes to its fallback (``notifications.fallback``); reports of one
+source and error class go out as one message (``notifications.grouping``).
 """
 
 import logging
-import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,14 +26,19 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications import metrics
+from notifications.fallback import fallback_target, outbox_hand_over_held, reports_hand_over
+from notifications.grouping import group_closes, group_members, render_group
+from notifications.leases import lease_acquire, lease_duration
 from notifications.models import Channel, OwnerReport
-from notifications.render import render
 from notifications.services import channel_failed_report, report_route_unrouted, request_drain
 from notifications.transports import TransportError, transport_for
 
 logger = logging.getLogger(__name__)
 
 Pending = OwnerReport.State.PENDING
+# Runs that stopped for one of these reasons ask for no immediate next run: it would stop
+# the same way (a later run is scheduled, or the sweep comes).
+_NO_FOLLOW_UP = ("error", "lease lost", "paused", "grouping")
 
 
 @dataclass
@@ -40,22 +48,11 @@ class DrainResult:
     suppressed: int = 0
     failed: int = 0
     # Why the run ended before its maximum, when it did: busy, disabled, muted, backing off,
-    # error, lease lost.
+    # paused (a spent quota), grouping (the oldest report's group is still open), error,
+    # lease lost.
     stopped: str = ""
     # Dry run: what would have been sent, rendered.
     preview: list[str] = field(default_factory=list)
-
-
-def _lease_acquire(channel: Channel, now: datetime) -> str | None:
-    token = secrets.token_hex(16)
-    taken = Channel.objects.filter(
-        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now), pk=channel.pk
-    ).update(lease_token=token, lease_expires_at=now + _lease_duration())
-    return token if taken else None
-
-
-def _lease_duration() -> timedelta:
-    return timedelta(seconds=settings.PLS_NOTIFY_LEASE_SECONDS)
 
 
 def _send_budget() -> timedelta:
@@ -71,12 +68,15 @@ def _backoff(streak: int, retry_after: float | None) -> timedelta:
     return timedelta(seconds=min(seconds, settings.PLS_NOTIFY_BACKOFF_MAX_SECONDS))
 
 
-def _pending(channel: Channel, after_pk: int, limit: int) -> list[OwnerReport]:
-    return list(
-        OwnerReport.objects.filter(channel=channel, state=Pending, pk__gt=after_pk).order_by("pk")[
-            :limit
-        ]
-    )
+def _pending(
+    channel: Channel, after_pk: int, limit: int, taken: Collection[int] = ()
+) -> list[OwnerReport]:
+    """The next pending reports after ``after_pk``, leaving out those ``taken`` already (sent
+    in this run as part of a group)."""
+    pending = OwnerReport.objects.filter(channel=channel, state=Pending, pk__gt=after_pk)
+    if taken:
+        pending = pending.exclude(pk__in=list(taken))
+    return list(pending.order_by("pk")[:limit])
 
 
 def _sent_duplicate(report: OwnerReport) -> OwnerReport | None:
@@ -130,7 +130,7 @@ def outbox_drain_channel(
 
     if not OwnerReport.objects.filter(channel=channel, state=Pending).exists():
         return result  # an idle run takes no lease: a read instead of two writes
-    token = _lease_acquire(channel, now)
+    token = lease_acquire(channel, now)
     if token is None:
         result.stopped = "busy"  # another drain has it; it looks again when it lets go
         return result
@@ -143,7 +143,7 @@ def outbox_drain_channel(
             result.stopped = "lease lost"
     # After letting go, never before: a drain task that found the channel busy in the
     # meantime has given up, and its report is only picked up here.
-    if follow_up and result.stopped not in {"error", "lease lost"} and has_ready_work(channel.pk):
+    if follow_up and not result.stopped.startswith(_NO_FOLLOW_UP) and has_ready_work(channel.pk):
         request_drain([channel.pk])
     return result
 
@@ -164,12 +164,21 @@ class _Run:
         self.accepted: list[OwnerReport] = []
         # Dedup keys sent in this run and not archived yet: the database cannot see them.
         self.sent_keys: dict[str, OwnerReport] = {}
-        self.lease_valid_until = timezone.now() + _lease_duration()
+        # Groups sent and not archived yet: first report's id → every member's id.
+        self.groups: dict[int, list[int]] = {}
+        # Every report sent in this run, archived or not: a group's later members.
+        self.taken: set[int] = set()
+        self.lease_valid_until = timezone.now() + lease_duration()
 
-    def accept(self, report: OwnerReport) -> None:
-        self.accepted.append(report)
-        if report.dedup_key:
-            self.sent_keys.setdefault(report.dedup_key, report)
+    def accept(self, members: list[OwnerReport]) -> None:
+        """The provider took one message for ``members`` (one report, or a group)."""
+        self.accepted.extend(members)
+        self.taken.update(m.pk for m in members)
+        for report in members:
+            if report.dedup_key:
+                self.sent_keys.setdefault(report.dedup_key, report)
+        if len(members) > 1:
+            self.groups[members[0].pk] = [m.pk for m in members]
 
     def sent_duplicate(self, report: OwnerReport) -> OwnerReport | None:
         return self.sent_keys.get(report.dedup_key) or _sent_duplicate(report)
@@ -181,7 +190,7 @@ class _Run:
             return True
         if not self.settle(release=False):
             return False
-        self.lease_valid_until = now + _lease_duration()
+        self.lease_valid_until = now + lease_duration()
         return True
 
     def settle(self, *, release: bool) -> bool:
@@ -191,7 +200,7 @@ class _Run:
         changes: dict = (
             {"lease_token": "", "lease_expires_at": None}
             if release
-            else {"lease_expires_at": now + _lease_duration()}
+            else {"lease_expires_at": now + lease_duration()}
         )
         if self.accepted:
             changes.update(
@@ -223,12 +232,16 @@ class _Run:
                     attempts=F("attempts") + 1,
                     last_attempt_at=now,
                 )
+            for first, members in self.groups.items():
+                OwnerReport.objects.filter(pk__in=members).update(grouped_into_id=first)
+                OwnerReport.objects.filter(pk=first).update(group_size=len(members))
         if self.accepted:
             self.channel.failure_streak = 0
             latency = metrics.delivery_latency.labels(channel=self.channel.name)
             for report in self.accepted:
                 latency.observe(max((now - report.created_at).total_seconds(), 0.0))
         self.accepted.clear()
+        self.groups.clear()
         self.sent_keys.clear()  # archived: the database answers from now on
         return True
 
@@ -239,9 +252,11 @@ def _drain_leased(run: _Run, max_count: int, result: DrainResult) -> None:
     last_pk = 0
     while result.sent < max_count:
         limit = max_count - result.sent
-        batch = _pending(channel, last_pk, limit)
+        batch = _pending(channel, last_pk, limit, run.taken)
         for report in batch:
             last_pk = report.pk
+            if report.pk in run.taken:
+                continue
             if not run.keep_lease():
                 result.stopped = "lease lost"
                 return
@@ -249,20 +264,36 @@ def _drain_leased(run: _Run, max_count: int, result: DrainResult) -> None:
                 if _suppress(channel, report, first):
                     result.suppressed += 1
                 continue
+            closes = group_closes(report)
+            if closes is not None and closes > timezone.now():
+                # Its group still takes reports; nothing newer may overtake it.
+                result.stopped = f"grouping until {closes:%H:%M:%S} UTC"
+                _drain_later(channel, closes - timezone.now())
+                return
+            members = group_members(report, taken=run.taken)
 
             try:
                 # The request that raised the report, on every line about sending it.
                 raised_by = {"request_id": report.request_id} if report.request_id else {}
                 with structlog.contextvars.bound_contextvars(**raised_by):
-                    transport.send(render(report))
-                    logger.info("channel %s: report %s sent", channel, report.pk)
+                    transport.send(render_group(members))
+                    logger.info(
+                        "channel %s: report %s sent%s",
+                        channel,
+                        report.pk,
+                        f" for a group of {len(members)}" if len(members) > 1 else "",
+                    )
             except TransportError as error:
                 if not run.settle(release=False):
                     result.stopped = "lease lost"
                     return
+                if error.until is not None:
+                    _pause(channel, report, error)
+                    result.stopped = "paused"
+                    return
                 if error.permanent:
-                    _fail(channel, report, error.message)
-                    result.failed += 1
+                    _fail(channel, members, error.message)
+                    result.failed += len(members)
                     continue
                 _retry_later(channel, report, error)
                 result.stopped = "error"
@@ -275,7 +306,7 @@ def _drain_leased(run: _Run, max_count: int, result: DrainResult) -> None:
                     _retry_later(channel, report, TransportError(f"{type(exc).__name__}: {exc}"))
                 result.stopped = "error"
                 return
-            run.accept(report)
+            run.accept(members)
             result.sent += 1
             if result.sent >= max_count:
                 return
@@ -296,13 +327,26 @@ def _suppress(channel: Channel, report: OwnerReport, first: OwnerReport) -> bool
     return bool(suppressed)
 
 
-def _fail(channel: Channel, report: OwnerReport, error: str) -> None:
-    """A permanent error: the report is given up (replayable), the owner is told elsewhere,
-    and the channel moves on to the next report instead of blocking on this one forever."""
+def _fail(channel: Channel, members: list[OwnerReport], error: str) -> None:
+    """A permanent error: the report (every report of its group) goes to the channel's
+    fallback, or is given up (replayable); the owner is told elsewhere, and the channel
+    moves on to the next report instead of blocking on this one forever."""
     now = timezone.now()
+    report = members[0]
     logger.warning("channel %s refused report %s permanently: %s", channel, report.pk, error)
+    pks = [m.pk for m in members]
+    fallback = fallback_target(channel, report)
+    if fallback is not None:
+        with transaction.atomic():
+            _attempted(pks, now, error)
+            Channel.objects.filter(pk=channel.pk).update(
+                last_error=error, permanent_error_total=F("permanent_error_total") + 1
+            )
+        reports_hand_over(channel=channel, reports=members, reason=f"refused: {error}")
+        channel_failed_report(channel=channel, report=report, error=error, handed_to=fallback)
+        return
     with transaction.atomic():
-        OwnerReport.objects.filter(pk=report.pk, state=Pending).update(
+        OwnerReport.objects.filter(pk__in=pks, state=Pending).update(
             state=OwnerReport.State.FAILED,
             attempts=F("attempts") + 1,
             last_attempt_at=now,
@@ -312,6 +356,31 @@ def _fail(channel: Channel, report: OwnerReport, error: str) -> None:
             last_error=error, permanent_error_total=F("permanent_error_total") + 1
         )
         channel_failed_report(channel=channel, report=report, error=error)
+
+
+def _attempted(pks: list[int], now: datetime, error: str) -> None:
+    OwnerReport.objects.filter(pk__in=pks, state=Pending).update(
+        attempts=F("attempts") + 1, last_attempt_at=now, last_error=error
+    )
+
+
+def _pause(channel: Channel, report: OwnerReport, error: TransportError) -> None:
+    """The provider refuses everything until ``error.until`` (a spent monthly quota): the
+    channel is paused until then, and every report it holds goes to its fallback, in order.
+    Without a fallback they wait for the pause to end; none is dropped."""
+    now = timezone.now()
+    logger.warning("channel %s: %s", channel, error.message)
+    with transaction.atomic():
+        _attempted([report.pk], now, error.message)
+        Channel.objects.filter(pk=channel.pk).update(
+            paused_until=error.until,
+            retry_at=error.until,
+            last_error=error.message,
+            permanent_error_total=F("permanent_error_total") + 1,
+        )
+    channel.paused_until = channel.retry_at = error.until
+    held = OwnerReport.objects.filter(channel=channel, state=Pending).order_by("pk")
+    reports_hand_over(channel=channel, reports=list(held), reason=error.message)
 
 
 def _retry_later(channel: Channel, report: OwnerReport, error: TransportError) -> None:
@@ -327,9 +396,7 @@ def _retry_later(channel: Channel, report: OwnerReport, error: TransportError) -
         delay.total_seconds(),
     )
     with transaction.atomic():
-        OwnerReport.objects.filter(pk=report.pk, state=Pending).update(
-            attempts=F("attempts") + 1, last_attempt_at=now, last_error=error.message
-        )
+        _attempted([report.pk], now, error.message)
         Channel.objects.filter(pk=channel.pk).update(
             failure_streak=streak,
             retry_at=now + delay,
@@ -337,28 +404,39 @@ def _retry_later(channel: Channel, report: OwnerReport, error: TransportError) -
             transient_error_total=F("transient_error_total") + 1,
         )
     channel.failure_streak = streak
-    if delay.total_seconds() < settings.PLS_NOTIFY_SWEEP_SECONDS:
-        # Sooner than the next sweep: ask for the retry precisely.
-        from notifications.tasks import drain_channel
+    attempts = report.attempts + 1
+    if channel.fallback_id is not None and attempts >= settings.PLS_FALLBACK_AFTER_ATTEMPTS:
+        reason = f"{attempts} attempts failed, the last: {error.message}"
+        if reports_hand_over(channel=channel, reports=[report], reason=reason):
+            return
+    _drain_later(channel, delay)
 
-        try:
-            drain_channel.apply_async(
-                args=[channel.pk], countdown=delay.total_seconds(), retry=False
-            )
-        except Exception:  # the sweep retries anyway
-            logger.info("channel %s: retry left to the beat sweep", channel)
+
+def _drain_later(channel: Channel, delay: timedelta) -> None:
+    """Asks for a drain after ``delay`` when that is sooner than the next sweep."""
+    if delay.total_seconds() >= settings.PLS_NOTIFY_SWEEP_SECONDS:
+        return
+    from notifications.tasks import drain_channel
+
+    try:
+        drain_channel.apply_async(args=[channel.pk], countdown=delay.total_seconds(), retry=False)
+    except Exception:  # the sweep retries anyway
+        logger.info("channel %s: next run left to the beat sweep", channel)
 
 
 def _preview(channel: Channel, max_count: int, result: DrainResult) -> DrainResult:
     """What a run would do, rendered, with nothing sent or changed."""
     would_send: dict[str, int] = {}
+    grouped: set[int] = set()
     last_pk = 0
     while result.sent < max_count:
-        batch = _pending(channel, last_pk, max_count - result.sent)
+        batch = _pending(channel, last_pk, max_count - result.sent, grouped)
         if not batch:
             break
         for report in batch:
             last_pk = report.pk
+            if report.pk in grouped:
+                continue
             first = _sent_duplicate(report)
             if first is None and report.dedup_key in would_send:
                 first_pk = would_send[report.dedup_key]
@@ -372,8 +450,14 @@ def _preview(channel: Channel, max_count: int, result: DrainResult) -> DrainResu
                 continue
             if report.dedup_key:
                 would_send[report.dedup_key] = report.pk
+            closes = group_closes(report)
+            if closes is not None and closes > timezone.now():
+                result.stopped = f"grouping until {closes:%H:%M:%S} UTC"
+                return result
+            members = group_members(report, taken=grouped)
+            grouped.update(m.pk for m in members)
             result.sent += 1
-            result.preview.append(render(report).text)
+            result.preview.append(render_group(members).text)
             if result.sent >= max_count:
                 break
     return result
@@ -383,6 +467,7 @@ def outbox_sweep() -> list[int]:
     """Routes reports that were waiting for a channel and asks for a drain of every channel
     with work ready; returns those channels' ids."""
     report_route_unrouted()
+    outbox_hand_over_held()
     now = timezone.now()
     ready = list(
         Channel.objects.ready(now)

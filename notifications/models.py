@@ -1,8 +1,9 @@
 """Owner channels and the outbox of reports waiting to reach them (DESIGN §7)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
@@ -114,6 +115,37 @@ class Channel(WebhookSigned):
     last_error = models.TextField(blank=True, editable=False)
     last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Fallback: where this channel's reports go when it cannot take them (notifications.
+    # fallback): refused for good, retries exhausted, held too long, or paused by a quota.
+    fallback = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="fallback_of",
+        help_text=_(
+            "Reports this channel refuses for good, or holds longer than the fallback age, "
+            "go there instead, in order."
+        ),
+    )
+    fallback_after = models.DurationField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "A report held this long while the channel fails goes to the fallback. Blank: "
+            "PLS_FALLBACK_AFTER_SECONDS."
+        ),
+    )
+    paused_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Failing until then whatever we do (LINE's monthly limit): its reports go to the "
+            "fallback at once."
+        ),
+    )
+
     # Monotonic totals for /metrics. Kept in the database because the drain runs in Celery
     # processes, possibly on other hosts, while /metrics is served by the web process.
     sent_total = models.PositiveBigIntegerField(default=0, editable=False)
@@ -146,6 +178,8 @@ class Channel(WebhookSigned):
             for name in required
             if not getattr(self, name)
         }
+        if self.fallback_id is not None and self.fallback_id == self.pk:
+            errors["fallback"] = "A channel cannot be its own fallback."
         if self.url and urlsplit(self.url).scheme not in {"http", "https"}:
             errors["url"] = "Must be an http(s) URL."
         if self.kind == self.Kind.EMAIL and self.target:
@@ -172,6 +206,18 @@ class Channel(WebhookSigned):
     def is_muted(self, now=None) -> bool:
         return self.muted_until is not None and self.muted_until > (now or timezone.now())
 
+    def is_paused(self, now: datetime) -> bool:
+        """Failing until a known moment (a provider's quota), not merely backing off."""
+        return self.paused_until is not None and self.paused_until > now
+
+    def fallback_age(self) -> timedelta | None:
+        """How long a report may wait on this channel while it fails before it goes to the
+        fallback; None when it waits for the channel however long that takes."""
+        age = self.fallback_after
+        if age is None:
+            age = timedelta(seconds=settings.PLS_FALLBACK_AFTER_SECONDS)
+        return age if age > timedelta(0) else None
+
     def is_ready(self, now: datetime) -> bool:
         """Whether the channel takes reports at ``now``: enabled, not muted, not backing off
         after a failure. ``Channel.objects.ready(now)`` is the same rule as a filter."""
@@ -183,6 +229,8 @@ class Channel(WebhookSigned):
             return "disabled"
         if self.is_muted(now):
             return f"muted until {self.muted_until:%Y-%m-%d %H:%M} UTC"
+        if self.is_paused(now):
+            return f"paused until {self.paused_until:%Y-%m-%d %H:%M} UTC ({self.last_error})"
         if self.retry_at is not None and self.retry_at > now:
             return f"backing off until {self.retry_at:%H:%M:%S} UTC"
         return ""
@@ -197,6 +245,7 @@ class OwnerReport(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (permanent error)"
         SUPPRESSED = "suppressed", "Suppressed duplicate"
+        HANDED_OVER = "handed_over", "Handed to the fallback channel"
 
     # What the caller said, as opposed to delivery bookkeeping: copied when a report is
     # routed to several channels.
@@ -212,6 +261,7 @@ class OwnerReport(models.Model):
         "next_step",
         "role",
         "dedup_key",
+        "error_class",
     )
 
     channel = models.ForeignKey(
@@ -229,6 +279,9 @@ class OwnerReport(models.Model):
     next_step = models.TextField(blank=True)
     role = models.CharField(max_length=32, blank=True, help_text="The role that must act.")
     dedup_key = models.CharField(max_length=200, blank=True)
+    # With the source, what makes reports alike enough to go out as one grouped message
+    # (notifications.grouping); blank: never grouped.
+    error_class = models.CharField(max_length=100, blank=True)
     # The request that raised the report (its X-Request-ID), so the drain's log lines about
     # sending it can be followed back to that request; blank when raised outside a request.
     request_id = models.CharField(max_length=128, blank=True, default="", editable=False)
@@ -241,6 +294,20 @@ class OwnerReport(models.Model):
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Where a report went when its channel could not take it, and where a fallback delivery
+    # came from: both rows say so (notifications.fallback).
+    handed_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    fallback_for = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The first report of the group this one was delivered in (itself, for that first one);
+    # the first one also keeps how many the grouped message counted.
+    grouped_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    group_size = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -275,3 +342,19 @@ class OwnerReport(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} [{self.status}] {self.title[:60]}"
+
+    @property
+    def went_to(self) -> str:
+        """Where this report went, beyond its own channel: a fallback, a group."""
+        parts = []
+        if self.fallback_for_id:
+            origin = self.fallback_for.channel if self.fallback_for else None
+            parts.append(f"fallback for {origin} (#{self.fallback_for_id})")
+        if self.handed_to_id:
+            target = self.handed_to.channel if self.handed_to else None
+            parts.append(f"handed to fallback {target} (#{self.handed_to_id})")
+        if self.grouped_into_id:
+            leader = self.grouped_into
+            size = f", {leader.group_size} reports" if leader and leader.group_size else ""
+            parts.append(f"delivered in group {self.grouped_into_id}{size}")
+        return "; ".join(parts)

@@ -57,6 +57,7 @@ def report_enqueue(
     next_step: str = "",
     role: str = "",
     dedup_key: str = "",
+    error_class: str = "",
     channel: str | None = None,
 ) -> list[OwnerReport]:
     """Writes a report to the outbox, one row per channel that wants it, in the caller's
@@ -66,6 +67,8 @@ def report_enqueue(
     disabled or muted: the report then waits for it). When no channel matches, the report is
     kept as one ``unrouted`` row and routed as soon as a matching channel exists; nothing is
     dropped. Never raises for a broker or channel problem: sending happens later, elsewhere.
+    Reports with an ``error_class`` are grouped with those of the same source and class
+    raised within ``PLS_NOTIFY_GROUP_WAIT_SECONDS`` (notifications.grouping).
     """
     return _enqueue(
         source=source,
@@ -79,6 +82,7 @@ def report_enqueue(
         next_step=next_step,
         role=role,
         dedup_key=dedup_key,
+        error_class=error_class,
         channel=channel,
     )
 
@@ -214,25 +218,33 @@ def _copy_for(report: OwnerReport, channel: Channel) -> OwnerReport:
 
 
 def channel_failed_report(
-    *, channel: Channel, report: OwnerReport, error: str
+    *, channel: Channel, report: OwnerReport, error: str, handed_to: Channel | None = None
 ) -> list[OwnerReport]:
-    """Tells the owner, on every other channel, that ``channel`` refused a report for good."""
+    """Tells the owner, on every other channel, that ``channel`` refused a report for good
+    (and, with ``handed_to``, that its fallback took the report)."""
     if report.source == "channel.failed":
         # A broken channel reporting another broken channel would ping-pong forever.
         return []
+    went = f"went to the fallback {handed_to.name} instead" if handed_to else "was marked failed"
+    title = (
+        f"Channel {channel.name} refused a report permanently; fix it"
+        if handed_to
+        else f"Channel {channel.name} refused a report permanently; fix it, then replay"
+    )
     return _enqueue(
         source="channel.failed",
-        title=f"Channel {channel.name} refused a report permanently; fix it, then replay",
+        title=title,
         status=Status.CRITICAL,
         team="",
         worker="",
         task_id=str(report.pk),
         progress="",
-        done=f"Report #{report.pk} ({report.source}) was marked failed: {error}",
+        done=f"Report #{report.pk} ({report.source}) {went}: {error}",
         next_step=f"Check channel {channel.name} ({channel.get_kind_display()}) in the console, "
         "then replay its failed reports.",
         role=PLS_OWNER,
         dedup_key=f"channel.failed:{channel.name}",
+        error_class="",
         channel=None,
         exclude=channel,
     )
@@ -248,6 +260,7 @@ def channel_save(*, channel: Channel, by: AbstractBaseUser | None = None) -> Cha
     channel.full_clean()
     channel.failure_streak = 0
     channel.retry_at = None
+    channel.paused_until = None
     with transaction.atomic():
         before = Channel.objects.filter(pk=channel.pk).first() if channel.pk else None
         channel.save()
@@ -280,7 +293,7 @@ def _channel_change(before: Channel | None, after: Channel) -> str:
     changed = [
         field.name
         for field in Channel._meta.concrete_fields
-        if field.name not in ("failure_streak", "retry_at", "updated_at")
+        if field.name not in ("failure_streak", "retry_at", "paused_until", "updated_at")
         and getattr(before, field.attname) != getattr(after, field.attname)
     ]
     parts = [f"Changed {', '.join(changed)}." if changed else "Saved unchanged."]
@@ -325,7 +338,11 @@ def report_replay_failed(*, report_ids: Iterable[int], by: AbstractBaseUser | No
     return replayed
 
 
-ARCHIVED_STATES = (OwnerReport.State.SENT, OwnerReport.State.SUPPRESSED)
+ARCHIVED_STATES = (
+    OwnerReport.State.SENT,
+    OwnerReport.State.SUPPRESSED,
+    OwnerReport.State.HANDED_OVER,  # its fallback delivery is the record that counts
+)
 
 
 def report_purge_archived(
@@ -335,8 +352,9 @@ def report_purge_archived(
     batch_size: int = DEFAULT_BATCH,
     by: AbstractBaseUser | None = None,
 ) -> int:
-    """Deletes sent and suppressed reports raised before ``cutoff`` (or ``older_than_days``
-    ago): retention's ``reports`` kind, the console's "Purge archived" and ``purge_reports``.
+    """Deletes sent, suppressed and handed-over reports raised before ``cutoff`` (or
+    ``older_than_days`` ago): retention's ``reports`` kind, the console's "Purge archived"
+    and ``purge_reports``.
 
     Pending, unrouted and failed reports are never purged: they still need someone. Nor is
     the first sent report of each digest, which the milestones show as their proof. Deletes

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
@@ -28,11 +29,22 @@ _ERROR_BODY_CHARS = 300
 
 
 class TransportError(Exception):
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
+    """``until``: the provider will refuse everything before then (a spent quota): not a
+    passing failure to back off from, and not a refusal of this report in particular."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        until: datetime | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.retry_after = retry_after
+        self.until = until
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,15 @@ def parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def next_month_start(now: datetime) -> datetime:
+    """Midnight of the first of next month where the owner lives (``PLS_TIME_ZONE``, by
+    default Asia/Taipei), when monthly quotas such as LINE's start again."""
+    zone = ZoneInfo(getattr(settings, "PLS_TIME_ZONE", "") or "Asia/Taipei")
+    local = now.astimezone(zone)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return datetime(year, month, 1, tzinfo=zone).astimezone(UTC)
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -218,7 +239,26 @@ class LineTransport(Transport):
         )
         if response.status_code == 409 and response.headers.get("x-line-accepted-request-id"):
             return  # accepted by an earlier attempt
+        if response.status_code == 429 and _line_message(response) == LINE_MONTHLY_LIMIT:
+            until = next_month_start(timezone.now())
+            raise TransportError(
+                f"LINE monthly message limit reached; paused until {until:%Y-%m-%d %H:%M} UTC",
+                until=until,
+            )
         self.check(response)
+
+
+# LINE's answer (429) once the channel's monthly message quota is spent: every push fails
+# until the month ends, so retrying with backoff only delays the fallback.
+LINE_MONTHLY_LIMIT = "You have reached your monthly limit."
+
+
+def _line_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("message", "")) if isinstance(body, dict) else ""
 
 
 class WebhookTransport(Transport):

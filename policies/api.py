@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from core.roles import PLS_OWNER, RISK_REVIEWER
 from policies import ladder
 from policies.models import (
     NO_APPROVAL,
+    REMINDER_KINDS,
     PolicyDecision,
     Proposal,
     WorkerPolicy,
@@ -63,6 +65,17 @@ class PolicyFieldsInput(serializers.Serializer):
         help_text="action → role that approves it; any of "
         + ", ".join((*ladder.RISKY, *ladder.BUDGETED))
         + f'. "{NO_APPROVAL}" lets a risky action through without approval.',
+    )
+    approval_reminders = serializers.DictField(
+        child=serializers.DictField(
+            child=serializers.IntegerField(
+                min_value=60, max_value=int(MAX_WINDOW.total_seconds()), allow_null=True
+            )
+        ),
+        required=False,
+        help_text="action → {remind_after, escalate_after}: seconds after it was raised at "
+        "which an unanswered request is re-announced to its approving role, and escalated to "
+        "the escalation role (PLS_ESCALATION_ROLE) as well; null never.",
     )
     protected_resources = serializers.ListField(
         child=serializers.CharField(max_length=200),
@@ -113,13 +126,7 @@ class PolicyFieldsInput(serializers.Serializer):
             raise serializers.ValidationError(
                 f"{', '.join(forbidden)} can never be approved: it is denied under every policy."
             )
-        approvable = set(ladder.RISKY) | set(ladder.BUDGETED)
-        unknown = sorted(set(matrix) - approvable)
-        if unknown:
-            raise serializers.ValidationError(
-                f"Not actions that can need approval: {', '.join(unknown)}. "
-                f"Use any of {', '.join(sorted(approvable))}."
-            )
+        _refuse_unapprovable(matrix)
         unbounded = sorted(
             action
             for action, role in matrix.items()
@@ -131,6 +138,37 @@ class PolicyFieldsInput(serializers.Serializer):
                 "is for risky actions only."
             )
         return matrix
+
+    def validate_approval_reminders(
+        self, reminders: dict[str, dict[str, int | None]]
+    ) -> dict[str, dict[str, int | None]]:
+        _refuse_unapprovable(reminders)
+        for action, timing in reminders.items():
+            strange = sorted(set(timing) - set(REMINDER_KINDS))
+            if strange:
+                raise serializers.ValidationError(
+                    f"{action}: {', '.join(strange)} is not one of {', '.join(REMINDER_KINDS)}."
+                )
+            remind, escalate = timing.get("remind_after"), timing.get("escalate_after")
+            if remind and escalate and escalate <= remind:
+                raise serializers.ValidationError(
+                    f"{action}: escalate_after ({escalate} s) must come after remind_after "
+                    f"({remind} s)."
+                )
+        return {
+            action: {kind: timing.get(kind) for kind in REMINDER_KINDS}
+            for action, timing in reminders.items()
+        }
+
+
+def _refuse_unapprovable(actions: Iterable[str]) -> None:
+    approvable = set(ladder.RISKY) | set(ladder.BUDGETED)
+    unknown = sorted(set(actions) - approvable)
+    if unknown:
+        raise serializers.ValidationError(
+            f"Not actions that can need approval: {', '.join(unknown)}. "
+            f"Use any of {', '.join(sorted(approvable))}."
+        )
 
 
 @request_examples(
@@ -153,6 +191,9 @@ class PolicyOutput(serializers.Serializer):
     repeat_window = serializers.SerializerMethodField(help_text="seconds")
     approval_ttl = serializers.SerializerMethodField(help_text="seconds")
     approval_matrix = serializers.DictField(child=serializers.CharField())
+    approval_reminders = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField(allow_null=True))
+    )
     protected_resources = serializers.ListField(child=serializers.CharField())
     protected_floor = serializers.SerializerMethodField(
         help_text=_("Patterns protected whatever the policy lists (PLS_PROTECTED_FLOOR)")

@@ -26,6 +26,22 @@ def default_approval_matrix() -> dict[str, str]:
     return dict.fromkeys(L2_ACTIONS, RISK_REVIEWER)
 
 
+# When an unanswered self-heal request is re-announced to its approving role, and when it
+# is escalated (PLS_ESCALATION_ROLE / PLS_ESCALATION_CHANNEL as well), in seconds after it
+# was raised; null: never.
+REMINDER_KINDS = ("remind_after", "escalate_after")
+DEFAULT_REMIND_AFTER = 3600
+DEFAULT_ESCALATE_AFTER = 4 * 3600
+
+
+def default_approval_reminders() -> dict[str, dict[str, int | None]]:
+    # Every action that can need approval: the risky ones and the budgeted retry and touch.
+    return {
+        action: {"remind_after": DEFAULT_REMIND_AFTER, "escalate_after": DEFAULT_ESCALATE_AFTER}
+        for action in (*L2_ACTIONS, "retry", "touch")
+    }
+
+
 def default_protected_resources() -> list[str]:
     return ["*-db", "*postgres*"]
 
@@ -38,6 +54,7 @@ EDITABLE_FIELDS = (
     "repeat_window",
     "approval_ttl",
     "approval_matrix",
+    "approval_reminders",
     "protected_resources",
     "tool_rules",
     "tool_default",
@@ -82,6 +99,11 @@ class WorkerPolicy(models.Model):
     approval_ttl = models.DurationField(default=timedelta(hours=24))
     approval_matrix = models.JSONField(
         default=default_approval_matrix, help_text="Action → role that must approve it"
+    )
+    approval_reminders = models.JSONField(
+        default=default_approval_reminders,
+        help_text="Action → seconds after which an unanswered request is reminded "
+        "(remind_after) and escalated (escalate_after)",
     )
     protected_resources = models.JSONField(
         default=default_protected_resources, help_text="Glob patterns of targets never touched"
@@ -137,6 +159,12 @@ class WorkerPolicy(models.Model):
         problems = self.tool_rule_problems()
         if problems:
             raise ValidationError({"tool_rules": problems})
+
+    def reminder_after(self, action: str, kind: str) -> timedelta | None:
+        """How long after it was raised a request for ``action`` is reminded
+        (``remind_after``) or escalated (``escalate_after``); None: never."""
+        seconds = (self.approval_reminders or {}).get(action, {}).get(kind)
+        return timedelta(seconds=seconds) if seconds else None
 
     def as_dict(self) -> dict:
         """The editable fields as JSON values (durations in seconds), as the API shows them."""

@@ -402,6 +402,10 @@ class SelfHealRequest(models.Model):
     callback_delivered_at = models.DateTimeField(null=True, blank=True)
     callback_attempts = models.PositiveSmallIntegerField(default=0)
     callback_last_error = models.CharField(max_length=500, blank=True)
+    # When the unanswered request was re-announced and escalated (the policy's
+    # approval_reminders); each is set once, by the run that sent it.
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    escalated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

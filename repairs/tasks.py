@@ -26,6 +26,13 @@ def self_heal_requests_sweep() -> None:
 
 
 @shared_task
+def self_heal_reminders_sweep() -> int:
+    """Beat, every minute: reminds and escalates unanswered self-heal requests. Safe to run
+    twice at once: each reminder is sent by whichever run marks its request first."""
+    return services.self_heal_requests_remind()
+
+
+@shared_task
 def stuck_claims_sweep() -> int:
     """Beat, every minute: the stuck-claim watchdog. Safe to run twice at once: each stuck
     claim is recorded by whichever run marks it first."""

@@ -299,7 +299,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "repairs.tasks.self_heal_requests_sweep",
         "schedule": 60.0,
     },
+    # Reminders and escalations of unanswered self-heal requests (the policy's
+    # approval_reminders): each goes out once per request, whenever beat runs.
+    "self-heal-reminders-sweep": {
+        "task": "repairs.tasks.self_heal_reminders_sweep",
+        "schedule": 60.0,
+    },
 }
+# An escalated self-heal request also goes to this role, and to this channel (by name) when
+# one is set; blank routes the escalation by the role alone.
+PLS_ESCALATION_ROLE = env.str("PLS_ESCALATION_ROLE", default="pls_owner")
+PLS_ESCALATION_CHANNEL = env.str("PLS_ESCALATION_CHANNEL", default="")
 # A retried write with the same Idempotency-Key is answered from its first answer for this
 # long (core.idempotency); beat deletes older keys hourly.
 PLS_IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("PLS_IDEMPOTENCY_KEY_TTL_HOURS", default=24))
@@ -388,6 +398,16 @@ PLS_NOTIFY_TELEGRAM_API_BASE = env.str(
     "PLS_NOTIFY_TELEGRAM_API_BASE", default="https://api.telegram.org"
 )
 PLS_NOTIFY_LINE_API_BASE = env.str("PLS_NOTIFY_LINE_API_BASE", default="https://api.line.me")
+# Fallback (a channel's fallback field): a report waiting this long on a failing channel goes to
+# its fallback (a channel's own fallback_after wins; 0 = never by age), and so does one that
+# failed this many attempts in a row. A permanent refusal or a quota pause hands over at once.
+PLS_FALLBACK_AFTER_SECONDS = env.int("PLS_FALLBACK_AFTER_SECONDS", default=1800)
+PLS_FALLBACK_AFTER_ATTEMPTS = env.int("PLS_FALLBACK_AFTER_ATTEMPTS", default=5)
+# Grouping (after Alertmanager's group_wait): reports of one source and error class raised
+# within this many seconds of the first go out as one message with a count and the first
+# PLS_NOTIFY_GROUP_SHOWN of them (0 turns grouping off).
+PLS_NOTIFY_GROUP_WAIT_SECONDS = env.float("PLS_NOTIFY_GROUP_WAIT_SECONDS", default=30.0)
+PLS_NOTIFY_GROUP_SHOWN = env.int("PLS_NOTIFY_GROUP_SHOWN", default=5)
 # Email channels send through Django's mail backend, configured by one URL, e.g.
 # smtp+tls://user:password@smtp.example.com:587 (the default is Django's: SMTP on localhost).
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))

@@ -69,6 +69,16 @@ class PolicyChangeForm(SerializerForm):
         f"{', '.join((*ladder.RISKY, *ladder.BUDGETED))}. An action not named goes to "
         "risk_reviewer.",
     )
+    approval_reminders = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 7, "cols": 60}),
+        help_text=_(
+            'JSON object: action → {"remind_after": seconds, "escalate_after": seconds}. An '
+            "unanswered request is re-announced to its approving role after remind_after, and "
+            "after escalate_after to the escalation role too; null or an action not named: "
+            "never."
+        ),
+    )
     protected_resources = forms.CharField(
         required=False,
         label=_("Further protected resources"),
@@ -113,8 +123,9 @@ class PolicyChangeForm(SerializerForm):
 
     def serializer_data(self, cleaned: dict[str, Any]) -> dict[str, Any]:
         data = {name: cleaned[name] for name in EDITABLE_FIELDS}
-        if data["approval_matrix"] is None:
-            data["approval_matrix"] = {}
+        for name in ("approval_matrix", "approval_reminders"):
+            if data[name] is None:
+                data[name] = {}
         if data["tool_rules"] is None:
             data["tool_rules"] = []
         added = [

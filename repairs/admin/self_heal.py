@@ -54,6 +54,8 @@ class SelfHealRequestAdmin(ExportableAdmin, ReadOnlyAdmin):
         "approver_role",
         "created_at",
         "expires_at",
+        "reminded_at",
+        "escalated_at",
         "decided_by",
         "decided_at",
         "note",
@@ -62,7 +64,13 @@ class SelfHealRequestAdmin(ExportableAdmin, ReadOnlyAdmin):
         "callback_attempts",
         "callback_last_error",
     ]
-    readonly_fields = ["event_link", "resources_display", "created_at"]
+    readonly_fields = [
+        "event_link",
+        "resources_display",
+        "created_at",
+        "reminded_at",
+        "escalated_at",
+    ]
     actions = ["approve", "reject"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SelfHealRequest]:

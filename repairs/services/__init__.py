@@ -23,6 +23,7 @@ from repairs.services.jobs import (
     job_heartbeat,
     job_holder_required,
 )
+from repairs.services.reminders import self_heal_requests_remind
 from repairs.services.self_heal import (
     self_heal_callback_deliver,
     self_heal_callbacks_due,
@@ -69,6 +70,7 @@ __all__ = [
     "self_heal_callbacks_due",
     "self_heal_request_decide",
     "self_heal_requests_expire",
+    "self_heal_requests_remind",
     "worker_callback_secret_rotate",
     "worker_pause",
     "worker_register",

@@ -347,6 +347,8 @@ def _stuck_claim_record(job: Job, now: datetime) -> None:
         progress=job.progress or "(no progress reported)",
         next_step=f"Stuck-claim event #{event.pk}. {RECOVERY_HINT}",
         dedup_key=f"job.stuck:{job.pk}:{now.isoformat()}",
+        # An outage strands many claims at once: they reach the owner as one grouped message.
+        error_class=LEASE_EXPIRED,
     )
 
 
