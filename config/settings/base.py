@@ -371,6 +371,12 @@ PLS_NOTIFY_TELEGRAM_API_BASE = env.str(
     "PLS_NOTIFY_TELEGRAM_API_BASE", default="https://api.telegram.org"
 )
 PLS_NOTIFY_LINE_API_BASE = env.str("PLS_NOTIFY_LINE_API_BASE", default="https://api.line.me")
+# The console's public address (scheme, host, any path prefix), which reports' deep links
+# start with. Unset, reports show the console path alone.
+PLS_PUBLIC_URL = env.str("PLS_PUBLIC_URL", default="").rstrip("/")
+# Approving from chat: a Slack request or Discord interaction signed longer ago than this is
+# refused as stale (Slack's own advice is five minutes).
+PLS_CHAT_MAX_AGE_SECONDS = env.int("PLS_CHAT_MAX_AGE_SECONDS", default=300)
 # Email channels send through Django's mail backend, configured by one URL, e.g.
 # smtp+tls://user:password@smtp.example.com:587 (the default is Django's: SMTP on localhost).
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
