@@ -16,7 +16,6 @@ import requests
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from console.chat.decide import callback_handle
 from console.chat.providers import PROVIDERS, Call, Unreadable
@@ -28,8 +27,13 @@ logger = logging.getLogger(__name__)
 
 
 @csrf_exempt  # no cookies here: every request is authenticated by its provider signature
-@require_POST
 def channel_interactions(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method != "POST":
+        response = problem_response(
+            405, "Method not allowed", f"{request.method} is not allowed here; POST is."
+        )
+        response["Allow"] = "POST"
+        return response
     channel = get_object_or_404(Channel, pk=pk)
     provider_class = PROVIDERS.get(channel.kind)
     if provider_class is None or not channel.takes_interactions:
