@@ -16,6 +16,7 @@ from artifacts.services import artifact_check_bodies_purge
 from core.retention import DEFAULT_BATCH, Kind, register
 from dashboards.milestones import acceptance_event_ids
 from dashboards.scorecard import MAX_DAYS
+from notifications.chat import chat_callbacks_purge
 from notifications.services import report_purge_archived
 from repairs.services.retention import repair_events_purge
 
@@ -38,6 +39,12 @@ KINDS = [
         "PLS_RETAIN_CHECK_BODIES_DAYS",
         artifact_check_bodies_purge,
         "artifact-check results and upload lists",
+    ),
+    Kind(
+        "chat_callbacks",
+        "PLS_RETAIN_CHAT_CALLBACKS_DAYS",
+        chat_callbacks_purge,
+        "handled chat callback ids and spent link codes",
     ),
 ]
 

@@ -13,9 +13,11 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import ADDITION, CHAT, DELETION, audit_record
+from core.retention import DEFAULT_BATCH, delete_in_batches
 from notifications.models import Channel, ChatCallbackSeen, ChatIdentity, ChatLinkCode
 
 # Unambiguous letters and digits: read off a screen, typed on a phone.
@@ -113,3 +115,17 @@ def chat_callback_first_seen(*, channel: Channel, event_id: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def chat_callbacks_purge(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH) -> int:
+    """Forgets callback ids handled before ``cutoff`` and link codes spent or expired by then.
+    Older replays stay harmless: Slack and Discord sign a timestamp refused after minutes,
+    and a decided record is not decided again."""
+    seen = delete_in_batches(
+        ChatCallbackSeen.objects.filter(seen_at__lt=cutoff), batch_size=batch_size
+    )
+    codes = delete_in_batches(
+        ChatLinkCode.objects.filter(Q(expires_at__lt=cutoff) | Q(used_at__lt=cutoff)),
+        batch_size=batch_size,
+    )
+    return seen + codes

@@ -578,6 +578,8 @@ PLS_RETAIN_EVENTS_DAYS = env.int("PLS_RETAIN_EVENTS_DAYS", default=365)
 PLS_RETAIN_REPORTS_DAYS = env.int("PLS_RETAIN_REPORTS_DAYS", default=90)
 # The per-URL results and upload lists of finished artifact checks; the checks stay.
 PLS_RETAIN_CHECK_BODIES_DAYS = env.int("PLS_RETAIN_CHECK_BODIES_DAYS", default=30)
+# The ids of handled chat callbacks (kept against replays) and spent chat link codes.
+PLS_RETAIN_CHAT_CALLBACKS_DAYS = env.int("PLS_RETAIN_CHAT_CALLBACKS_DAYS", default=30)
 # Rows removed per transaction: each batch's locks are held for one short statement.
 PLS_RETENTION_BATCH = env.int("PLS_RETENTION_BATCH", default=1000)
 CELERY_BEAT_SCHEDULE.update(
