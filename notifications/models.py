@@ -159,6 +159,9 @@ class Channel(WebhookSigned):
         }
         if self.url and urlsplit(self.url).scheme not in {"http", "https"}:
             errors["url"] = "Must be an http(s) URL."
+        key = self.interaction_public_key
+        if key and (len(key) != 64 or any(c not in "0123456789abcdefABCDEF" for c in key)):
+            errors["interaction_public_key"] = "Discord's public key: 64 hexadecimal characters."
         if self.kind == self.Kind.EMAIL and self.target:
             try:
                 for address in self.recipients:

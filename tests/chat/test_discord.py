@@ -7,6 +7,7 @@ import time
 from itertools import count
 
 import pytest
+from django.core.exceptions import ValidationError
 from nacl.encoding import HexEncoder
 from nacl.signing import SigningKey
 
@@ -170,3 +171,12 @@ def test_linking_with_the_link_command(channel, app_key, reviewer, post):
 
     assert response.json()["data"]["flags"] == 64
     assert ChatIdentity.objects.get().provider_user_id == "3300"
+
+
+def test_a_public_key_that_is_not_one_is_refused_by_the_form(chat_channel):
+    channel = chat_channel("discord", interaction_public_key="not-a-key")
+
+    with pytest.raises(ValidationError) as refused:
+        channel.clean()
+
+    assert "interaction_public_key" in refused.value.message_dict
