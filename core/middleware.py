@@ -140,3 +140,31 @@ class RequestBodyFraming:
         answer = self.application(environ, start_response)
         drain(stream, settings.PLS_MAX_DRAIN_BYTES)
         return answer
+
+
+class ProfileMiddleware:
+    """Speaks to a signed-in person in their own language and shows times on their own clock
+    (``core.models.Profile``); blank fields keep the console's defaults. Placed after the
+    authentication and locale middlewares. A worker's API request carries no session, so it
+    costs nothing here."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from zoneinfo import ZoneInfo
+
+        from django.utils import timezone, translation
+
+        from core.profiles import profile_for
+
+        user = getattr(request, "user", None)
+        profile = profile_for(user) if user is not None and user.is_authenticated else None
+        if profile is not None and profile.time_zone:
+            timezone.activate(ZoneInfo(profile.time_zone))
+        else:
+            timezone.deactivate()
+        if profile is not None and profile.language:
+            translation.activate(profile.language)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)

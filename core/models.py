@@ -112,3 +112,49 @@ WEBHOOK_SECRET_FIELDS = [
     "webhook_secret_previous",
     "webhook_secret_previous_until",
 ]
+
+
+def _time_zone_valid(name: str) -> None:
+    from zoneinfo import available_timezones
+
+    from django.core.exceptions import ValidationError
+
+    if name and name not in available_timezones():
+        raise ValidationError(_("%(name)s is not a time zone name."), params={"name": name})
+
+
+class Profile(models.Model):
+    """A console user's own language and clock. Blank keeps the console's default
+    (``LANGUAGE_CODE``, ``TIME_ZONE``), so a change of default reaches everyone who never
+    chose. ``core.middleware.ProfileMiddleware`` applies it to each request they make."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    language = models.CharField(
+        _("language"), max_length=16, blank=True, help_text=_("Blank: the console's default.")
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[_time_zone_valid],
+        help_text=_("An IANA name such as Asia/Taipei. Blank: the console's default."),
+    )
+
+    class Meta:
+        db_table = "profiles"
+        verbose_name = _("profile")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language or '-'}, {self.time_zone or '-'})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.language and self.language not in dict(settings.LANGUAGES):
+            refusal = ValidationError(
+                _("%(code)s is not one of the console's languages."),
+                params={"code": self.language},
+            )
+            raise ValidationError({"language": refusal})

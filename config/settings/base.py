@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Each person's own language and time zone (core.models.Profile).
+    "core.middleware.ProfileMiddleware",
     # Binds the request id (X-Request-ID, read or issued, and returned) for every log line.
     "core.logs.RequestIdMiddleware",
     # Which door a request came through (console or api), for the audit trail (core/audit.py).
@@ -125,9 +127,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("zh-hant", "繁體中文"), ("en", "English")]
 TIME_ZONE = "UTC"
-USE_I18N = False
+USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
