@@ -30,11 +30,10 @@ _LINK_COMMANDS = ("/link", "link")
 
 
 def link_instructions() -> str:
+    """Short enough for Telegram's 200-character callback answer, even with a long URL."""
     path = reverse("admin:console_chat_link")
-    where = (
-        f"{settings.PLS_PUBLIC_URL}{path}" if settings.PLS_PUBLIC_URL else f"the console ({path})"
-    )
-    return f"To link this chat account, open {where}, take a one-time code and send: /link <code>"
+    where = f"{settings.PLS_PUBLIC_URL}{path}" if settings.PLS_PUBLIC_URL else f"console {path}"
+    return f"To link: take a code at {where}, then send /link <code>"
 
 
 def callback_handle(*, channel: Channel, callback: Callback) -> Outcome | None:
@@ -55,10 +54,7 @@ def callback_handle(*, channel: Channel, callback: Callback) -> Outcome | None:
         return Outcome("This button is not one of the console's.")
     identity = chat_identity_for(kind=channel.kind, provider_user_id=callback.user_id)
     if identity is None:
-        return Outcome(
-            f"This chat account is not linked to a console user; nothing was decided. "
-            f"{link_instructions()}"
-        )
+        return Outcome(f"This chat account is not linked: nothing decided. {link_instructions()}")
     with audit_via(CHAT):
         if button.kind == DecisionKind.SELF_HEAL_REQUEST:
             return _self_heal(channel, identity, button)

@@ -113,13 +113,18 @@ def test_the_requesters_own_identity_is_refused(
 
 
 def test_an_unlinked_user_is_told_how_to_link_and_nothing_changes(
-    channel, pending, post, httpserver, worker_client
+    channel, pending, post, httpserver, worker_client, settings
 ):
+    settings.PLS_PUBLIC_URL = "https://console.example.com/pls-ops"
+
     send(post, channel, press(f"sh:{pending.pk}:r", user_id=999))
 
     assert polled_status(worker_client, pending) == "pending"
     (answered,) = calls_to(httpserver, f"{API}/answerCallbackQuery")
     assert "not linked" in answered["text"]
+    # Whole, inside the 200 characters Telegram shows.
+    assert "https://console.example.com/pls-ops/admin/console/chat-link/" in answered["text"]
+    assert answered["text"].endswith("/link <code>")
 
 
 def test_a_wrong_secret_token_is_401(channel, pending, reviewer, post, worker_client):
