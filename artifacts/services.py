@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from artifacts import metrics
@@ -320,6 +321,7 @@ def _record(check: ArtifactGateCheck, error_class: str, evidence: list[Evidence]
         ),
         role=PLS_OWNER,
         dedup_key=f"artifact_guard.{check.status}:{check.pk}",
+        link=reverse("admin:artifacts_artifactgatecheck_change", args=[check.pk]),
     )
 
 

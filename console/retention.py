@@ -14,6 +14,7 @@ from artifacts.services import artifact_check_bodies_purge
 from core.retention import DEFAULT_BATCH, Kind, register
 from dashboards.milestones import acceptance_event_ids
 from dashboards.scorecard import MAX_DAYS
+from notifications.chat import chat_callbacks_purge
 from notifications.services import report_purge_archived
 from repairs.services.retention import repair_events_purge, tool_verdicts_purge
 
@@ -39,6 +40,12 @@ KINDS = [
     ),
     # The verdict log only: the self-heal requests tool calls opened are kept for ever.
     Kind("verdicts", "PLS_RETAIN_VERDICTS_DAYS", tool_verdicts_purge, "tool-call verdicts"),
+    Kind(
+        "chat_callbacks",
+        "PLS_RETAIN_CHAT_CALLBACKS_DAYS",
+        chat_callbacks_purge,
+        "handled chat callback ids and spent link codes",
+    ),
 ]
 
 

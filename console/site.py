@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 
+from console.chat.link import chat_link
 from console.home import console_home
 from console.views import self_heal_decide
 from core.admin import ConsoleListAdmin
@@ -34,6 +35,9 @@ class OpsConsoleSite(admin.AdminSite):
         }
         return super().index(request, context)
 
+    def chat_link_view(self, request: HttpRequest) -> TemplateResponse:
+        return chat_link(request, self.each_context(request))
+
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         # Third-party apps (django-axes, django.contrib.auth) register their own ModelAdmins
         # here: each is given the console's list behaviour (ConsoleListAdmin) on top.
@@ -54,6 +58,11 @@ class OpsConsoleSite(admin.AdminSite):
                 "console/self-heal-requests/<int:pk>/decide/",
                 self.admin_view(self_heal_decide),
                 name="console_self_heal_decide",
+            ),
+            path(
+                "console/chat-link/",
+                self.admin_view(self.chat_link_view),
+                name="console_chat_link",
             ),
             *super().get_urls(),
         ]

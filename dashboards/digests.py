@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -54,6 +55,8 @@ def daily_scorecard() -> dict[str, Any]:
             "question(s)."
         ),
         "next_step": "Decide what is waiting in the console." if waiting or open_proposals else "",
+        # The console home shows the same panels and the scorecard.
+        "link": reverse("admin:index"),
     }
 
 
@@ -171,6 +174,7 @@ def weekly_learning_review() -> dict[str, Any]:
             if pending
             else "Review friction and adopt or retire repairs in the console."
         ),
+        "link": reverse("admin:learning_learningmemoryupdate_changelist"),
     }
 
 

@@ -13,7 +13,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import secrets_shown_once
-from notifications.models import Channel, OwnerReport
+from notifications.chat import chat_identity_unlink
+from notifications.models import Channel, ChatIdentity, OwnerReport
 from notifications.services import (
     channel_save,
     channel_send_test,
@@ -39,6 +40,16 @@ class ChannelForm(forms.ModelForm):
         assume_scheme="https",
         help_text=Channel._meta.get_field("api_base").help_text,
     )
+    new_interaction_secret = forms.CharField(
+        label=_("Interaction secret"),
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "What the provider signs its callbacks with: Telegram's webhook secret token, "
+            "Slack's signing secret or LINE's channel secret. Stored sealed; blank keeps it."
+        ),
+    )
 
     class Meta:
         model = Channel
@@ -53,6 +64,7 @@ class ChannelForm(forms.ModelForm):
             "legacy_signature",
             "fallback",
             "fallback_after",
+            "interaction_public_key",
         ]
         widgets = {
             name: forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
@@ -67,12 +79,22 @@ class ChannelForm(forms.ModelForm):
                 field.help_text = f"Set. Leave blank to keep it. {field.help_text}"
             field.initial = ""
 
+        if self.instance.interaction_secret:
+            secret = self.fields["new_interaction_secret"]
+            secret.help_text = f"Set. {secret.help_text}"
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         for name in Channel.SECRET_FIELDS:
             if not cleaned.get(name):
                 cleaned[name] = getattr(self.instance, name, "")
         return cleaned
+
+    def save(self, commit: bool = True) -> Channel:
+        secret = self.cleaned_data.get("new_interaction_secret")
+        if secret:
+            self.instance.interaction_secret_set(secret)
+        return super().save(commit=commit)
 
 
 @admin.register(Channel)
@@ -135,6 +157,18 @@ class ChannelAdmin(admin.ModelAdmin):
                     "PLS_FALLBACK_AFTER_ATTEMPTS times in a row, holds one past the fallback "
                     "age while failing, or is paused until a known moment (LINE's monthly "
                     "limit). Both reports say where it went."
+                ),
+            },
+        ),
+        (
+            "Approving from chat",
+            {
+                "fields": ["new_interaction_secret", "interaction_public_key"],
+                "description": _(
+                    "Reports asking for a decision carry Approve / Reject buttons once the "
+                    "provider's callbacks can be verified. Point the provider at "
+                    "/api/v1/channels/&lt;this channel's id&gt;/interactions (README: "
+                    "Approving from chat)."
                 ),
             },
         ),
@@ -338,3 +372,47 @@ class OwnerReportAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/notifications/ownerreport/purge.html", context)
+
+
+@admin.register(ChatIdentity)
+class ChatIdentityAdmin(admin.ModelAdmin):
+    """Who is linked: read-only, and unlinked by deleting (the owner). People link
+    themselves, with a code from "Link my chat account"."""
+
+    list_display = [
+        "kind",
+        "display_name",
+        "provider_user_id",
+        "user",
+        "linked_through",
+        "linked_at",
+    ]
+    list_filter = ["kind"]
+    search_fields = ["display_name", "provider_user_id", "user__username"]
+    readonly_fields = [
+        "kind",
+        "provider_user_id",
+        "display_name",
+        "user",
+        "linked_through",
+        "linked_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: ChatIdentity) -> None:
+        chat_identity_unlink(identity=obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ChatIdentity]) -> None:
+        for identity in queryset:
+            chat_identity_unlink(identity=identity, by=request.user)
+
+    def log_deletion(self, request: HttpRequest, obj: Any, object_repr: str) -> None:
+        pass  # chat_identity_unlink writes the audit entry
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> None:
+        pass

@@ -276,12 +276,16 @@ def _drain_leased(run: _Run, max_count: int, result: DrainResult) -> None:
                 # The request that raised the report, on every line about sending it.
                 raised_by = {"request_id": report.request_id} if report.request_id else {}
                 with structlog.contextvars.bound_contextvars(**raised_by):
-                    transport.send(render_group(members))
+                    message_id = transport.send(render_group(members))
                     logger.info(
                         "channel %s: report %s sent%s",
                         channel,
                         report.pk,
                         f" for a group of {len(members)}" if len(members) > 1 else "",
+                    )
+                if message_id:
+                    OwnerReport.objects.filter(pk=report.pk).update(
+                        provider_message_id=message_id[:200]
                     )
             except TransportError as error:
                 if not run.settle(release=False):

@@ -103,6 +103,16 @@ class Channel(WebhookSigned):
         blank=True,
         help_text="Telegram / LINE API base URL; blank uses the provider's (or the setting).",
     )
+    # Approving from chat (issue 16): what the provider signs its callbacks with. The
+    # Telegram webhook secret token, the Slack signing secret or the LINE channel secret is
+    # sealed (core.secrets) and never shown back; Discord signs with its application's key
+    # pair, whose public half is not secret.
+    interaction_secret = models.TextField(blank=True, editable=False)
+    interaction_public_key = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_("Discord: the application's public key (hex), from its General Information."),
+    )
 
     # Drain state. One drain at a time holds a channel's lease (compare-and-set on these two
     # columns), which is what keeps a channel's reports in order and never sent twice.
@@ -182,6 +192,9 @@ class Channel(WebhookSigned):
             errors["fallback"] = "A channel cannot be its own fallback."
         if self.url and urlsplit(self.url).scheme not in {"http", "https"}:
             errors["url"] = "Must be an http(s) URL."
+        key = self.interaction_public_key
+        if key and (len(key) != 64 or any(c not in "0123456789abcdefABCDEF" for c in key)):
+            errors["interaction_public_key"] = "Discord's public key: 64 hexadecimal characters."
         if self.kind == self.Kind.EMAIL and self.target:
             try:
                 for address in self.recipients:
@@ -202,6 +215,24 @@ class Channel(WebhookSigned):
             host = urlsplit(self.url).hostname if self.url else None
             return f"{host}/…" if host else "(no URL)"
         return self.target or "(no target)"
+
+    @property
+    def takes_interactions(self) -> bool:
+        """Whether the provider's callbacks can be verified, so reports may carry buttons."""
+        if self.kind == self.Kind.DISCORD:
+            return bool(self.interaction_public_key)
+        return self.kind in CHAT_KINDS and bool(self.interaction_secret)
+
+    def interaction_secret_set(self, secret: str) -> None:
+        """Seals ``secret`` (the caller saves); blank clears it."""
+        from core.secrets import seal
+
+        self.interaction_secret = seal(secret) if secret else ""
+
+    def interaction_secret_value(self) -> str:
+        from core.secrets import unseal
+
+        return unseal(self.interaction_secret) if self.interaction_secret else ""
 
     def is_muted(self, now=None) -> bool:
         return self.muted_until is not None and self.muted_until > (now or timezone.now())
@@ -236,6 +267,17 @@ class Channel(WebhookSigned):
         return ""
 
 
+# The providers whose people may answer a report from the chat itself.
+CHAT_KINDS = (Channel.Kind.TELEGRAM, Channel.Kind.SLACK, Channel.Kind.DISCORD, Channel.Kind.LINE)
+
+
+class DecisionKind(models.TextChoices):
+    """A record a report asks someone to decide, which its buttons decide from chat."""
+
+    SELF_HEAL_REQUEST = "self_heal_request", "Self-heal request"
+    PROPOSAL = "proposal", "Repair proposal"
+
+
 class OwnerReport(models.Model):
     """One report for one channel: a row of the outbox, archived once the channel took it."""
 
@@ -262,6 +304,9 @@ class OwnerReport(models.Model):
         "role",
         "dedup_key",
         "error_class",
+        "link",
+        "decision_kind",
+        "decision_id",
     )
 
     channel = models.ForeignKey(
@@ -282,6 +327,21 @@ class OwnerReport(models.Model):
     # With the source, what makes reports alike enough to go out as one grouped message
     # (notifications.grouping); blank: never grouped.
     error_class = models.CharField(max_length=100, blank=True)
+    link = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The console path of the record (or page) the report is about.",
+    )
+    decision_kind = models.CharField(
+        max_length=24,
+        choices=DecisionKind.choices,
+        blank=True,
+        help_text="The pending decision the report asks for: its message offers the buttons.",
+    )
+    decision_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # The provider's id of the sent message (Telegram message_id, Discord message id, LINE
+    # sent message id), for answering or editing it later; blank where the provider has none.
+    provider_message_id = models.CharField(max_length=200, blank=True, editable=False)
     # The request that raised the report (its X-Request-ID), so the drain's log lines about
     # sending it can be followed back to that request; blank when raised outside a request.
     request_id = models.CharField(max_length=128, blank=True, default="", editable=False)
@@ -358,3 +418,74 @@ class OwnerReport(models.Model):
             size = f", {leader.group_size} reports" if leader and leader.group_size else ""
             parts.append(f"delivered in group {self.grouped_into_id}{size}")
         return "; ".join(parts)
+
+
+class ChatIdentity(models.Model):
+    """A person on a chat provider (kind + the provider's user id) linked to a console user:
+    the only way a button pressed in chat acts for anyone. Unlinked by deleting the row."""
+
+    kind = models.CharField(max_length=16, choices=[(k.value, k.label) for k in CHAT_KINDS])
+    provider_user_id = models.CharField(max_length=100)
+    display_name = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_identities"
+    )
+    linked_through = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    linked_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = "chat identities"
+        ordering = ["kind", "provider_user_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "provider_user_id"], name="chat_identity_one_per_provider_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.display_name or self.provider_user_id}"
+
+    @property
+    def described(self) -> str:
+        """How records name the decider's chat identity: kind, name and provider id."""
+        name = f"{self.display_name} " if self.display_name else ""
+        return f"{self.kind} {name}({self.provider_user_id})"
+
+
+class ChatLinkCode(models.Model):
+    """A one-time code the console shows a user, sent to a bot as ``/link <code>`` to link
+    that chat identity to them. Only its hash is kept; it works once, for ``TTL``."""
+
+    TTL = timedelta(minutes=10)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"link code of {self.user} until {self.expires_at:%H:%M} UTC"
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+
+class ChatCallbackSeen(models.Model):
+    """A provider callback already handled (its update / interaction / event id), so a
+    replayed or redelivered one changes nothing."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=200)
+    seen_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "event_id"], name="chat_callback_seen_once")
+        ]
+        indexes = [models.Index(fields=["seen_at"], name="chat_callback_seen_age")]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.event_id}"

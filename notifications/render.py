@@ -1,6 +1,9 @@
 """How a report reads on a channel: the same plain text everywhere, built from the report's
 own fields only, so no channel credential can end up in a message."""
 
+from django.conf import settings
+
+from notifications.buttons import buttons_for
 from notifications.models import OwnerReport
 from notifications.transports import Message
 
@@ -27,6 +30,9 @@ def render(report: OwnerReport) -> Message:
     ):
         if value:
             lines.append(f"{label}: {value}")
+    link = deep_link(report.link)
+    if link:
+        lines.append(f"Open: {link}" if link.startswith("http") else f"In the console: {link}")
     lines.append(f"— {report.source} · report #{report.pk}")
     return Message(
         report_id=report.pk,
@@ -48,5 +54,20 @@ def render(report: OwnerReport) -> Message:
             "next": report.next_step,
             "role": report.role,
             "created_at": report.created_at.isoformat(),
+            "link": link,
         },
+        link=link if link.startswith("http") else "",
+        buttons=(
+            buttons_for(report.decision_kind, report.decision_id)
+            if report.decision_kind and report.decision_id is not None
+            else ()
+        ),
     )
+
+
+def deep_link(path: str) -> str:
+    """The console address of ``path``: under ``PLS_PUBLIC_URL``, or the bare path when the
+    console's public address is not configured (a reader who knows it can still follow)."""
+    if not path:
+        return ""
+    return f"{settings.PLS_PUBLIC_URL}{path}" if settings.PLS_PUBLIC_URL else path

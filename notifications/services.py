@@ -7,11 +7,13 @@ bottom of the dependency graph.
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.db.models import Min, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from core.audit import ADDITION, CHANGE, DELETION, audit_record
@@ -59,6 +61,9 @@ def report_enqueue(
     dedup_key: str = "",
     error_class: str = "",
     channel: str | None = None,
+    link: str = "",
+    decision_kind: str = "",
+    decision_id: int | None = None,
 ) -> list[OwnerReport]:
     """Writes a report to the outbox, one row per channel that wants it, in the caller's
     transaction, and asks Celery to drain those channels once that transaction commits.
@@ -69,6 +74,11 @@ def report_enqueue(
     dropped. Never raises for a broker or channel problem: sending happens later, elsewhere.
     Reports with an ``error_class`` are grouped with those of the same source and class
     raised within ``PLS_NOTIFY_GROUP_WAIT_SECONDS`` (notifications.grouping).
+
+    ``link`` is the console path of the record the report is about (a ``reverse()`` of its
+    admin page); the message shows it under ``PLS_PUBLIC_URL``. ``decision_kind`` and
+    ``decision_id`` name a pending decision the report asks for (``DecisionKind``): on chat
+    channels that take interactions its message carries Approve / Reject buttons.
     """
     return _enqueue(
         source=source,
@@ -84,15 +94,22 @@ def report_enqueue(
         dedup_key=dedup_key,
         error_class=error_class,
         channel=channel,
+        link=link,
+        decision_kind=decision_kind,
+        decision_id=decision_id,
     )
 
 
 def _enqueue(
-    *, channel: str | None, exclude: Channel | None = None, **fields: str
+    *, channel: str | None, exclude: Channel | None = None, **fields: Any
 ) -> list[OwnerReport]:
     if fields["status"] not in Status.values:
         raise ValueError(f"status must be one of {Status.values}, not {fields['status']!r}")
+    if bool(fields.get("decision_kind")) != (fields.get("decision_id") is not None):
+        raise ValueError("decision_kind and decision_id go together")
     for name in OwnerReport.CONTENT_FIELDS:
+        if name not in fields:
+            continue
         if name in _FREE_TEXT:
             # Callers pass redacted text; this is the second net, since a report leaves the
             # building.
@@ -245,6 +262,9 @@ def channel_failed_report(
         role=PLS_OWNER,
         dedup_key=f"channel.failed:{channel.name}",
         error_class="",
+        link=reverse("admin:notifications_channel_change", args=[channel.pk]),
+        decision_kind="",
+        decision_id=None,
         channel=None,
         exclude=channel,
     )
@@ -314,6 +334,7 @@ def channel_send_test(*, channel: Channel, by: AbstractBaseUser | None = None) -
         done="The owner asked the console to send a test report.",
         next_step="Nothing to do: this channel works.",
         channel=channel.name,
+        link=reverse("admin:notifications_channel_change", args=[channel.pk]),
     )
 
 

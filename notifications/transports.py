@@ -18,6 +18,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.utils import timezone
 
 from core import http
+from notifications.buttons import Button
 from notifications.models import Channel
 
 # Statuses that mean "this request will never succeed as configured": the webhook is gone,
@@ -58,6 +59,10 @@ class Message:
     subject: str
     text: str
     fields: dict[str, Any]
+    # The absolute address of the record ("" without PLS_PUBLIC_URL), and the decision
+    # buttons; a channel that takes no interactions leaves the buttons out.
+    link: str = ""
+    buttons: tuple[Button, ...] = ()
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -87,6 +92,17 @@ def next_month_start(now: datetime) -> datetime:
     return datetime(year, month, 1, tzinfo=zone).astimezone(UTC)
 
 
+def _json_path(response: requests.Response, *path: str | int) -> str | None:
+    """The value at ``path`` in a JSON answer, as text; None when it is not there."""
+    try:
+        value: Any = response.json()
+        for step in path:
+            value = value[step]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return str(value) if value is not None else None
+
+
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -100,8 +116,13 @@ class Transport:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message) -> str | None:
+        """Sends ``message``; returns the provider's id of the message sent, if it gives one."""
         raise NotImplementedError
+
+    def buttons(self, message: Message) -> tuple[Button, ...]:
+        """The message's decision buttons, if this channel can verify their callbacks."""
+        return message.buttons if self.channel.takes_interactions else ()
 
     def scrub(self, text: str) -> str:
         """``text`` with every credential of this channel cut out.
@@ -156,15 +177,33 @@ class Transport:
 class DiscordTransport(Transport):
     max_text = 2000
 
-    def send(self, message: Message) -> None:
-        response = self.post(
-            self.channel.url,
-            {
-                "content": _truncate(message.text, self.max_text),
-                # A title quoting "@everyone" must not ping a whole server.
-                "allowed_mentions": {"parse": []},
-            },
-        )
+    def send(self, message: Message) -> str | None:
+        payload: dict[str, Any] = {
+            "content": _truncate(message.text, self.max_text),
+            # A title quoting "@everyone" must not ping a whole server.
+            "allowed_mentions": {"parse": []},
+        }
+        buttons = self.buttons(message)
+        if buttons:
+            # Message components: pressed, Discord posts an interaction to the application's
+            # interactions endpoint. Only an application-owned webhook may carry them.
+            payload["components"] = [
+                {
+                    "type": 1,
+                    "components": [
+                        {
+                            "type": 2,
+                            "style": 3 if button.approve else 4,
+                            "label": button.label,
+                            "custom_id": button.data,
+                        }
+                        for button in buttons
+                    ],
+                }
+            ]
+        # wait=true: Discord answers with the message, whose id the report keeps.
+        url = self.channel.url + ("&" if "?" in self.channel.url else "?") + "wait=true"
+        response = self.post(url if buttons else self.channel.url, payload)
         retry_after = None
         if response.status_code == 429:
             try:
@@ -172,31 +211,64 @@ class DiscordTransport(Transport):
             except (ValueError, TypeError, AttributeError):
                 retry_after = None
         self.check(response, retry_after=retry_after)
+        return _json_path(response, "id") if buttons else None
 
 
 class SlackTransport(Transport):
     max_text = 3000
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message) -> str | None:
         # Slack reads &, < and > as markup; escaped, a report cannot inject links or mentions.
         text = message.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        self.check(self.post(self.channel.url, {"text": _truncate(text, self.max_text)}))
+        payload: dict[str, Any] = {"text": _truncate(text, self.max_text)}
+        buttons = self.buttons(message)
+        if buttons:
+            # Block Kit: the text as plain_text (no markup at all), then the buttons, which
+            # Slack posts to the app's Interactivity Request URL.
+            payload["blocks"] = [
+                {
+                    "type": "section",
+                    "text": {"type": "plain_text", "text": _truncate(message.text, self.max_text)},
+                },
+                {
+                    "type": "actions",
+                    "block_id": "pls_decision",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": f"pls_{'approve' if button.approve else 'reject'}",
+                            "text": {"type": "plain_text", "text": button.label},
+                            "style": "primary" if button.approve else "danger",
+                            "value": button.data,
+                        }
+                        for button in buttons
+                    ],
+                },
+            ]
+        self.check(self.post(self.channel.url, payload))
+        return None  # an incoming webhook answers "ok", no message id
 
 
 class TelegramTransport(Transport):
     max_text = 4096
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message) -> str | None:
         base = self.channel.api_base or settings.PLS_NOTIFY_TELEGRAM_API_BASE
-        response = self.post(
-            f"{base.rstrip('/')}/bot{self.channel.token}/sendMessage",
-            {
-                "chat_id": self.channel.target,
-                # Plain text: no parse_mode, so nothing in a report needs escaping.
-                "text": _truncate(message.text, self.max_text),
-                "disable_web_page_preview": True,
-            },
-        )
+        payload: dict[str, Any] = {
+            "chat_id": self.channel.target,
+            # Plain text: no parse_mode, so nothing in a report needs escaping.
+            "text": _truncate(message.text, self.max_text),
+            "disable_web_page_preview": True,
+        }
+        buttons = self.buttons(message)
+        if buttons:
+            # An inline keyboard: pressed, Telegram posts a callback_query to our webhook.
+            payload["reply_markup"] = {
+                "inline_keyboard": [
+                    [{"text": button.label, "callback_data": button.data} for button in buttons]
+                ]
+            }
+        response = self.post(f"{base.rstrip('/')}/bot{self.channel.token}/sendMessage", payload)
         retry_after = None
         if response.status_code == 429:
             try:
@@ -213,12 +285,15 @@ class TelegramTransport(Transport):
                 self.scrub(f"Telegram answered {response.status_code} without ok=true"),
                 permanent=False,
             )
+        return _json_path(response, "result", "message_id")
 
 
 class LineTransport(Transport):
     max_text = 5000
+    # A confirm template's text is at most 240 characters.
+    max_question = 240
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message) -> str | None:
         base = self.channel.api_base or settings.PLS_NOTIFY_LINE_API_BASE
         # The same key for every attempt at this report on this channel: if an earlier
         # attempt reached LINE but its answer was lost, LINE refuses the repeat (409) instead
@@ -226,19 +301,41 @@ class LineTransport(Transport):
         retry_key = uuid.uuid5(
             uuid.NAMESPACE_URL, f"pls-report:{self.channel.pk}:{message.report_id}"
         )
+        messages: list[dict[str, Any]] = [
+            {"type": "text", "text": _truncate(message.text, self.max_text)}
+        ]
+        buttons = self.buttons(message)
+        if buttons:
+            # A confirm template: its postback actions come back to our webhook.
+            messages.append(
+                {
+                    "type": "template",
+                    "altText": _truncate(f"Decide: {message.title}", 400),
+                    "template": {
+                        "type": "confirm",
+                        "text": _truncate(message.title, self.max_question),
+                        "actions": [
+                            {
+                                "type": "postback",
+                                "label": button.label,
+                                "data": button.data,
+                                "displayText": button.label,
+                            }
+                            for button in buttons
+                        ],
+                    },
+                }
+            )
         response = self.post(
             f"{base.rstrip('/')}/v2/bot/message/push",
-            {
-                "to": self.channel.target,
-                "messages": [{"type": "text", "text": _truncate(message.text, self.max_text)}],
-            },
+            {"to": self.channel.target, "messages": messages},
             headers={
                 "Authorization": f"Bearer {self.channel.token}",
                 "X-Line-Retry-Key": str(retry_key),
             },
         )
         if response.status_code == 409 and response.headers.get("x-line-accepted-request-id"):
-            return  # accepted by an earlier attempt
+            return None  # accepted by an earlier attempt
         if response.status_code == 429 and _line_message(response) == LINE_MONTHLY_LIMIT:
             until = next_month_start(timezone.now())
             raise TransportError(
@@ -246,6 +343,7 @@ class LineTransport(Transport):
                 until=until,
             )
         self.check(response)
+        return _json_path(response, "sentMessages", 0, "id")
 
 
 # LINE's answer (429) once the channel's monthly message quota is spent: every push fails
@@ -265,7 +363,7 @@ class WebhookTransport(Transport):
     """The report as JSON, signed the Standard Webhooks way (``webhook-id`` is the report's,
     the same on every attempt); the legacy ``X-PLS-Signature`` only when the channel asks."""
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message) -> str | None:
         channel = self.channel
         legacy = channel.legacy_signature and channel.signing_secret
         self.check(
@@ -278,10 +376,11 @@ class WebhookTransport(Transport):
                 headers={"X-PLS-Report-Id": str(message.report_id), "X-PLS-Event": message.source},
             )
         )
+        return None
 
 
 class EmailTransport(Transport):
-    def send(self, message: Message) -> None:
+    def send(self, message: Message) -> str | None:
         email_message = EmailMessage(
             subject=message.subject,
             body=message.text,
@@ -304,6 +403,7 @@ class EmailTransport(Transport):
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from None
+        return None
 
 
 TRANSPORTS: dict[str, type[Transport]] = {

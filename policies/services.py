@@ -5,12 +5,14 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import ADDITION, CHANGE, audit_record
 from core.exceptions import NotAllowed
 from core.roles import PLS_OWNER, acts_as_decider, has_role
+from notifications.models import DecisionKind
 from notifications.services import report_enqueue
 from policies import ladder
 from policies.exceptions import (
@@ -213,6 +215,9 @@ def proposal_for_repeat(
         progress=proposal.title,
         next_step="Adopt or reject it in the console (Proposals).",
         dedup_key=f"proposal.created:{proposal.pk}",
+        link=reverse("admin:policies_proposal_change", args=[proposal.pk]),
+        decision_kind=DecisionKind.PROPOSAL,
+        decision_id=proposal.pk,
     )
     return proposal, True
 

@@ -408,6 +408,12 @@ PLS_FALLBACK_AFTER_ATTEMPTS = env.int("PLS_FALLBACK_AFTER_ATTEMPTS", default=5)
 # PLS_NOTIFY_GROUP_SHOWN of them (0 turns grouping off).
 PLS_NOTIFY_GROUP_WAIT_SECONDS = env.float("PLS_NOTIFY_GROUP_WAIT_SECONDS", default=30.0)
 PLS_NOTIFY_GROUP_SHOWN = env.int("PLS_NOTIFY_GROUP_SHOWN", default=5)
+# The console's public address (scheme, host, any path prefix), which reports' deep links
+# start with. Unset, reports show the console path alone.
+PLS_PUBLIC_URL = env.str("PLS_PUBLIC_URL", default="").rstrip("/")
+# Approving from chat: a Slack request or Discord interaction signed longer ago than this is
+# refused as stale (Slack's own advice is five minutes).
+PLS_CHAT_MAX_AGE_SECONDS = env.int("PLS_CHAT_MAX_AGE_SECONDS", default=300)
 # Email channels send through Django's mail backend, configured by one URL, e.g.
 # smtp+tls://user:password@smtp.example.com:587 (the default is Django's: SMTP on localhost).
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
@@ -611,6 +617,8 @@ PLS_RETAIN_REPORTS_DAYS = env.int("PLS_RETAIN_REPORTS_DAYS", default=90)
 PLS_RETAIN_CHECK_BODIES_DAYS = env.int("PLS_RETAIN_CHECK_BODIES_DAYS", default=30)
 # The tool-call verdict log (POST /api/v1/tool-verdicts); the requests it opened stay.
 PLS_RETAIN_VERDICTS_DAYS = env.int("PLS_RETAIN_VERDICTS_DAYS", default=90)
+# The ids of handled chat callbacks (kept against replays) and spent chat link codes.
+PLS_RETAIN_CHAT_CALLBACKS_DAYS = env.int("PLS_RETAIN_CHAT_CALLBACKS_DAYS", default=30)
 # Rows removed per transaction: each batch's locks are held for one short statement.
 PLS_RETENTION_BATCH = env.int("PLS_RETENTION_BATCH", default=1000)
 CELERY_BEAT_SCHEDULE.update(

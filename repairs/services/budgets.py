@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from core.audit import CHANGE, audit_record
@@ -97,6 +98,7 @@ def worker_usage_add(*, worker: Worker, cents: int, now: datetime | None = None)
                     "100 %."
                 ),
                 dedup_key=f"worker.budget_warning:{locked.pk}:{month:%Y-%m}",
+                link=reverse("admin:repairs_worker_change", args=[locked.pk]),
             )
             warned = True
         locked.save(update_fields=fields)
@@ -138,6 +140,7 @@ def worker_resume(*, worker: Worker, by: User) -> bool:
             team=locked.team,
             worker=locked.name,
             dedup_key=f"worker.resumed:{locked.pk}:{timezone.now().isoformat()}",
+            link=reverse("admin:repairs_worker_change", args=[locked.pk]),
         )
     return True
 
@@ -156,6 +159,7 @@ def _pause(worker: Worker, reason: str, *, by: str) -> None:
         progress=worker.paused_reason,
         next_step="Resume it in the console (Workers → Resume) when it may work again.",
         dedup_key=f"worker.paused:{worker.pk}:{timezone.now().isoformat()}",
+        link=reverse("admin:repairs_worker_change", args=[worker.pk]),
     )
 
 

@@ -8,11 +8,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import CharField, F, Model
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import CHANGE, audit_record
 from core.redaction import redact, redact_clipped
+from notifications.models import DecisionKind
 from notifications.services import report_enqueue
 from policies import ladder
 from policies.exceptions import TargetNotTheJobError, UnknownActionError
@@ -346,6 +348,9 @@ def self_heal_request_open(
         ),
         role=request.approver_role,
         dedup_key=f"self_heal.pending:{request.pk}",
+        link=reverse("admin:repairs_selfhealrequest_change", args=[request.pk]),
+        decision_kind=DecisionKind.SELF_HEAL_REQUEST,
+        decision_id=request.pk,
     )
     return request
 

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from core import broker
@@ -124,6 +125,7 @@ def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
             else "The worker records the blocker and moves on."
         ),
         dedup_key=f"self_heal.{status}:{request.pk}",
+        link=reverse("admin:repairs_selfhealrequest_change", args=[request.pk]),
     )
     if status != Status.EXPIRED:
         seconds = (now - request.created_at).total_seconds()

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -193,6 +194,7 @@ def job_self_heal_carry_out(*, request: SelfHealRequest) -> str:
         progress=why,
         next_step="Nothing to do unless the job still needs recovery; the worker may ask again.",
         dedup_key=f"job.self_heal_not_carried_out:{request.pk}",
+        link=reverse("admin:repairs_selfhealrequest_change", args=[request.pk]),
     )
     return f"not carried out: {why}"
 
@@ -349,6 +351,7 @@ def _stuck_claim_record(job: Job, now: datetime) -> None:
         dedup_key=f"job.stuck:{job.pk}:{now.isoformat()}",
         # An outage strands many claims at once: they reach the owner as one grouped message.
         error_class=LEASE_EXPIRED,
+        link=reverse("admin:repairs_job_change", args=[job.pk]),
     )
 
 

@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from policies.models import Proposal, WorkerPolicy
+from tests.factories import ChannelFactory
 from tests.security.snapshot import database_snapshot
 
 UNSAFE = ("post", "put", "patch", "delete")
@@ -20,6 +21,9 @@ UNSAFE = ("post", "put", "patch", "delete")
 OPERATIONS = {"", "health", "ready", "metrics"}
 # A POST that only reads: the what-if replay of a draft policy, open to the viewer (README).
 READ_ONLY_POSTS = {"api/v1/worker-policy/simulate"}
+# Chat providers' callbacks: a console login counts for nothing there, only the provider's
+# signature (401 without it).
+SIGNED_BY_PROVIDER = {"api/v1/channels/<int:pk>/interactions"}
 BODY = {
     "note": "viewer was here",
     "rationale": "viewer was here",
@@ -63,6 +67,11 @@ def _path(route: str, records) -> str:
         "api/v1/proposals/": Proposal.objects.order_by("pk").first().pk,
         "api/v1/worker-policy/": WorkerPolicy.objects.order_by("pk").first().pk,
     }
+    if route in SIGNED_BY_PROVIDER:
+        channel = ChannelFactory(kind="telegram", token="t", target="1")
+        channel.interaction_secret_set("telegram-secret-token")
+        channel.save()
+        ids["api/v1/channels/"] = channel.pk
     path = route.replace("<str:external_id>", alpha.job)
     for prefix, pk in ids.items():
         if path.startswith(prefix):
@@ -101,6 +110,9 @@ def test_a_viewer_changes_nothing_with_any_unsafe_method(console_records, viewer
 
         if route in OPERATIONS or (route in READ_ONLY_POSTS and method == "post"):
             assert response.status_code < 400, (method, response.status_code)
+        elif route in SIGNED_BY_PROVIDER:
+            assert response.status_code == (401 if method == "post" else 405)
+            assert response["Content-Type"] == "application/problem+json"
         else:
             assert response.status_code in (403, 405), (method, response.status_code)
             assert response["Content-Type"] == "application/problem+json"

@@ -60,6 +60,8 @@ in a Host header), so probes and scrapes that address the pod directly are accep
   value: {{ prepend .Values.config.allowedHosts "$(POD_IP),[$(POD_IP)]" | join "," | quote }}
 - name: CSRF_TRUSTED_ORIGINS
   value: {{ .Values.config.csrfTrustedOrigins | join "," | quote }}
+- name: PLS_PUBLIC_URL
+  value: {{ .Values.config.publicUrl | default "" | quote }}
 - name: SECURE_SSL_REDIRECT
   value: {{ .Values.config.secureSslRedirect | quote }}
 - name: LOG_LEVEL

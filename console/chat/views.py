@@ -1,0 +1,74 @@
+"""``POST /api/v1/channels/{id}/interactions``: where Telegram, Slack, Discord and LINE post
+what people do with a report's buttons (and ``/link <code>``).
+
+The channel's provider signature is checked over the raw body before anything is read; a
+bad one is answered 401 (a problem document) and logged. Each callback is then handled
+(``console.chat.decide``) and answered the provider's way. The provider calls that answer
+it (hiding the buttons, confirming to the person) are made here, after the decision has
+committed, rather than by Celery: the reply tokens they use live seconds to minutes
+(Telegram expects the callback answered at once, LINE's reply token soon expires), and a
+call that fails loses nothing but the confirmation; the decision stands either way.
+"""
+
+import logging
+
+import requests
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+
+from console.chat.decide import callback_handle
+from console.chat.providers import PROVIDERS, Call, Unreadable
+from core import http
+from core.problems import problem_response
+from notifications.models import Channel
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt  # no cookies here: every request is authenticated by its provider signature
+def channel_interactions(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method != "POST":
+        response = problem_response(
+            405, "Method not allowed", f"{request.method} is not allowed here; POST is."
+        )
+        response["Allow"] = "POST"
+        return response
+    channel = get_object_or_404(Channel, pk=pk)
+    provider_class = PROVIDERS.get(channel.kind)
+    if provider_class is None or not channel.takes_interactions:
+        logger.warning("interaction for channel %s, which takes none", channel)
+        return problem_response(
+            404, "Not found", "This channel takes no interactions.", "not-found"
+        )
+    provider = provider_class(channel)
+    refused = provider.verify(request)
+    if refused:
+        logger.warning("interaction for channel %s refused: %s", channel, refused)
+        return problem_response(
+            401,
+            "Unauthorized",
+            f"The request's signature is not valid: {refused}.",
+            "bad-signature",
+        )
+    try:
+        callbacks = provider.parse(request)
+    except Unreadable as error:
+        return problem_response(400, "Bad request", str(error), "bad-interaction")
+    handled = [(cb, callback_handle(channel=channel, callback=cb)) for cb in callbacks]
+    answer = provider.answer(handled)
+    for call in answer.calls:
+        _call(channel, call)
+    return answer.response
+
+
+def _call(channel: Channel, call: Call) -> None:
+    try:
+        response = http.post_json(
+            call.url, call.payload, headers=call.headers, guarded=call.guarded
+        )
+    except (requests.RequestException, http.BlockedAddress) as error:
+        logger.warning("channel %s: answering in chat failed: %s", channel, type(error).__name__)
+        return
+    if not 200 <= response.status_code < 300:
+        logger.warning("channel %s: answering in chat got HTTP %s", channel, response.status_code)
