@@ -4,12 +4,15 @@ raised it is re-announced to its approving role (``remind_after``) and escalated
 escalation role and channel as well (``escalate_after``)."""
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
+from notifications.models import DecisionKind
 from notifications.services import report_enqueue
 from policies.models import WorkerPolicy
 from policies.selectors import policy_current
@@ -77,7 +80,8 @@ def _announce(request: SelfHealRequest, kind: str, now: datetime) -> bool:
     return True
 
 
-def _content(request: SelfHealRequest, now: datetime) -> dict[str, str]:
+def _content(request: SelfHealRequest, now: datetime) -> dict[str, Any]:
+    """What a reminder and an escalation say, with the request's page and its buttons."""
     worker = request.worker
     waited = int((now - request.created_at).total_seconds() // 60)
     on = f" on {request.resources_shown}" if request.resources else ""
@@ -90,6 +94,9 @@ def _content(request: SelfHealRequest, now: datetime) -> dict[str, str]:
             f"Approve or reject self-heal request #{request.pk} ({request.action}{on}) before "
             f"{request.expires_at:%Y-%m-%d %H:%M} UTC ({request.approver_role})."
         ),
+        "link": reverse("admin:repairs_selfhealrequest_change", args=[request.pk]),
+        "decision_kind": DecisionKind.SELF_HEAL_REQUEST,
+        "decision_id": request.pk,
     }
 
 
