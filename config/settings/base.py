@@ -10,6 +10,9 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from core.clock import ClockSettingInvalid, hour_minute, weekday_hour_minute, zone_checked
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("PLS_VAR_DIR", default=str(BASE_DIR / ".var")))
@@ -129,9 +132,21 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("zh-hant", "繁體中文"), ("en", "English")]
-TIME_ZONE = "UTC"
 USE_I18N = True
+# Stored times are UTC; the console's zone decides where its days, budget months and digest
+# times fall, and is how times are shown to anyone who has not picked a zone of their own.
 USE_TZ = True
+try:
+    TIME_ZONE = zone_checked(env.str("PLS_TIME_ZONE", default="Asia/Taipei"))
+    # When beat sends the digests, on the console's clock: HH:MM, and a weekday plus HH:MM.
+    PLS_DAILY_DIGEST_AT = hour_minute(
+        env.str("PLS_DAILY_DIGEST_AT", default="09:10"), variable="PLS_DAILY_DIGEST_AT"
+    )
+    PLS_WEEKLY_REVIEW_AT = weekday_hour_minute(
+        env.str("PLS_WEEKLY_REVIEW_AT", default="mon 09:20"), variable="PLS_WEEKLY_REVIEW_AT"
+    )
+except ClockSettingInvalid as error:
+    raise ImproperlyConfigured(str(error)) from None
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -277,7 +292,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = "UTC"
+# Beat reads crontab schedules on the console's clock (the digests).
+CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "scheduler-tick": {"task": "core.tasks.scheduler_tick", "schedule": 30.0},
@@ -398,12 +414,16 @@ CELERY_BEAT_SCHEDULE.update(
         # Digests are built by the apps that own the figures (notifications.digests).
         "notifications-daily-scorecard": {
             "task": "notifications.tasks.send_digest",
-            "schedule": crontab(minute=10, hour=9),
+            "schedule": crontab(hour=PLS_DAILY_DIGEST_AT[0], minute=PLS_DAILY_DIGEST_AT[1]),
             "args": ["daily_scorecard"],
         },
         "notifications-weekly-learning-review": {
             "task": "notifications.tasks.send_digest",
-            "schedule": crontab(minute=20, hour=9, day_of_week="mon"),
+            "schedule": crontab(
+                day_of_week=PLS_WEEKLY_REVIEW_AT[0],
+                hour=PLS_WEEKLY_REVIEW_AT[1],
+                minute=PLS_WEEKLY_REVIEW_AT[2],
+            ),
             "args": ["weekly_learning"],
         },
     }
