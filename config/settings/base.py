@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from babel.numbers import is_currency
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
@@ -442,6 +443,14 @@ PLS_STUCK_CLAIM_BATCH = env.int("PLS_STUCK_CLAIM_BATCH", default=500)
 # Share of its monthly budget (percent) at which a worker's owner is warned, once a month; at
 # 100 % the worker is paused.
 PLS_BUDGET_WARN_PERCENT = env.int("PLS_BUDGET_WARN_PERCENT", default=80)
+# The currency of every budget and spend (ISO 4217; core/money.py formats it per language).
+# A label, not a conversion: amounts are hundredths of it as workers report them. USD by
+# default because model providers bill in it; set TWD where budgets are kept in NT$.
+PLS_CURRENCY = env.str("PLS_CURRENCY", default="USD").upper()
+if not is_currency(PLS_CURRENCY):
+    raise ImproperlyConfigured(
+        f"PLS_CURRENCY={PLS_CURRENCY!r} is not an ISO 4217 currency code, e.g. TWD or USD."
+    )
 CELERY_BEAT_SCHEDULE.update(
     {
         "stuck-claims-sweep": {
