@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 
 from console.home import console_home
+from console.my_settings import my_settings
 from console.views import self_heal_decide
 from core.admin import ConsoleListAdmin
 from policies.models import Proposal
@@ -55,6 +56,7 @@ class OpsConsoleSite(admin.AdminSite):
                 self.admin_view(self_heal_decide),
                 name="console_self_heal_decide",
             ),
+            path("console/my-settings/", self.admin_view(my_settings), name="console_my_settings"),
             *super().get_urls(),
         ]
 
