@@ -10,7 +10,6 @@ from django.test import override_settings
 from django.utils import timezone
 
 from core.money import money
-
 from notifications.models import OwnerReport
 from repairs.models import Worker
 from repairs.services import budget_month_of, worker_usage_add
