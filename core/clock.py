@@ -60,7 +60,7 @@ def console_zone() -> ZoneInfo:
     """The console's zone (``PLS_TIME_ZONE``): whose calendar days and months count."""
     from django.utils import timezone
 
-    return timezone.get_default_timezone()  # type: ignore[return-value]
+    return timezone.get_default_timezone()
 
 
 def local_date(moment: datetime) -> date:
@@ -93,7 +93,7 @@ def when(moment: datetime | None, *, zone: ZoneInfo | None = None, seconds: bool
         return ""
     from django.utils import timezone
 
-    zone = zone or timezone.get_current_timezone()  # type: ignore[assignment]
+    zone = zone or timezone.get_current_timezone()
     shown = moment.astimezone(zone)
     written = f"{shown:%Y-%m-%d %H:%M:%S}" if seconds else f"{shown:%Y-%m-%d %H:%M}"
     return f"{written} ({zone_label(zone)})"
