@@ -9,10 +9,12 @@ wrong value stops the process with a message naming the variable, not at 09:10 n
 """
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY_NAMES = dict(zip(_FULL_NAMES, WEEKDAYS, strict=True)) | {day: day for day in WEEKDAYS}
 _HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -44,13 +46,14 @@ def hour_minute(text: str, *, variable: str) -> tuple[int, int]:
 def weekday_hour_minute(text: str, *, variable: str) -> tuple[str, int, int]:
     """``"mon 09:20"`` → ``("mon", 9, 20)``."""
     day, _, at = text.strip().partition(" ")
-    if day.lower()[:3] not in WEEKDAYS or len(day) < 3:
+    weekday = _WEEKDAY_NAMES.get(day.lower())
+    if weekday is None:
         raise ClockSettingInvalid(
             f"{variable}={text!r} does not start with a weekday; write e.g. 'mon 09:20' "
             f"(one of {', '.join(WEEKDAYS)})."
         )
     hour, minute = hour_minute(at, variable=variable)
-    return day.lower()[:3], hour, minute
+    return weekday, hour, minute
 
 
 # --- At run time ---------------------------------------------------------------------------
@@ -71,10 +74,6 @@ def local_date(moment: datetime) -> date:
 def local_midnight(day: date) -> datetime:
     """The start of ``day`` on the console's calendar, as an aware datetime."""
     return datetime.combine(day, time(), tzinfo=console_zone())
-
-
-def next_local_midnight(day: date) -> datetime:
-    return local_midnight(day + timedelta(days=1))
 
 
 def zone_label(zone: ZoneInfo | None = None) -> str:

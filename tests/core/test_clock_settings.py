@@ -76,3 +76,9 @@ def test_a_wrong_zone_stops_the_console_at_start_up_with_a_clear_error():
     )
     assert started.returncode != 0
     assert "ImproperlyConfigured: PLS_TIME_ZONE='Taipei' is not a time zone" in started.stderr
+
+
+def test_a_weekday_is_a_weekday_s_name_not_a_word_that_starts_like_one():
+    assert weekday_hour_minute("sunday 08:00", variable="PLS_WEEKLY_REVIEW_AT") == ("sun", 8, 0)
+    with pytest.raises(ClockSettingInvalid):
+        weekday_hour_minute("monkey 09:20", variable="PLS_WEEKLY_REVIEW_AT")
