@@ -72,11 +72,14 @@ def _backoff(streak: int, retry_after: float | None) -> timedelta:
 
 
 def _pending(channel: Channel, after_pk: int, limit: int) -> list[OwnerReport]:
-    return list(
+    reports = list(
         OwnerReport.objects.filter(channel=channel, state=Pending, pk__gt=after_pk).order_by("pk")[
             :limit
         ]
     )
+    for report in reports:
+        report.channel = channel  # rendering reads its language and zone: no query per report
+    return reports
 
 
 def _sent_duplicate(report: OwnerReport) -> OwnerReport | None:
