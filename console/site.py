@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, path, reverse
 
 from console.chat.link import chat_link
 from console.home import console_home
+from console.my_settings import my_settings
 from console.views import self_heal_decide
 from core.admin import ConsoleListAdmin
 from policies.models import Proposal
@@ -64,6 +65,7 @@ class OpsConsoleSite(admin.AdminSite):
                 self.admin_view(self.chat_link_view),
                 name="console_chat_link",
             ),
+            path("console/my-settings/", self.admin_view(my_settings), name="console_my_settings"),
             *super().get_urls(),
         ]
 

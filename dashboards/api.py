@@ -21,7 +21,9 @@ def _counts(help_text: str) -> serializers.DictField:
 
 class WindowOutput(serializers.Serializer):
     days = serializers.IntegerField()
-    since = serializers.DateTimeField(help_text="Midnight UTC of the window's first day")
+    since = serializers.DateTimeField(
+        help_text="Midnight of the window's first day in the console's zone (PLS_TIME_ZONE)"
+    )
     until = serializers.DateTimeField()
 
 
@@ -130,7 +132,8 @@ class ScorecardOutput(serializers.Serializer):
 
 
 class ScorecardApi(APIView):
-    """The reliability scorecard of the last ``days`` calendar days (UTC, today included).
+    """The reliability scorecard of the last ``days`` calendar days (the console's zone,
+    ``PLS_TIME_ZONE``, today included).
 
     People in every human role may read it; workers may not (it shows the whole fleet)."""
 

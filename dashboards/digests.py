@@ -19,7 +19,10 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
 
+from core.clock import when
+from core.money import money
 from dashboards.scorecard import build_scorecard
 from dashboards.templatetags.console import duration
 from learning.models import LearningMemoryUpdate
@@ -43,7 +46,12 @@ def daily_scorecard() -> dict[str, Any]:
     oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
     open_proposals = Proposal.objects.filter(status__in=Proposal.UNDECIDED).count()
     waiting = pending.count()
-    day = _line("by gate", by_gate) + "\n" + _line("verdicts", by_decision)
+    # The period it covers, in the reader's zone (a channel's, inside ``speaking_to``).
+    period = _("from %(start)s to %(end)s") % {
+        "start": when(now - timedelta(days=1)),
+        "end": when(now),
+    }
+    day = period + "\n" + _line("by gate", by_gate) + "\n" + _line("verdicts", by_decision)
     return {
         "title": f"Daily scorecard: {sum(by_gate.values())} repair events in 24 h",
         "status": "warning" if waiting else "normal",
@@ -71,6 +79,7 @@ def scorecard_lines(card: dict) -> str:
     guard = card["artifact_guard"]
     latency = card["self_heal"]["approval_latency"]
     proposals = card["proposals"]
+    budget = card["workers"]["budget"]
     rate = retries["success_rate"]
     mean = stuck["mean_seconds_to_resolution"]
     median = latency["median_seconds"]
@@ -89,6 +98,8 @@ def scorecard_lines(card: dict) -> str:
             f"over {latency['decided']} decision(s)",
             f"proposals: {proposals['adopted']} adopted, {proposals['rejected']} rejected, "
             f"{proposals['open']} open",
+            _("fleet budget: %(spent)s of %(budget)s spent this month")
+            % {"spent": money(budget["spent_cents"]), "budget": money(budget["budget_cents"])},
         ]
     )
 
@@ -105,6 +116,7 @@ def weekly_learning_review() -> dict[str, Any]:
     proposals decided, and how many lessons wait for review."""
     now = timezone.now()
     since = now - timedelta(days=7)
+    period = _("from %(start)s to %(end)s") % {"start": when(since), "end": when(now)}
     shown = settings.PLS_LEARNING_DIGEST_MAX_LINES
     updates = LearningMemoryUpdate.objects.order_by()
     lessons = updates.exclude(kind=Kind.POLICY_FRICTION)
@@ -134,6 +146,7 @@ def weekly_learning_review() -> dict[str, Any]:
     if new_count or again_count:
         title += f", {new_count} new lesson(s), {again_count} learned again"
     done = [
+        period,
         "top error classes: " + (", ".join(f"{name} {n}" for name, n in top) or "none"),
         _line("new lessons by kind", dict(new.values_list("kind").annotate(n=Count("id")))),
         _line("proposals decided", decided),

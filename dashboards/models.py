@@ -12,9 +12,9 @@ from django.db import models
 
 
 class EventDayCount(models.Model):
-    """Events that occurred on ``day`` (UTC) with one combination of the attributes that never
-    change after an event is written: its gate, error class, requested action and the
-    policy's decision on it."""
+    """Events that occurred on ``day`` (the console's calendar, ``PLS_TIME_ZONE``) with one
+    combination of the attributes that never change after an event is written: its gate,
+    error class, requested action and the policy's decision on it."""
 
     day = models.DateField()
     gate = models.CharField(max_length=20)

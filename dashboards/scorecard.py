@@ -1,9 +1,9 @@
 """The reliability scorecard (issue 6 §4): one dictionary, served by
 ``GET /api/v1/scorecard?days=N``, drawn on the console home and summarised in the daily digest.
 
-The window is ``days`` calendar days in UTC that end today (``days=1``: today since
-midnight), so it lines up with the per-day rollup the event figures come from; every other
-figure uses the same start.
+The window is ``days`` calendar days on the console's clock (``PLS_TIME_ZONE``) that end
+today (``days=1``: today since local midnight), so it lines up with the per-day rollup the
+event figures come from; every other figure uses the same start.
 """
 
 import math

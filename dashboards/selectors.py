@@ -8,7 +8,7 @@ of queries, whatever the size of the data.
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import (
     Case,
@@ -26,6 +26,7 @@ from django.db.models.functions import Cast
 from django.db.models.lookups import GreaterThanOrEqual
 
 from artifacts.models import ArtifactGateCheck
+from core.clock import local_date, local_midnight
 from dashboards.models import EventDayCount, OutcomeDayCount, RollupMark
 from dashboards.services import (
     EVENTS_MARK,
@@ -42,12 +43,14 @@ STUCK = OutcomeDayCount.Kind.STUCK_CLAIM
 
 
 def midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    """The start of ``day`` on the console's calendar."""
+    return local_midnight(day)
 
 
 def window_days(days: int, now: datetime) -> list[date]:
-    """The ``days`` calendar days (UTC) that end today, oldest first."""
-    today = now.astimezone(UTC).date()
+    """The ``days`` calendar days (the console's, ``PLS_TIME_ZONE``) that end today, oldest
+    first."""
+    today = local_date(now)
     return [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
 
 
@@ -110,7 +113,7 @@ def rollup_mark() -> int:
 
 
 def event_figures(*, first_day: date, per_day_from: date | None = None) -> EventFigures:
-    """Events that occurred from ``first_day`` (UTC) on, and events per day from
+    """Events that occurred from ``first_day`` (the console's calendar) on, and events per day from
     ``per_day_from`` (default: ``first_day``). Eight queries, whatever the table's size."""
     per_day_from = per_day_from or first_day
     earliest = min(first_day, per_day_from)
@@ -297,7 +300,7 @@ def learning_counts(*, since: datetime) -> Counter:
 def _spent(now: datetime) -> Case:
     """This month's spend: a spend counted for an earlier month is 0 now, as the budget
     service starts each month at 0."""
-    month = now.astimezone(UTC).date().replace(day=1)
+    month = local_date(now).replace(day=1)
     return Case(
         When(budget_month=month, then=F("month_spend_cents")),
         default=Value(0),

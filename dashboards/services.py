@@ -26,7 +26,7 @@ mark in one transaction, so a reader sees both before or both after.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -34,6 +34,7 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, QuerySe
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core.clock import console_zone, local_date, local_midnight
 from dashboards.models import EventDayCount, OutcomeDayCount, RollupMark
 from repairs.models import Gate, Outcome, RepairEvent
 
@@ -60,7 +61,7 @@ class RollupRun:
 
 
 def first_kept_day(now: datetime) -> date:
-    return now.astimezone(UTC).date() - timedelta(days=MAX_DAYS - 1)
+    return local_date(now) - timedelta(days=MAX_DAYS - 1)
 
 
 def event_rollup_advance(*, now: datetime | None = None) -> RollupRun:
@@ -106,7 +107,7 @@ def event_rollup_rebuild(*, now: datetime | None = None) -> RollupRun:
     with transaction.atomic():
         mark = _locked_mark()
         events = RepairEvent.objects.filter(
-            pk__lte=mark.event_id, occurred_at__gte=_midnight(first_day)
+            pk__lte=mark.event_id, occurred_at__gte=local_midnight(first_day)
         )
         rows = list(_day_counts(events))
         EventDayCount.objects.all().delete()
@@ -133,13 +134,10 @@ def _locked_mark() -> RollupMark:
     return RollupMark.objects.select_for_update().get(name=EVENTS_MARK)
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
 def event_day(field: str = "occurred_at") -> TruncDate:
-    """The UTC day of an event, whatever the connection's time zone."""
-    return TruncDate(field, tzinfo=UTC)
+    """The day of an event on the console's calendar (``PLS_TIME_ZONE``), whatever the
+    connection's or the reader's zone: the rollup is one for everyone."""
+    return TruncDate(field, tzinfo=console_zone())
 
 
 def _day_counts(events: QuerySet[RepairEvent]) -> QuerySet:
@@ -175,8 +173,8 @@ def outcome_day_counts(events: QuerySet[RepairEvent]) -> QuerySet:
 
 def _outcomes_recompute(*, mark: int, now: datetime, days: int = MAX_DAYS) -> None:
     """Recounts the outcome figures of the last ``days`` days up to ``mark``."""
-    first_day = max(now.astimezone(UTC).date() - timedelta(days=days - 1), first_kept_day(now))
-    events = RepairEvent.objects.filter(pk__lte=mark, occurred_at__gte=_midnight(first_day))
+    first_day = max(local_date(now) - timedelta(days=days - 1), first_kept_day(now))
+    events = RepairEvent.objects.filter(pk__lte=mark, occurred_at__gte=local_midnight(first_day))
     rows = []
     for kind, chosen in outcome_events(events).items():
         for day, outcome, count, took in outcome_day_counts(chosen):

@@ -103,7 +103,9 @@ class LearningUpdateFilter(django_filters.FilterSet):
     worker = django_filters.CharFilter(field_name="worker__name")
     since = UtcIsoDateTimeFilter(field_name="last_seen_at", lookup_expr="gte")
     q = django_filters.CharFilter(
-        method="search", help_text="Words of the lesson or fix (full-text on PostgreSQL)"
+        method="search",
+        help_text="Words of the lesson or fix, each a substring in any language (Chinese too); "
+        "on PostgreSQL English full-text matches as well",
     )
 
     class Meta:

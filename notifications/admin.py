@@ -132,6 +132,7 @@ class ChannelAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "kind", "enabled"]}),
         ("Which reports", {"fields": _ROUTING_FIELDS}),
+        (_("Audience"), {"fields": ["language", "time_zone"]}),
         (
             "Destination",
             {"fields": ["url", "token", "target", "api_base"]},

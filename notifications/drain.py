@@ -76,7 +76,10 @@ def _pending(
     pending = OwnerReport.objects.filter(channel=channel, state=Pending, pk__gt=after_pk)
     if taken:
         pending = pending.exclude(pk__in=list(taken))
-    return list(pending.order_by("pk")[:limit])
+    reports = list(pending.order_by("pk")[:limit])
+    for report in reports:
+        report.channel = channel  # rendering reads its language and zone: no query per report
+    return reports
 
 
 def _sent_duplicate(report: OwnerReport) -> OwnerReport | None:

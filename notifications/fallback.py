@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.clock import when
 from notifications.leases import lease_acquire, lease_release
 from notifications.models import Channel, OwnerReport
 from notifications.services import request_drain_on_commit
@@ -127,7 +128,7 @@ def outbox_hand_over_held(*, now: datetime | None = None) -> int:
             continue  # a drain has it; the next sweep looks again
         try:
             reason = (
-                f"paused until {channel.paused_until:%Y-%m-%d %H:%M} UTC"
+                f"paused until {when(channel.paused_until)}"
                 if channel.is_paused(now)
                 else f"held over {channel.fallback_age()} while the channel fails"
             )

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.audience import language_valid, time_zone_valid
+from core.clock import when
 from core.models import WebhookSigned
 from core.roles import ROLES
 
@@ -74,6 +76,26 @@ class Channel(WebhookSigned):
     min_status = models.CharField(max_length=10, choices=Status.choices, default=Status.NORMAL)
     muted_until = models.DateTimeField(
         null=True, blank=True, help_text="Reports are held, not dropped, until then."
+    )
+    # Its audience's language and clock: reports and digests are written in them
+    # (notifications.render, notifications.services.digest_enqueue). Blank: the console's.
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        validators=[language_valid],
+        help_text=_(
+            "Language of its reports and digests, e.g. zh-hant or en. Blank: the console's default."
+        ),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[time_zone_valid],
+        help_text=_(
+            "IANA zone its times are written in, e.g. Asia/Taipei. Blank: the console's default."
+        ),
     )
 
     url = models.CharField(
@@ -259,11 +281,12 @@ class Channel(WebhookSigned):
         if not self.enabled:
             return "disabled"
         if self.is_muted(now):
-            return f"muted until {self.muted_until:%Y-%m-%d %H:%M} UTC"
+            # In the reader's zone (the console's in a drain), which it names.
+            return f"muted until {when(self.muted_until)}"
         if self.is_paused(now):
-            return f"paused until {self.paused_until:%Y-%m-%d %H:%M} UTC ({self.last_error})"
+            return f"paused until {when(self.paused_until)} ({self.last_error})"
         if self.retry_at is not None and self.retry_at > now:
-            return f"backing off until {self.retry_at:%H:%M:%S} UTC"
+            return f"backing off until {when(self.retry_at, seconds=True)}"
         return ""
 
 

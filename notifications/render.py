@@ -1,8 +1,13 @@
 """How a report reads on a channel: the same plain text everywhere, built from the report's
-own fields only, so no channel credential can end up in a message."""
+own fields only, so no channel credential can end up in a message. It is written in the
+channel's language and time zone (blank: the console's), and its time says its zone; the
+structured ``fields`` stay stable (``created_at`` in ISO 8601 UTC)."""
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
+from core.audience import speaking_to
+from core.clock import when
 from notifications.buttons import buttons_for
 from notifications.models import OwnerReport
 from notifications.transports import Message
@@ -11,6 +16,15 @@ _MARKERS = {"normal": "", "warning": "[WARNING] ", "critical": "[CRITICAL] "}
 
 
 def render(report: OwnerReport) -> Message:
+    channel = report.channel
+    with speaking_to(
+        language=channel.language if channel else "",
+        time_zone=channel.time_zone if channel else "",
+    ):
+        return _written(report)
+
+
+def _written(report: OwnerReport) -> Message:
     who = " · ".join(
         part
         for part in (
@@ -24,16 +38,20 @@ def render(report: OwnerReport) -> Message:
     if who:
         lines.append(who)
     for label, value in (
-        ("Progress", report.progress),
-        ("Done", report.done),
-        ("Next", report.next_step),
+        (_("Progress"), report.progress),
+        (_("Done"), report.done),
+        (_("Next"), report.next_step),
     ):
         if value:
             lines.append(f"{label}: {value}")
     link = deep_link(report.link)
     if link:
-        lines.append(f"Open: {link}" if link.startswith("http") else f"In the console: {link}")
-    lines.append(f"— {report.source} · report #{report.pk}")
+        opens = _("Open: %(link)s") if link.startswith("http") else _("In the console: %(link)s")
+        lines.append(opens % {"link": link})
+    lines.append(
+        _("— %(source)s · report #%(id)s · %(when)s")
+        % {"source": report.source, "id": report.pk, "when": when(report.created_at)}
+    )
     return Message(
         report_id=report.pk,
         source=report.source,

@@ -16,7 +16,9 @@ from django.db.models import Min, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audience import speaking_to
 from core.audit import ADDITION, CHANGE, DELETION, audit_record
+from core.clock import local_date
 from core.logs import current_request_id
 from core.models import WEBHOOK_SECRET_FIELDS
 from core.redaction import redact
@@ -413,16 +415,41 @@ def report_purge_archived(
 def digest_enqueue(*, name: str) -> list[OwnerReport]:
     """Builds the named digest with the builder another app registered and enqueues it.
 
-    Once per digest and day: if beat runs twice (two beat processes, a restart at the wrong
-    moment), the dedup key keeps the owner from reading the same digest twice.
+    Each channel reads it in its own language and time zone: the builder runs once per
+    audience (``Channel.language``, ``Channel.time_zone``; blank is the console's), inside
+    ``speaking_to``, whatever language the caller was speaking.
+
+    Once per digest and day (the console's calendar day): if beat runs twice (two beat
+    processes, a restart at the wrong moment), the dedup key keeps the owner from reading
+    the same digest twice.
     """
     builder = digests.builder(name)
     if builder is None:
         logger.info("no builder registered for digest %r; nothing sent", name)
         return []
-    fields = builder()
+    with speaking_to():
+        fields = builder()
     if not fields:
         return []  # the builder had nothing worth saying
     fields.setdefault("source", f"digest.{name}")
-    fields.setdefault("dedup_key", f"digest.{name}:{timezone.now():%Y-%m-%d}")
-    return report_enqueue(**fields)
+    fields.setdefault("dedup_key", f"digest.{name}:{local_date(timezone.now()):%Y-%m-%d}")
+    targets = _matching_channels(
+        role=fields.get("role", ""),
+        team=fields.get("team", ""),
+        status=fields.get("status", Status.NORMAL),
+    )
+    audiences: dict[tuple[str, str], list[str]] = {}
+    for channel in targets:
+        audiences.setdefault((channel.language, channel.time_zone), []).append(channel.name)
+    if set(audiences) <= {("", "")}:
+        return report_enqueue(**fields)  # one text for all, and kept if no channel wants it
+    reports: list[OwnerReport] = []
+    for (language, time_zone), names in audiences.items():
+        with speaking_to(language=language, time_zone=time_zone):
+            written = builder() if (language, time_zone) != ("", "") else fields
+        if not written:
+            continue
+        written = {"source": fields["source"], "dedup_key": fields["dedup_key"], **written}
+        for channel_name in names:
+            reports += report_enqueue(**written, channel=channel_name)
+    return reports

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.utils import timezone
 
 from core import http
+from core.clock import next_month_start, when
 from notifications.buttons import Button
 from notifications.models import Channel
 
@@ -81,15 +81,6 @@ def parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def next_month_start(now: datetime) -> datetime:
-    """Midnight of the first of next month where the owner lives (``PLS_TIME_ZONE``, by
-    default Asia/Taipei), when monthly quotas such as LINE's start again."""
-    zone = ZoneInfo(getattr(settings, "PLS_TIME_ZONE", "") or "Asia/Taipei")
-    local = now.astimezone(zone)
-    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
-    return datetime(year, month, 1, tzinfo=zone).astimezone(UTC)
 
 
 def _json_path(response: requests.Response, *path: str | int) -> str | None:
@@ -339,7 +330,7 @@ class LineTransport(Transport):
         if response.status_code == 429 and _line_message(response) == LINE_MONTHLY_LIMIT:
             until = next_month_start(timezone.now())
             raise TransportError(
-                f"LINE monthly message limit reached; paused until {until:%Y-%m-%d %H:%M} UTC",
+                f"LINE monthly message limit reached; paused until {when(until)}",
                 until=until,
             )
         self.check(response)

@@ -9,7 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from babel.numbers import is_currency
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from core.clock import ClockSettingInvalid, hour_minute, weekday_hour_minute, zone_checked
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("PLS_VAR_DIR", default=str(BASE_DIR / ".var")))
@@ -142,9 +146,21 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("zh-hant", "繁體中文"), ("en", "English")]
-TIME_ZONE = "UTC"
 USE_I18N = True
+# Stored times are UTC; the console's zone decides where its days, budget months and digest
+# times fall, and is how times are shown to anyone who has not picked a zone of their own.
 USE_TZ = True
+try:
+    TIME_ZONE = zone_checked(env.str("PLS_TIME_ZONE", default="Asia/Taipei"))
+    # When beat sends the digests, on the console's clock: HH:MM, and a weekday plus HH:MM.
+    PLS_DAILY_DIGEST_AT = hour_minute(
+        env.str("PLS_DAILY_DIGEST_AT", default="09:10"), variable="PLS_DAILY_DIGEST_AT"
+    )
+    PLS_WEEKLY_REVIEW_AT = weekday_hour_minute(
+        env.str("PLS_WEEKLY_REVIEW_AT", default="mon 09:20"), variable="PLS_WEEKLY_REVIEW_AT"
+    )
+except ClockSettingInvalid as error:
+    raise ImproperlyConfigured(str(error)) from None
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -291,7 +307,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = "UTC"
+# Beat reads crontab schedules on the console's clock (the digests).
+CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "scheduler-tick": {"task": "core.tasks.scheduler_tick", "schedule": 30.0},
@@ -438,12 +455,16 @@ CELERY_BEAT_SCHEDULE.update(
         # Digests are built by the apps that own the figures (notifications.digests).
         "notifications-daily-scorecard": {
             "task": "notifications.tasks.send_digest",
-            "schedule": crontab(minute=10, hour=9),
+            "schedule": crontab(hour=PLS_DAILY_DIGEST_AT[0], minute=PLS_DAILY_DIGEST_AT[1]),
             "args": ["daily_scorecard"],
         },
         "notifications-weekly-learning-review": {
             "task": "notifications.tasks.send_digest",
-            "schedule": crontab(minute=20, hour=9, day_of_week="mon"),
+            "schedule": crontab(
+                day_of_week=PLS_WEEKLY_REVIEW_AT[0],
+                hour=PLS_WEEKLY_REVIEW_AT[1],
+                minute=PLS_WEEKLY_REVIEW_AT[2],
+            ),
             "args": ["weekly_learning"],
         },
     }
@@ -462,6 +483,14 @@ PLS_STUCK_CLAIM_BATCH = env.int("PLS_STUCK_CLAIM_BATCH", default=500)
 # Share of its monthly budget (percent) at which a worker's owner is warned, once a month; at
 # 100 % the worker is paused.
 PLS_BUDGET_WARN_PERCENT = env.int("PLS_BUDGET_WARN_PERCENT", default=80)
+# The currency of every budget and spend (ISO 4217; core/money.py formats it per language).
+# A label, not a conversion: amounts are hundredths of it as workers report them. USD by
+# default because model providers bill in it; set TWD where budgets are kept in NT$.
+PLS_CURRENCY = env.str("PLS_CURRENCY", default="USD").upper()
+if not is_currency(PLS_CURRENCY):
+    raise ImproperlyConfigured(
+        f"PLS_CURRENCY={PLS_CURRENCY!r} is not an ISO 4217 currency code, e.g. TWD or USD."
+    )
 CELERY_BEAT_SCHEDULE.update(
     {
         "stuck-claims-sweep": {

@@ -2,6 +2,8 @@
 
 from django import template
 
+from core.money import money
+
 register = template.Library()
 
 
@@ -27,4 +29,5 @@ def percent(fraction: float | None) -> str:
 
 @register.filter
 def cents(amount: int | None) -> str:
-    return "—" if amount is None else f"{amount / 100:,.2f}"
+    """Hundredths of the budget currency, written for the reader's language."""
+    return "—" if amount is None else money(amount)

@@ -5,10 +5,12 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from core.admin import SerializerForm, decide_selected, secrets_shown_once
+from core.money import money
 from core.roles import PLS_OWNER, has_role
 from repairs.models import Worker, WorkerToken
 from repairs.services import (
@@ -85,9 +87,13 @@ class WorkerAdmin(admin.ModelAdmin):
     def spend(self, worker: Worker) -> str:
         spent = month_spend(worker)
         if not worker.monthly_budget_cents:
-            return f"${spent / 100:,.2f} (no budget)"
+            return gettext("%(spent)s (no budget)") % {"spent": money(spent)}
         share = spent * 100 // worker.monthly_budget_cents
-        return f"${spent / 100:,.2f} of ${worker.monthly_budget_cents / 100:,.2f} ({share} %)"
+        return gettext("%(spent)s of %(budget)s (%(share)s %%)") % {
+            "spent": money(spent),
+            "budget": money(worker.monthly_budget_cents),
+            "share": share,
+        }
 
     def has_owner_permission(self, request: HttpRequest) -> bool:
         # Pausing and resuming are the owner's (DESIGN §1: the owner manages workers).

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.idempotency import idempotent
+from core.money import currency
 from repairs.models import Job, Worker
 from repairs.selectors import worker_for_user
 from repairs.services import budget_month_of, month_spend, worker_usage_add
@@ -32,11 +33,19 @@ class WorkerOutput(serializers.Serializer):
     status = serializers.CharField()
     paused_reason = serializers.CharField()
     last_heartbeat_at = serializers.DateTimeField(allow_null=True)
+    currency = serializers.SerializerMethodField(
+        help_text="ISO 4217 code of every amount here (PLS_CURRENCY); amounts are its hundredths"
+    )
     monthly_budget_cents = serializers.IntegerField(help_text="0 = no budget set")
     month_spend_cents = serializers.SerializerMethodField(help_text="In the current budget month")
-    budget_month = serializers.SerializerMethodField(help_text="Its 1st (UTC)")
+    budget_month = serializers.SerializerMethodField(
+        help_text="Its 1st; months begin at midnight in the console's zone (PLS_TIME_ZONE)"
+    )
     budget_used_percent = serializers.SerializerMethodField()
     held_jobs = serializers.SerializerMethodField(help_text="Claimed or stuck jobs it holds")
+
+    def get_currency(self, worker: Worker) -> str:
+        return currency()
 
     def get_month_spend_cents(self, worker: Worker) -> int:
         return month_spend(worker)

@@ -1,9 +1,10 @@
 """Worker budgets and pauses (the agent operations runbook): spend is counted per budget
-month (from the 1st, UTC); the owner is warned once a month at a share of the budget and the
-worker is paused at all of it; the owner pauses and resumes workers by hand."""
+month (from midnight on the 1st on the console's clock, ``PLS_TIME_ZONE``); the owner is
+warned once a month at a share of the budget and the worker is paused at all of it; the owner
+pauses and resumes workers by hand. Amounts are in ``PLS_CURRENCY`` (core/money.py)."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -12,7 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.audit import CHANGE, audit_record
+from core.clock import console_zone, local_date, zone_label
 from core.exceptions import DomainError, NotAllowed
+from core.money import money
 from core.roles import PLS_OWNER, has_role
 from notifications.services import report_enqueue
 from repairs.models import Job, Worker
@@ -33,8 +36,8 @@ class UsageRecorded:
 
 
 def budget_month_of(moment: datetime) -> date:
-    """The budget month ``moment`` falls in: its 1st, in UTC."""
-    return moment.astimezone(UTC).date().replace(day=1)
+    """The budget month ``moment`` falls in: its 1st, on the console's calendar."""
+    return local_date(moment).replace(day=1)
 
 
 def month_spend(worker: Worker, *, now: datetime | None = None) -> int:
@@ -72,7 +75,7 @@ def worker_usage_add(*, worker: Worker, cents: int, now: datetime | None = None)
                     f"Monthly budget used up: {_money(spend)} of {_money(budget)} in "
                     f"{month:%Y-%m}. It stays paused until the owner resumes it in the console "
                     "(after raising the budget, or once a new budget month begins on the 1st, "
-                    "UTC).",
+                    f"{zone_label(console_zone())}).",
                     by="budget",
                 )
                 paused = True
@@ -169,4 +172,6 @@ def _require_owner(user: User | AnonymousUser, verb: str) -> None:
 
 
 def _money(cents: int) -> str:
-    return f"${cents / 100:,.2f}"
+    # Stored text (a report, a pause reason): written in the console's language, whoever's
+    # request caused it.
+    return money(cents, language=settings.LANGUAGE_CODE)

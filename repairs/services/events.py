@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import CHANGE, audit_record
+from core.clock import console_zone, when
 from core.redaction import redact, redact_clipped
 from notifications.models import DecisionKind
 from notifications.services import report_enqueue
@@ -344,7 +345,7 @@ def self_heal_request_open(
         progress=verdict.reason,
         next_step=(
             f"Approve or reject self-heal request #{request.pk} before "
-            f"{request.expires_at:%Y-%m-%d %H:%M} UTC ({request.approver_role})."
+            f"{when(request.expires_at, zone=console_zone())} ({request.approver_role})."
         ),
         role=request.approver_role,
         dedup_key=f"self_heal.pending:{request.pk}",

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.audit import ADDITION, audit_record
+from core.clock import when
 from core.redaction import redact_clipped
 from repairs import postgres
 from repairs.exceptions import (
@@ -187,7 +188,7 @@ def _refuse_claim(job: Job, worker: Worker, now: datetime) -> None:
         )
     if job.status == JobStatus.STUCK:
         raise JobStateConflict(
-            f"Job {job.external_id} is stuck (since {job.stuck_at:%Y-%m-%d %H:%M:%S} UTC). "
+            f"Job {job.external_id} is stuck (since {when(job.stuck_at, seconds=True)}). "
             + RECOVERY_HINT,
             job=job.external_id,
             job_status=job.status,
@@ -198,7 +199,7 @@ def _refuse_claim(job: Job, worker: Worker, now: datetime) -> None:
         + (
             "; its lease has expired, so taking it is a reclaim, which the policy governs."
             if expired
-            else f" until {job.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC."
+            else f" until {when(job.lease_expires_at, seconds=True)}."
         ),
         job=job.external_id,
         holder=job.claimed_by.name if job.claimed_by is not None else None,

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from core.clock import when
 from notifications.models import DecisionKind
 from notifications.services import report_enqueue
 from policies.models import WorkerPolicy
@@ -92,7 +93,7 @@ def _content(request: SelfHealRequest, now: datetime) -> dict[str, Any]:
         "progress": f"Waiting for a decision for {waited} min. {request.reason}".strip(),
         "next_step": (
             f"Approve or reject self-heal request #{request.pk} ({request.action}{on}) before "
-            f"{request.expires_at:%Y-%m-%d %H:%M} UTC ({request.approver_role})."
+            f"{when(request.expires_at)} ({request.approver_role})."
         ),
         "link": reverse("admin:repairs_selfhealrequest_change", args=[request.pk]),
         "decision_kind": DecisionKind.SELF_HEAL_REQUEST,

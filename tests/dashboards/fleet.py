@@ -4,7 +4,7 @@ Shared by tests/dashboards, tests/test_console_roles.py and tests/browser."""
 
 import hashlib
 import itertools
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
@@ -28,10 +28,17 @@ class Fleet:
         return self.now - timedelta(**delta)
 
     @property
+    def today(self) -> date:
+        """Today on the console's calendar (``PLS_TIME_ZONE``), which the windows count in."""
+        return timezone.localdate(self.now, timezone.get_default_timezone())
+
+    @property
     def recently(self) -> datetime:
-        """An hour ago, or midnight if that was yesterday: inside every window, even
+        """An hour ago, or local midnight if that was yesterday: inside every window, even
         ``days=1``, whenever the test runs."""
-        midnight = self.now.replace(hour=0, minute=0, second=0, microsecond=0)
+        midnight = timezone.localtime(self.now, timezone.get_default_timezone()).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
         return max(self.ago(hours=1), midnight)
 
     def event(

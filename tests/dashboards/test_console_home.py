@@ -194,7 +194,7 @@ def test_the_worker_board_puts_errors_first_with_a_budget_bar(client, viewer, fl
         status="error",
         monthly_budget_cents=1000,
         month_spend_cents=900,
-        budget_month=fleet.now.date().replace(day=1),
+        budget_month=fleet.today.replace(day=1),
     )
     client.force_login(viewer)
 

@@ -2,7 +2,7 @@
 the rollup or in the live tail past its mark."""
 
 import threading
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -38,7 +38,7 @@ def test_each_event_is_counted_once_however_often_the_rollup_runs(fleet):
 
     assert (first.events, second.events, third.events) == (3, 1, 0)
     assert EventDayCount.objects.get().count == 4
-    assert event_figures(first_day=fleet.now.date()).total == 4
+    assert event_figures(first_day=fleet.today).total == 4
 
 
 def test_young_events_stay_in_the_live_tail_until_they_settle(fleet, settings):
@@ -48,7 +48,7 @@ def test_young_events_stay_in_the_live_tail_until_they_settle(fleet, settings):
     run = event_rollup_advance(now=fleet.now)
 
     assert run.events == 0
-    figures = event_figures(first_day=fleet.now.date())
+    figures = event_figures(first_day=fleet.today)
     assert (figures.total, figures.tail) == (1, 1)
 
 
@@ -69,7 +69,7 @@ def test_an_event_lands_on_the_day_it_occurred_not_the_day_it_arrived(fleet):
 
     (day,) = EventDayCount.objects.values_list("day", flat=True)
 
-    assert day == (fleet.now - timedelta(days=3)).astimezone(UTC).date()
+    assert day == fleet.today - timedelta(days=3)
     assert build_scorecard(days=3, now=fleet.now)["events"]["total"] == 0
     assert build_scorecard(days=4, now=fleet.now)["events"]["total"] == 1
 
@@ -121,7 +121,7 @@ def test_the_rebuild_recounts_what_the_runs_added_and_drops_old_days(fleet):
 
     event_rollup_rebuild(now=fleet.now)
 
-    assert rows() == {row for row in incremental if row[0] >= fleet.ago(days=89).date()}
+    assert rows() == {row for row in incremental if row[0] >= fleet.today - timedelta(days=89)}
     assert len(rows()) == len(incremental) - 1
     assert RollupMark.objects.get().event_id == RepairEvent.objects.order_by("pk").last().pk
 

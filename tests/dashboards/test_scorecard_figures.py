@@ -84,7 +84,7 @@ def known_data_set(fleet) -> None:
                     proposal=proposal, decision=decision, rationale="test", decided_by=owner
                 )
 
-    month = fleet.now.date().replace(day=1)
+    month = fleet.today.replace(day=1)
     last_month = (month - timedelta(days=1)).replace(day=1)
     budgets = [
         ("running", 10_000, 8_500, month),
@@ -208,7 +208,7 @@ def test_the_scorecard_reports_every_figure_of_a_known_week(fleet, rolled_up):
         "workers",
     ):
         assert card[section] == EXPECTED[section], section
-    assert card["window"]["since"].date() == fleet.now.date() - timedelta(days=6)
+    assert card["window"]["since"].date() == fleet.today - timedelta(days=6)
     assert sum(day["count"] for day in card["events"]["per_day"]) == 16
     mark = 0 if rolled_up == "none" else run.mark_after
     unrolled = RepairEvent.objects.filter(pk__gt=mark, occurred_at__gte=card["window"]["since"])

@@ -32,7 +32,7 @@ def scorecard_builder():
     digests.unregister(digests.DAILY_SCORECARD)
 
 
-def test_beat_runs_the_daily_scorecard_at_0910_utc_and_a_weekly_learning_review():
+def test_beat_runs_the_daily_scorecard_at_0910_local_and_a_weekly_learning_review():
     schedule = settings.CELERY_BEAT_SCHEDULE
     daily = schedule["notifications-daily-scorecard"]
     weekly = schedule["notifications-weekly-learning-review"]
@@ -40,7 +40,7 @@ def test_beat_runs_the_daily_scorecard_at_0910_utc_and_a_weekly_learning_review(
     assert daily["task"] == weekly["task"] == "notifications.tasks.send_digest"
     assert daily["args"] == ["daily_scorecard"]
     assert daily["schedule"] == crontab(minute=10, hour=9)
-    assert settings.CELERY_TIMEZONE == "UTC"
+    assert settings.CELERY_TIMEZONE == settings.TIME_ZONE == "Asia/Taipei"
     assert weekly["args"] == ["weekly_learning"]
     assert weekly["schedule"] == crontab(minute=20, hour=9, day_of_week="mon")
     assert schedule["notifications-drain-sweep"]["schedule"] == 30.0

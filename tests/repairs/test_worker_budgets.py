@@ -1,11 +1,15 @@
-"""POST /workers/me/usage: spend per budget month (from the 1st, UTC); the owner is warned
+"""POST /workers/me/usage: spend per budget month (from midnight on the 1st in the console's
+zone, PLS_TIME_ZONE); the owner is warned
 once a month at 80 %; at 100 % the worker is paused and told why on its next claim."""
 
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.conf import settings
+from django.test import override_settings
 from django.utils import timezone
 
+from core.money import money
 from notifications.models import OwnerReport
 from repairs.models import Worker
 from repairs.services import budget_month_of, worker_usage_add
@@ -35,7 +39,8 @@ def test_usage_adds_up_in_the_current_budget_month(worker_client, budgeted):
     body = response.json()
     assert body["month_spend_cents"] == 3_500
     assert body["budget_used_percent"] == 35.0
-    assert body["budget_month"] == timezone.now().date().replace(day=1).isoformat()
+    assert body["budget_month"] == timezone.localdate().replace(day=1).isoformat()
+    assert body["currency"] == settings.PLS_CURRENCY
     assert (body["warned"], body["paused"]) == (False, False)
 
 
@@ -78,7 +83,8 @@ def test_a_worker_paused_by_its_budget_is_told_why_on_its_next_claim(worker_clie
     reason = Worker.objects.get(pk=budgeted.pk).paused_reason
     assert problem["paused_reason"] == reason
     assert reason in problem["detail"]
-    assert "$123.45 of $100.00" in reason
+    in_console_language = f"{money(12_345, language=settings.LANGUAGE_CODE)} of "
+    assert in_console_language + money(10_000, language=settings.LANGUAGE_CODE) in reason
 
 
 def test_a_paused_worker_with_an_empty_queue_still_hears_it_is_paused(worker_client, budgeted):
@@ -99,7 +105,7 @@ def test_a_paused_worker_cannot_claim_a_named_job(worker_client, budgeted):
 
 
 def test_a_new_month_starts_the_spend_again_and_may_warn_again(worker_client, budgeted):
-    last_month = (timezone.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
     Worker.objects.filter(pk=budgeted.pk).update(
         budget_month=last_month, month_spend_cents=9_000, budget_warned_month=last_month
     )
@@ -109,10 +115,36 @@ def test_a_new_month_starts_the_spend_again_and_may_warn_again(worker_client, bu
     assert spend(worker_client, 7_900).json()["warned"] is True
 
 
-def test_the_budget_month_begins_on_the_first_in_utc():
-    assert budget_month_of(datetime(2026, 3, 31, 23, 59, tzinfo=UTC)) == date(2026, 3, 1)
-    late_in_new_york = datetime(2026, 3, 31, 21, 0, tzinfo=timezone.get_fixed_timezone(-300))
+def test_the_budget_month_begins_at_midnight_on_the_first_in_taipei():
+    # Midnight on 1 April in Taipei is 16:00 UTC on 31 March.
+    assert budget_month_of(datetime(2026, 3, 31, 15, 59, 59, tzinfo=UTC)) == date(2026, 3, 1)
+    assert budget_month_of(datetime(2026, 3, 31, 16, 0, tzinfo=UTC)) == date(2026, 4, 1)
+    # The day written in another zone does not matter, only the moment.
+    late_in_new_york = datetime(2026, 3, 31, 12, 0, tzinfo=timezone.get_fixed_timezone(-300))
     assert budget_month_of(late_in_new_york) == date(2026, 4, 1)
+
+
+def test_the_spend_rolls_over_at_local_midnight_not_at_0800(budgeted):
+    before = worker_usage_add(
+        worker=budgeted, cents=9_000, now=datetime(2026, 11, 30, 15, 59, tzinfo=UTC)
+    )
+    assert (before.worker.budget_month, before.worker.month_spend_cents) == (
+        date(2026, 11, 1),
+        9_000,
+    )
+
+    after = worker_usage_add(
+        worker=budgeted, cents=100, now=datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+    )
+
+    assert (after.worker.budget_month, after.worker.month_spend_cents) == (date(2026, 12, 1), 100)
+    assert not after.paused
+
+
+@override_settings(TIME_ZONE="UTC")
+def test_a_console_in_utc_rolls_its_budget_month_over_at_utc_midnight():
+    assert budget_month_of(datetime(2026, 3, 31, 23, 59, tzinfo=UTC)) == date(2026, 3, 1)
+    assert budget_month_of(datetime(2026, 4, 1, 0, 0, tzinfo=UTC)) == date(2026, 4, 1)
 
 
 def test_successive_reports_cross_each_threshold_once(budgeted):
