@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.db.models import Case, Q, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from core.models import WebhookSigned
 from core.roles import acting_worker, has_role
@@ -29,15 +30,15 @@ class Worker(WebhookSigned):
     (``WebhookSigned``), never with anything derived from its tokens."""
 
     class Status(models.TextChoices):
-        IDLE = "idle"
-        RUNNING = "running"
-        ERROR = "error"
-        PAUSED = "paused"
+        IDLE = "idle", _("Idle")
+        RUNNING = "running", _("Running")
+        ERROR = "error", _("Error")
+        PAUSED = "paused", _("Paused")
 
     class Kind(models.TextChoices):
         CODEX = "codex", "Codex"
         CLAUDE_CODE = "claude_code", "Claude Code"
-        OTHER = "other", "Other"
+        OTHER = "other", _("Other")
 
     name = models.SlugField(max_length=100, unique=True)
     team = models.SlugField(max_length=100)
@@ -102,10 +103,10 @@ class Job(models.Model):
         LOW = "low"
 
     class Status(models.TextChoices):
-        OPEN = "open"
-        CLAIMED = "claimed"
-        STUCK = "stuck"
-        COMPLETED = "completed"
+        OPEN = "open", _("Open")
+        CLAIMED = "claimed", _("Claimed")
+        STUCK = "stuck", _("Stuck")
+        COMPLETED = "completed", _("Completed")
 
     external_id = models.CharField(max_length=200, unique=True)
     title = models.CharField(max_length=300)
@@ -244,10 +245,10 @@ class SelfHealRequest(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        APPROVED = "approved"
-        REJECTED = "rejected"
-        EXPIRED = "expired"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
 
     event = models.OneToOneField(
         RepairEvent, on_delete=models.PROTECT, related_name="self_heal_request"
