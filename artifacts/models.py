@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ArtifactGateCheck(models.Model):
@@ -30,7 +31,7 @@ class ArtifactGateCheck(models.Model):
     # One entry per checked URL: url, role (primary/upload), status_code, final_url,
     # latency_ms, content_type, bytes_read, sha256, passed, error.
     results = models.JSONField(default=list, blank=True)
-    reason = models.TextField(blank=True, help_text="Why the check failed, in words")
+    reason = models.TextField(blank=True, help_text=_("Why the check failed, in words"))
     failing_url = models.URLField(max_length=2000, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -41,6 +42,8 @@ class ArtifactGateCheck(models.Model):
     bodies_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("artifact gate check")
+        verbose_name_plural = _("artifact gate checks")
         db_table = "artifact_gate_checks"
         ordering = ["-created_at", "-id"]
         indexes = [

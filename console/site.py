@@ -59,7 +59,9 @@ class OpsConsoleSite(admin.AdminSite):
                 name="console_self_heal_decide",
             ),
             path(
-                "console/language/", self.admin_view(language_choose), name="console_language_choose"
+                "console/language/",
+                self.admin_view(language_choose),
+                name="console_language_choose",
             ),
             *super().get_urls(),
         ]

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import ExportableAdmin, ReadOnlyAdmin, admin_link
 from core.exceptions import DomainError
@@ -134,35 +135,35 @@ class LearningMemoryUpdateAdmin(ExportableAdmin):
     def log_change(self, request: HttpRequest, obj: Any, message: Any) -> None:
         return None
 
-    @admin.display(description="team", ordering="team")
+    @admin.display(description=_("team"), ordering="team")
     def scope(self, update: LearningMemoryUpdate) -> str:
         return update.team or "whole fleet"
 
-    @admin.display(description="priority", ordering="next_round_priority")
+    @admin.display(description=_("priority"), ordering="next_round_priority")
     def priority(self, update: LearningMemoryUpdate) -> str:
         return f"P{update.next_round_priority}"
 
-    @admin.display(description="seen", ordering="occurrences")
+    @admin.display(description=_("seen"), ordering="occurrences")
     def seen(self, update: LearningMemoryUpdate) -> str:
         return f"{update.occurrences}x"
 
-    @admin.display(description="lesson")
+    @admin.display(description=_("lesson"))
     def short_lesson(self, update: LearningMemoryUpdate) -> str:
         return update.lesson if len(update.lesson) <= 120 else update.lesson[:119] + "…"
 
-    @admin.display(description="event")
+    @admin.display(description=_("event"))
     def event_link(self, update: LearningMemoryUpdate) -> str:
         return admin_link(update.event, f"#{update.event_id}") if update.event_id else "—"
 
-    @admin.action(description="Accept into the prompt pack", permissions=["review"])
+    @admin.action(description=_("Accept into the prompt pack"), permissions=["review"])
     def accept(self, request: HttpRequest, queryset: QuerySet[LearningMemoryUpdate]) -> None:
         self._review_each(request, queryset, learning_update_accept, "accepted")
 
-    @admin.action(description="Retire (out of the prompt pack)", permissions=["review"])
+    @admin.action(description=_("Retire (out of the prompt pack)"), permissions=["review"])
     def retire(self, request: HttpRequest, queryset: QuerySet[LearningMemoryUpdate]) -> None:
         self._review_each(request, queryset, learning_update_retire, "retired")
 
-    @admin.action(description="Share with the whole fleet", permissions=["review"])
+    @admin.action(description=_("Share with the whole fleet"), permissions=["review"])
     def share_fleet_wide(
         self, request: HttpRequest, queryset: QuerySet[LearningMemoryUpdate]
     ) -> None:
@@ -233,6 +234,6 @@ class PromptPackExportAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[PromptPackExport]:
         return prompt_pack_export_list()
 
-    @admin.display(description="team", ordering="team")
+    @admin.display(description=_("team"), ordering="team")
     def team_label(self, export: PromptPackExport) -> str:
         return export.team or "whole fleet"

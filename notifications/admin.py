@@ -145,15 +145,15 @@ class ChannelAdmin(admin.ModelAdmin):
             count,
         )
 
-    @admin.display(description="pending", ordering="pending_count")
+    @admin.display(description=_("pending"), ordering="pending_count")
     def pending_reports(self, channel: Channel) -> str:
         return self._reports_link(channel, OwnerReport.State.PENDING, channel.pending_count)  # type: ignore[attr-defined]
 
-    @admin.display(description="failed", ordering="failed_count")
+    @admin.display(description=_("failed"), ordering="failed_count")
     def failed_reports(self, channel: Channel) -> str:
         return self._reports_link(channel, OwnerReport.State.FAILED, channel.failed_count)  # type: ignore[attr-defined]
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def last_error_short(self, channel: Channel) -> str:
         return _short(channel.last_error)
 
@@ -193,7 +193,7 @@ class ChannelAdmin(admin.ModelAdmin):
     def log_change(self, request: HttpRequest, obj: Any, message: Any) -> None:
         return None
 
-    @admin.action(description="Send a test report", permissions=["change"])
+    @admin.action(description=_("Send a test report"), permissions=["change"])
     def send_test(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         for channel in queryset:
             channel_send_test(channel=channel, by=request.user)
@@ -217,7 +217,7 @@ class ChannelOrUnroutedFilter(admin.SimpleListFilter):
 
 
 class PurgeForm(forms.Form):
-    older_than_days = forms.IntegerField(min_value=0, initial=30, label="Older than (days)")
+    older_than_days = forms.IntegerField(min_value=0, initial=30, label=_("Older than (days)"))
 
 
 @admin.register(OwnerReport)
@@ -248,11 +248,11 @@ class OwnerReportAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = ["replay_failed"]
 
-    @admin.display(description="channel", ordering="channel__name")
+    @admin.display(description=_("channel"), ordering="channel__name")
     def channel_or_unrouted(self, report: OwnerReport) -> str:
         return report.channel.name if report.channel else "(unrouted)"
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def last_error_short(self, report: OwnerReport) -> str:
         return _short(report.last_error)
 
@@ -273,7 +273,7 @@ class OwnerReportAdmin(admin.ModelAdmin):
         return actions
 
     @admin.action(
-        description="Replay selected failed reports (in their original order)",
+        description=_("Replay selected failed reports (in their original order)"),
         permissions=["change"],
     )
     def replay_failed(self, request: HttpRequest, queryset: QuerySet[OwnerReport]) -> None:

@@ -65,7 +65,7 @@ class Channel(WebhookSigned):
         max_length=32,
         choices=ROLE_CHOICES,
         blank=True,
-        help_text="Receives reports addressed to this role (and to any role). Blank: all.",
+        help_text=_("Receives reports addressed to this role (and to any role). Blank: all."),
     )
     team = models.SlugField(
         max_length=100, blank=True, help_text="Receives only this team's reports. Blank: all."
@@ -96,11 +96,11 @@ class Channel(WebhookSigned):
     target = models.CharField(
         max_length=500,
         blank=True,
-        help_text="Telegram chat id, LINE user/group id, or comma-separated email addresses.",
+        help_text=_("Telegram chat id, LINE user/group id, or comma-separated email addresses."),
     )
     api_base = models.URLField(
         blank=True,
-        help_text="Telegram / LINE API base URL; blank uses the provider's (or the setting).",
+        help_text=_("Telegram / LINE API base URL; blank uses the provider's (or the setting)."),
     )
 
     # Drain state. One drain at a time holds a channel's lease (compare-and-set on these two
@@ -127,6 +127,8 @@ class Channel(WebhookSigned):
     objects = ChannelQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -218,7 +220,7 @@ class OwnerReport(models.Model):
         Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
     )
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
-    source = models.CharField(max_length=64, help_text="What raised it, e.g. self_heal.pending")
+    source = models.CharField(max_length=64, help_text=_("What raised it, e.g. self_heal.pending"))
     title = models.CharField(max_length=300)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NORMAL)
     team = models.CharField(max_length=100, blank=True)
@@ -227,7 +229,7 @@ class OwnerReport(models.Model):
     progress = models.TextField(blank=True)
     done = models.TextField(blank=True)
     next_step = models.TextField(blank=True)
-    role = models.CharField(max_length=32, blank=True, help_text="The role that must act.")
+    role = models.CharField(max_length=32, blank=True, help_text=_("The role that must act."))
     dedup_key = models.CharField(max_length=200, blank=True)
     # The request that raised the report (its X-Request-ID), so the drain's log lines about
     # sending it can be followed back to that request; blank when raised outside a request.
@@ -246,6 +248,8 @@ class OwnerReport(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("owner report")
+        verbose_name_plural = _("owner reports")
         db_table = "owner_reports"
         # The outbox order is the primary key: rows of one channel are inserted in the order
         # they are raised, and replay keeps a report's original place.

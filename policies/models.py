@@ -4,6 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.roles import RISK_REVIEWER
 
@@ -59,7 +60,7 @@ class WorkerPolicy(models.Model):
     version = models.PositiveIntegerField(unique=True, editable=False)
     max_auto_retries = models.PositiveSmallIntegerField(
         default=1,
-        help_text="Retries (and touches) a worker may take on its own, per job and error class",
+        help_text=_("Retries (and touches) a worker may take on its own, per job and error class"),
     )
     allow_auto_touch = models.BooleanField(
         default=False, help_text="May a worker revive its stuck claim without approval?"
@@ -92,11 +93,11 @@ class WorkerPolicy(models.Model):
     )
 
     class Meta:
+        verbose_name = _("worker policy")
+        verbose_name_plural = _("worker policies")
         db_table = "worker_policies"
         ordering = ["-version"]
         permissions = [("simulate_workerpolicy", "Can replay past events through a draft policy")]
-        verbose_name = "worker policy"
-        verbose_name_plural = "worker policies"
 
     def __str__(self) -> str:
         return f"Worker policy v{self.version}"
@@ -141,6 +142,8 @@ class Proposal(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -193,6 +196,8 @@ class PolicyDecision(models.Model):
     decided_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("policy decision")
+        verbose_name_plural = _("policy decisions")
         db_table = "worker_policy_decisions"
         ordering = ["-decided_at", "-id"]
 

@@ -51,7 +51,9 @@ class Worker(WebhookSigned):
     paused_reason = models.CharField(
         max_length=300, blank=True, help_text="Told to the worker when a paused worker calls"
     )
-    monthly_budget_cents = models.PositiveBigIntegerField(default=0, help_text="0 = no budget set")
+    monthly_budget_cents = models.PositiveBigIntegerField(
+        default=0, help_text=_("0 = no budget set")
+    )
     month_spend_cents = models.PositiveBigIntegerField(default=0)
     # The budget month (its 1st, UTC) that month_spend_cents counts; a new month starts at 0.
     budget_month = models.DateField(null=True, blank=True, editable=False)
@@ -60,6 +62,8 @@ class Worker(WebhookSigned):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
         ordering = ["team", "name"]
 
     def __str__(self) -> str:
@@ -71,7 +75,7 @@ class WorkerToken(models.Model):
 
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="tokens")
     digest = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(max_length=16, editable=False, help_text="Identifies the token")
+    prefix = models.CharField(max_length=16, editable=False, help_text=_("Identifies the token"))
     label = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -84,6 +88,8 @@ class WorkerToken(models.Model):
     )
 
     class Meta:
+        verbose_name = _("worker token")
+        verbose_name_plural = _("worker tokens")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -135,6 +141,8 @@ class Job(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
         ordering = ["-created_at"]
         indexes = [
             # claim-next: the oldest open job of the highest priority.
@@ -213,12 +221,14 @@ class RepairEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The token the event was reported with",
+        help_text=_("The token the event was reported with"),
     )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("repair event")
+        verbose_name_plural = _("repair events")
         db_table = "worker_repair_events"
         ordering = ["-id"]
         indexes = [
@@ -262,7 +272,7 @@ class SelfHealRequest(models.Model):
         default=list, blank=True, help_text="Every resource the action touches"
     )
     risk = models.CharField(max_length=2, default="L2")
-    reason = models.TextField(blank=True, help_text="Why the policy escalated it")
+    reason = models.TextField(blank=True, help_text=_("Why the policy escalated it"))
     approver_role = models.CharField(max_length=30)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
@@ -283,9 +293,10 @@ class SelfHealRequest(models.Model):
     callback_last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("self-heal request")
+        verbose_name_plural = _("self-heal requests")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "expires_at"], name="self_heal_status_expiry")]
-        verbose_name = "self-heal request"
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} for {self.worker} ({self.status})"

@@ -46,12 +46,12 @@ class PolicyChangeForm(SerializerForm):
         help_text=WorkerPolicy._meta.get_field("auto_proposal_threshold").help_text
     )
     repeat_window = forms.IntegerField(
-        label="Repeat window (seconds)",
+        label=_("Repeat window (seconds)"),
         help_text="Repeats of one fingerprint inside this window count towards a repair "
         "proposal. 86400 = 24 h.",
     )
     approval_ttl = forms.IntegerField(
-        label="Approval TTL (seconds)",
+        label=_("Approval TTL (seconds)"),
         help_text="How long a self-heal request waits for a decision before it expires. "
         "86400 = 24 h.",
     )
@@ -74,14 +74,16 @@ class PolicyChangeForm(SerializerForm):
     )
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Why; kept in the decision record.",
+        help_text=_("Why; kept in the decision record."),
     )
     days = forms.IntegerField(
         min_value=1,
         max_value=90,
         initial=PREVIEW_DAYS,
-        label="Preview window (days)",
-        help_text="The preview replays the workers' actions of this many days through the draft.",
+        label=_("Preview window (days)"),
+        help_text=_(
+            "The preview replays the workers' actions of this many days through the draft."
+        ),
     )
 
     @classmethod
@@ -200,19 +202,19 @@ class WorkerPolicyAdmin(ReadOnlyAdmin):
             )
         )
 
-    @admin.display(description="current", boolean=True)
+    @admin.display(description=_("current"), boolean=True)
     def is_current(self, policy: WorkerPolicy) -> bool:
         return policy.current  # type: ignore[attr-defined]
 
-    @admin.display(description="repeat window", ordering="repeat_window")
+    @admin.display(description=_("repeat window"), ordering="repeat_window")
     def repeat_window_display(self, policy: WorkerPolicy) -> str:
         return duration(policy.repeat_window)
 
-    @admin.display(description="approval TTL", ordering="approval_ttl")
+    @admin.display(description=_("approval TTL"), ordering="approval_ttl")
     def approval_ttl_display(self, policy: WorkerPolicy) -> str:
         return duration(policy.approval_ttl)
 
-    @admin.display(description="made by decision")
+    @admin.display(description=_("made by decision"))
     def made_by(self, policy: WorkerPolicy) -> str:
         decision = decision_list().filter(policy_after=policy).first()
         return admin_link(decision, f"#{decision.pk}: {decision.rationale}") if decision else "—"
