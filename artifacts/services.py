@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from artifacts import metrics
 from artifacts.exceptions import GuardNotPassed
@@ -47,7 +48,7 @@ class UrlRefused(DomainError):
     """A URL the guard never fetches (not http or https); the API refuses it first."""
 
     type_slug = "artifact-url-refused"
-    title = "URL refused"
+    title = _("URL refused")
 
 
 def artifact_check_submit(

@@ -206,7 +206,7 @@ class ChannelAdmin(admin.ModelAdmin):
 
 
 class ChannelOrUnroutedFilter(admin.SimpleListFilter):
-    title = "routing"
+    title = _("routing")
     parameter_name = "routed"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:

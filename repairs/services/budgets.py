@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import CHANGE, audit_record
 from core.exceptions import DomainError, NotAllowed
@@ -21,7 +22,7 @@ WorkerStatus = Worker.Status
 
 class InvalidUsage(DomainError):
     type_slug = "invalid-usage"
-    title = "Invalid usage report"
+    title = _("Invalid usage report")
 
 
 @dataclass(frozen=True)
