@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import secrets_shown_once
@@ -280,7 +281,11 @@ class OwnerReportAdmin(admin.ModelAdmin):
         replayed = report_replay_failed(
             report_ids=queryset.values_list("pk", flat=True), by=request.user
         )
-        self.message_user(request, f"Re-queued {replayed} failed report(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            gettext("Re-queued %(n)s failed report(s).") % {"n": replayed},
+            messages.SUCCESS,
+        )
 
     def get_urls(self) -> list:
         purge = path(
@@ -307,7 +312,11 @@ class OwnerReportAdmin(admin.ModelAdmin):
             purged = report_purge_archived(
                 older_than_days=form.cleaned_data["older_than_days"], by=request.user
             )
-            self.message_user(request, f"Purged {purged} archived report(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                gettext("Purged %(n)s archived report(s).") % {"n": purged},
+                messages.SUCCESS,
+            )
             return HttpResponseRedirect(reverse("admin:notifications_ownerreport_changelist"))
         context = {
             **self.admin_site.each_context(request),

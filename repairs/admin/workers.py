@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -116,7 +117,11 @@ class WorkerAdmin(admin.ModelAdmin):
     def resume(self, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
         for worker in queryset:
             if not worker_resume(worker=worker, by=request.user):
-                self.message_user(request, f"{worker.name} was not paused.", messages.WARNING)
+                self.message_user(
+                    request,
+                    gettext("%(worker)s was not paused.") % {"worker": worker.name},
+                    messages.WARNING,
+                )
                 continue
             over = (
                 worker.monthly_budget_cents and month_spend(worker) >= worker.monthly_budget_cents
@@ -192,4 +197,6 @@ class WorkerTokenAdmin(admin.ModelAdmin):
     @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[WorkerToken]) -> None:
         revoked = sum(worker_token_revoke(token=t, revoked_by=request.user) for t in queryset)
-        self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
+        self.message_user(
+            request, gettext("Revoked %(n)s token(s).") % {"n": revoked}, messages.SUCCESS
+        )
