@@ -1,6 +1,8 @@
 """How a report reads on a channel: the same plain text everywhere, built from the report's
 own fields only, so no channel credential can end up in a message."""
 
+from django.utils.translation import gettext as _
+
 from notifications.models import OwnerReport
 from notifications.transports import Message
 
@@ -11,9 +13,9 @@ def render(report: OwnerReport) -> Message:
     who = " · ".join(
         part
         for part in (
-            f"team {report.team}" if report.team else "",
-            f"worker {report.worker}" if report.worker else "",
-            f"task {report.task_id}" if report.task_id else "",
+            _("team %(team)s") % {"team": report.team} if report.team else "",
+            _("worker %(worker)s") % {"worker": report.worker} if report.worker else "",
+            _("task %(task)s") % {"task": report.task_id} if report.task_id else "",
         )
         if part
     )
@@ -21,13 +23,13 @@ def render(report: OwnerReport) -> Message:
     if who:
         lines.append(who)
     for label, value in (
-        ("Progress", report.progress),
-        ("Done", report.done),
-        ("Next", report.next_step),
+        (_("Progress"), report.progress),
+        (_("Done"), report.done),
+        (_("Next"), report.next_step),
     ):
         if value:
             lines.append(f"{label}: {value}")
-    lines.append(f"— {report.source} · report #{report.pk}")
+    lines.append(_("— %(source)s · report #%(pk)s") % {"source": report.source, "pk": report.pk})
     return Message(
         report_id=report.pk,
         source=report.source,
