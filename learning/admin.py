@@ -212,7 +212,9 @@ class LearningMemoryUpdateAdmin(ExportableAdmin):
             pack = prompt_pack_export(team=team, by=request.user)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Prompt pack: {team or 'the whole fleet'}" if pack else "Prompt pack",
+            "title": _("Prompt pack: %(scope)s") % {"scope": team or _("the whole fleet")}
+            if pack
+            else _("Prompt pack"),
             "opts": self.model._meta,
             "teams": teams,
             "team": team,

@@ -39,7 +39,7 @@ class LearningMemoryUpdate(models.Model):
     )
     team = models.SlugField(max_length=100, blank=True, help_text=_("Blank: the whole fleet"))
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    error_class = models.SlugField(max_length=100)
+    error_class = models.SlugField(_("error class"), max_length=100)
     lesson = models.TextField()
     fix = models.TextField(blank=True)
     next_round_priority = models.PositiveSmallIntegerField(

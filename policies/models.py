@@ -59,28 +59,35 @@ class WorkerPolicy(models.Model):
 
     version = models.PositiveIntegerField(unique=True, editable=False)
     max_auto_retries = models.PositiveSmallIntegerField(
+        _("Max auto retries"),
         default=1,
         help_text=_("Retries (and touches) a worker may take on its own, per job and error class"),
     )
     allow_auto_touch = models.BooleanField(
-        default=False, help_text="May a worker revive its stuck claim without approval?"
+        _("Allow auto touch"),
+        default=False,
+        help_text=_("May a worker revive its stuck claim without approval?"),
     )
     auto_proposal_threshold = models.PositiveSmallIntegerField(
-        default=2, help_text="Repeats of one fingerprint that raise a repair proposal; 0 = never"
+        _("Auto proposal threshold"),
+        default=2,
+        help_text=_("Repeats of one fingerprint that raise a repair proposal; 0 = never"),
     )
     repeat_window = models.DurationField(default=timedelta(hours=24))
     approval_ttl = models.DurationField(default=timedelta(hours=24))
     approval_matrix = models.JSONField(
-        default=default_approval_matrix, help_text="Action → role that must approve it"
+        _("Approval matrix"),
+        default=default_approval_matrix,
+        help_text=_("Action → role that must approve it"),
     )
     protected_resources = models.JSONField(
-        default=default_protected_resources, help_text="Glob patterns of targets never touched"
+        default=default_protected_resources, help_text=_("Glob patterns of targets never touched")
     )
     known_repairs = models.JSONField(
-        default=list, blank=True, help_text="Adopted repair proposals: the agreed fix per error"
+        default=list, blank=True, help_text=_("Adopted repair proposals: the agreed fix per error")
     )
     answered_questions = models.JSONField(
-        default=dict, blank=True, help_text="Open policy question → the answer that settled it"
+        default=dict, blank=True, help_text=_("Open policy question → the answer that settled it")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -136,7 +143,7 @@ class Proposal(models.Model):
     occurrences = models.PositiveIntegerField(default=0)
     affected_workers = models.JSONField(default=list, blank=True)
     policy_change = models.JSONField(
-        default=dict, blank=True, help_text="Policy fields this proposal would set if adopted"
+        default=dict, blank=True, help_text=_("Policy fields this proposal would set if adopted")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -191,7 +198,7 @@ class PolicyDecision(models.Model):
         WorkerPolicy, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     changes = models.JSONField(
-        default=dict, blank=True, help_text="Field → [before, after] for a policy change"
+        default=dict, blank=True, help_text=_("Field → [before, after] for a policy change")
     )
     decided_at = models.DateTimeField(auto_now_add=True)
 

@@ -47,7 +47,7 @@ class Worker(WebhookSigned):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="worker", editable=False
     )
-    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     paused_reason = models.CharField(
         max_length=300, blank=True, help_text="Told to the worker when a paused worker calls"
     )
@@ -182,7 +182,7 @@ class RepairEvent(models.Model):
         max_length=200, blank=True, help_text="The job's external id as the worker reported it"
     )
     gate = models.CharField(max_length=20, choices=Gate.choices)
-    error_class = models.SlugField(max_length=100)
+    error_class = models.SlugField(_("error class"), max_length=100)
     fingerprint = models.CharField(max_length=64)
     phase = models.CharField(max_length=200, blank=True)
     action = models.SlugField(max_length=40, blank=True)

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin, SerializerForm, admin_link
@@ -37,31 +38,44 @@ class PolicyChangeForm(SerializerForm):
 
     base = forms.ModelChoiceField(queryset=WorkerPolicy.objects.all(), widget=forms.HiddenInput)
     max_auto_retries = forms.IntegerField(
-        help_text=WorkerPolicy._meta.get_field("max_auto_retries").help_text
+        label=_("Max auto retries"),
+        help_text=WorkerPolicy._meta.get_field("max_auto_retries").help_text,
     )
     allow_auto_touch = forms.BooleanField(
-        required=False, help_text=WorkerPolicy._meta.get_field("allow_auto_touch").help_text
+        label=_("Allow auto touch"),
+        required=False,
+        help_text=WorkerPolicy._meta.get_field("allow_auto_touch").help_text,
     )
     auto_proposal_threshold = forms.IntegerField(
-        help_text=WorkerPolicy._meta.get_field("auto_proposal_threshold").help_text
+        label=_("Auto proposal threshold"),
+        help_text=WorkerPolicy._meta.get_field("auto_proposal_threshold").help_text,
     )
     repeat_window = forms.IntegerField(
         label=_("Repeat window (seconds)"),
-        help_text="Repeats of one fingerprint inside this window count towards a repair "
-        "proposal. 86400 = 24 h.",
+        help_text=_(
+            "Repeats of one fingerprint inside this window count towards a repair "
+            "proposal. 86400 = 24 h."
+        ),
     )
     approval_ttl = forms.IntegerField(
         label=_("Approval TTL (seconds)"),
-        help_text="How long a self-heal request waits for a decision before it expires. "
-        "86400 = 24 h.",
+        help_text=_(
+            "How long a self-heal request waits for a decision before it expires. 86400 = 24 h."
+        ),
     )
     approval_matrix = forms.JSONField(
+        label=_("Approval matrix"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 7, "cols": 60}),
-        help_text="JSON object: action → the role that approves it (risk_reviewer or "
-        f"pls_owner), or {NO_APPROVAL!r} for a risky action that needs no approval. Actions: "
-        f"{', '.join((*ladder.RISKY, *ladder.BUDGETED))}. An action not named goes to "
-        "risk_reviewer.",
+        help_text=format_lazy(
+            _(
+                "JSON object: action → the role that approves it (risk_reviewer or pls_owner), "
+                "or {none} for a risky action that needs no approval. Actions: {actions}. An "
+                "action not named goes to risk_reviewer."
+            ),
+            none=repr(NO_APPROVAL),
+            actions=", ".join((*ladder.RISKY, *ladder.BUDGETED)),
+        ),
     )
     protected_resources = forms.CharField(
         required=False,
@@ -73,6 +87,7 @@ class PolicyChangeForm(SerializerForm):
         ),
     )
     rationale = forms.CharField(
+        label=_("Rationale"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text=_("Why; kept in the decision record."),
     )
@@ -281,7 +296,7 @@ class WorkerPolicyAdmin(ReadOnlyAdmin):
         base = getattr(form, "cleaned_data", {}).get("base") or current
         context = {
             **self.admin_site.each_context(request),
-            "title": "Change the worker policy",
+            "title": _("Change the worker policy"),
             "opts": self.opts,
             "form": form,
             "base": base,
