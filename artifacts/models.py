@@ -10,11 +10,11 @@ class ArtifactGateCheck(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        PASSED = "passed"
-        FAILED = "failed"
-        ERROR = "error"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Failed")
+        ERROR = "error", _("Error")
 
     FINAL = (Status.PASSED, Status.FAILED, Status.ERROR)
 

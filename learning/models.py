@@ -13,15 +13,15 @@ class LearningMemoryUpdate(models.Model):
     """
 
     class Kind(models.TextChoices):
-        REPAIR_LESSON = "repair_lesson", "Repair lesson"
-        POLICY_FRICTION = "policy_friction", "Policy friction"
-        ADOPTION_SIGNAL = "adoption_signal", "Adoption signal"
-        BLOCKING_SIGNAL = "blocking_signal", "Blocking signal"
+        REPAIR_LESSON = "repair_lesson", _("Repair lesson")
+        POLICY_FRICTION = "policy_friction", _("Policy friction")
+        ADOPTION_SIGNAL = "adoption_signal", _("Adoption signal")
+        BLOCKING_SIGNAL = "blocking_signal", _("Blocking signal")
 
     class Review(models.TextChoices):
-        PENDING = "pending"
-        ACCEPTED = "accepted"
-        RETIRED = "retired"
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        RETIRED = "retired", _("Retired")
 
     worker = models.ForeignKey(
         "repairs.Worker",

@@ -17,9 +17,9 @@ from core.roles import ROLES
 class Status(models.TextChoices):
     """How urgently a report needs a human. Ordered: a channel takes its minimum and above."""
 
-    NORMAL = "normal", "Normal"
-    WARNING = "warning", "Warning"
-    CRITICAL = "critical", "Critical"
+    NORMAL = "normal", _("Normal")
+    WARNING = "warning", _("Warning")
+    CRITICAL = "critical", _("Critical")
 
     @classmethod
     def at_least(cls, minimum: str) -> list[str]:
@@ -48,12 +48,12 @@ class Channel(WebhookSigned):
     adds the old ``X-PLS-Signature`` under ``signing_secret`` for receivers not moved yet."""
 
     class Kind(models.TextChoices):
-        DISCORD = "discord", "Discord webhook"
-        TELEGRAM = "telegram", "Telegram bot"
-        SLACK = "slack", "Slack webhook"
-        LINE = "line", "LINE Messaging API push"
-        WEBHOOK = "webhook", "Generic webhook (Standard Webhooks signatures)"
-        EMAIL = "email", "Email"
+        DISCORD = "discord", _("Discord webhook")
+        TELEGRAM = "telegram", _("Telegram bot")
+        SLACK = "slack", _("Slack webhook")
+        LINE = "line", _("LINE Messaging API push")
+        WEBHOOK = "webhook", _("Generic webhook (Standard Webhooks signatures)")
+        EMAIL = "email", _("Email")
 
     # Fields that hold credentials: write-only in the console, never rendered or logged.
     SECRET_FIELDS = ("url", "token", "signing_secret")
@@ -194,11 +194,11 @@ class OwnerReport(models.Model):
     """One report for one channel: a row of the outbox, archived once the channel took it."""
 
     class State(models.TextChoices):
-        UNROUTED = "unrouted", "Unrouted (no channel matches yet)"
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed (permanent error)"
-        SUPPRESSED = "suppressed", "Suppressed duplicate"
+        UNROUTED = "unrouted", _("Unrouted (no channel matches yet)")
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed (permanent error)")
+        SUPPRESSED = "suppressed", _("Suppressed duplicate")
 
     # What the caller said, as opposed to delivery bookkeeping: copied when a report is
     # routed to several channels.

@@ -119,15 +119,15 @@ class Proposal(models.Model):
     questions, or friction a worker reported."""
 
     class Kind(models.TextChoices):
-        REPAIR = "repair"
-        POLICY_QUESTION = "policy_question", "Policy question"
-        FRICTION = "friction"
+        REPAIR = "repair", _("Repair")
+        POLICY_QUESTION = "policy_question", _("Policy question")
+        FRICTION = "friction", _("Friction")
 
     class Status(models.TextChoices):
-        OPEN = "open"
-        DEFERRED = "deferred"
-        ADOPTED = "adopted"
-        REJECTED = "rejected"
+        OPEN = "open", _("Open")
+        DEFERRED = "deferred", _("Deferred")
+        ADOPTED = "adopted", _("Adopted")
+        REJECTED = "rejected", _("Rejected")
 
     # A deferred proposal is still undecided: it can be decided later and it still collects
     # the repeats of its fingerprint.
@@ -179,9 +179,9 @@ class PolicyDecision(models.Model):
     refuses UPDATE and DELETE, and the console offers neither."""
 
     class Decision(models.TextChoices):
-        ADOPT = "adopt"
-        REJECT = "reject"
-        DEFER = "defer"
+        ADOPT = "adopt", _("Adopt")
+        REJECT = "reject", _("Reject")
+        DEFER = "defer", _("Defer")
 
     proposal = models.ForeignKey(
         Proposal, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
