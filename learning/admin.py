@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ExportableAdmin, ReadOnlyAdmin, admin_link
@@ -157,34 +158,38 @@ class LearningMemoryUpdateAdmin(ExportableAdmin):
 
     @admin.action(description=_("Accept into the prompt pack"), permissions=["review"])
     def accept(self, request: HttpRequest, queryset: QuerySet[LearningMemoryUpdate]) -> None:
-        self._review_each(request, queryset, learning_update_accept, "accepted")
+        self._review_each(request, queryset, learning_update_accept, _("accepted"))
 
     @admin.action(description=_("Retire (out of the prompt pack)"), permissions=["review"])
     def retire(self, request: HttpRequest, queryset: QuerySet[LearningMemoryUpdate]) -> None:
-        self._review_each(request, queryset, learning_update_retire, "retired")
+        self._review_each(request, queryset, learning_update_retire, _("retired"))
 
     @admin.action(description=_("Share with the whole fleet"), permissions=["review"])
     def share_fleet_wide(
         self, request: HttpRequest, queryset: QuerySet[LearningMemoryUpdate]
     ) -> None:
-        self._review_each(request, queryset, learning_update_share, "shared with the whole fleet")
+        self._review_each(
+            request, queryset, learning_update_share, _("shared with the whole fleet")
+        )
 
     def _review_each(
         self,
         request: HttpRequest,
         queryset: QuerySet[LearningMemoryUpdate],
         service: Callable[..., LearningMemoryUpdate],
-        done: str,
+        done: object,
     ) -> None:
         for update in queryset:
             try:
                 service(update=update, by=request.user)
             except DomainError as refused:
+                said = gettext("Learning update #%(pk)s: %(why)s")
                 self.message_user(
-                    request, f"Learning update #{update.pk}: {refused.detail}", messages.ERROR
+                    request, said % {"pk": update.pk, "why": refused.detail}, messages.ERROR
                 )
             else:
-                self.message_user(request, f"Learning update #{update.pk} {done}.")
+                said = gettext("Learning update #%(pk)s %(done)s.")
+                self.message_user(request, said % {"pk": update.pk, "done": done})
 
     # --- The prompt pack page ---
 

@@ -200,8 +200,11 @@ class ChannelAdmin(admin.ModelAdmin):
             channel_send_test(channel=channel, by=request.user)
         self.message_user(
             request,
-            f"Queued a test report for {queryset.count()} channel(s); "
-            "its state in Owner reports shows whether the channel took it.",
+            gettext(
+                "Queued a test report for %(n)s channel(s); "
+                "its state in Owner reports shows whether the channel took it."
+            )
+            % {"n": queryset.count()},
             messages.SUCCESS,
         )
 

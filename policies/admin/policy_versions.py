@@ -281,8 +281,8 @@ class WorkerPolicyAdmin(ReadOnlyAdmin):
             return self._change_policy_page(request, form)
         self.message_user(
             request,
-            f"Worker policy v{decision.policy_after.version} is in force "
-            f"(decision #{decision.pk}).",
+            _("Worker policy v%(version)s is in force (decision #%(pk)s).")
+            % {"version": decision.policy_after.version, "pk": decision.pk},
             messages.SUCCESS,
         )
         return HttpResponseRedirect(reverse("admin:policies_workerpolicy_changelist"))
