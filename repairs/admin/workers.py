@@ -88,9 +88,13 @@ class WorkerAdmin(admin.ModelAdmin):
     def spend(self, worker: Worker) -> str:
         spent = month_spend(worker)
         if not worker.monthly_budget_cents:
-            return f"${spent / 100:,.2f} (no budget)"
+            return gettext("%(spent)s (no budget)") % {"spent": f"${spent / 100:,.2f}"}
         share = spent * 100 // worker.monthly_budget_cents
-        return f"${spent / 100:,.2f} of ${worker.monthly_budget_cents / 100:,.2f} ({share} %)"
+        return gettext("%(spent)s of %(budget)s (%(share)s %%)") % {
+            "spent": f"${spent / 100:,.2f}",
+            "budget": f"${worker.monthly_budget_cents / 100:,.2f}",
+            "share": share,
+        }
 
     def has_owner_permission(self, request: HttpRequest) -> bool:
         # Pausing and resuming are the owner's (DESIGN §1: the owner manages workers).

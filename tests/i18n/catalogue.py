@@ -12,20 +12,24 @@ PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%%")
 
 
 def english_entries() -> list[str]:
-    """Every msgid and msgid_plural of the catalogue (the header left out)."""
-    entries: list[str] = []
-    field = ""
+    """Every msgid and msgid_plural of the catalogue (the header left out), except those
+    whose translation is the same text: a product name ("Slack webhook") reads the same."""
+    fields: list[tuple[str, str]] = []
     for line in PO.read_text(encoding="utf-8").splitlines():
         start = re.match(r'^(msgid|msgid_plural|msgstr\S*) (".*")$', line)
         if start:
-            field = start.group(1)
-            if field.startswith("msgid"):
-                entries.append(ast.literal_eval(start.group(2)))
-        elif line.startswith('"') and field.startswith("msgid"):
-            entries[-1] += ast.literal_eval(line)
-        elif not line.startswith('"'):
-            field = ""
-    return [entry for entry in entries if entry]
+            fields.append((start.group(1), ast.literal_eval(start.group(2))))
+        elif line.startswith('"') and fields:
+            fields[-1] = (fields[-1][0], fields[-1][1] + ast.literal_eval(line))
+    entries: list[str] = []
+    english: list[str] = []
+    for field, text in fields:
+        if field.startswith("msgid"):
+            english.append(text)
+        elif english:  # the msgstr closing an entry
+            entries += [msgid for msgid in english if msgid and msgid != text]
+            english = []
+    return entries
 
 
 def shown_pattern(msgid: str) -> re.Pattern[str] | None:
