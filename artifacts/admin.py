@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from artifacts.api import ArtifactCheckOutput
 from artifacts.models import ArtifactGateCheck
@@ -49,15 +50,15 @@ class ArtifactGateCheckAdmin(ExportableAdmin, ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ArtifactGateCheck]:
         return artifact_check_list(user=request.user)
 
-    @admin.display(description="job", ordering="job__external_id")
+    @admin.display(description=_("job"), ordering="job__external_id")
     def job_link(self, check: ArtifactGateCheck) -> str:
         return admin_link(check.job, check.job.external_id)
 
-    @admin.display(description="reason")
+    @admin.display(description=_("reason"))
     def short_reason(self, check: ArtifactGateCheck) -> str:
         return check.reason if len(check.reason) <= 120 else check.reason[:119] + "…"
 
-    @admin.display(description="per-URL results")
+    @admin.display(description=_("per-URL results"))
     def url_results(self, check: ArtifactGateCheck) -> str:
         if not check.results:
             return "— (not run yet)" if check.status in ("pending", "running") else "—"

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
 from core.exceptions import Conflict
 
 
@@ -11,4 +13,4 @@ class GuardNotPassed(Conflict):
     """
 
     type_slug = "artifact_guard"
-    title = "Artifact guard not passed"
+    title = _("Artifact guard not passed")

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ArtifactGateCheck(models.Model):
@@ -9,11 +10,11 @@ class ArtifactGateCheck(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        PASSED = "passed"
-        FAILED = "failed"
-        ERROR = "error"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Failed")
+        ERROR = "error", _("Error")
 
     FINAL = (Status.PASSED, Status.FAILED, Status.ERROR)
 
@@ -30,7 +31,7 @@ class ArtifactGateCheck(models.Model):
     # One entry per checked URL: url, role (primary/upload), status_code, final_url,
     # latency_ms, content_type, bytes_read, sha256, passed, error.
     results = models.JSONField(default=list, blank=True)
-    reason = models.TextField(blank=True, help_text="Why the check failed, in words")
+    reason = models.TextField(blank=True, help_text=_("Why the check failed, in words"))
     failing_url = models.URLField(max_length=2000, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -41,6 +42,8 @@ class ArtifactGateCheck(models.Model):
     bodies_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("artifact gate check")
+        verbose_name_plural = _("artifact gate checks")
         db_table = "artifact_gate_checks"
         ordering = ["-created_at", "-id"]
         indexes = [

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from artifacts import metrics
 from artifacts.exceptions import GuardNotPassed
@@ -48,7 +49,7 @@ class UrlRefused(DomainError):
     """A URL the guard never fetches (not http or https); the API refuses it first."""
 
     type_slug = "artifact-url-refused"
-    title = "URL refused"
+    title = _("URL refused")
 
 
 def artifact_check_submit(

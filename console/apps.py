@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsoleConfig(AppConfig):
@@ -7,7 +8,7 @@ class ConsoleConfig(AppConfig):
     Installed before ``django.contrib.admin`` so its ``admin/index.html`` is the one used."""
 
     name = "console"
-    verbose_name = "PLS Ops Console"
+    verbose_name = _("PLS Ops Console")
 
     def ready(self) -> None:
         from console import retention

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 
 from core.problems import PROBLEM_CONTENT_TYPE, problem
@@ -94,8 +95,9 @@ def ready(request: HttpRequest) -> JsonResponse:
     if failures:
         body = problem(
             503,
-            "Service Unavailable",
-            "Not ready: " + ", ".join(sorted(failures)) + " unavailable.",
+            gettext("Service Unavailable"),
+            gettext("Not ready: %(failures)s unavailable.")
+            % {"failures": ", ".join(sorted(failures))},
             "not-ready",
             checks=checks,
         )

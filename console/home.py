@@ -11,15 +11,19 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.roles import acts_as_decider, roles_of
 from dashboards import charts, milestones, selectors
 from dashboards.scorecard import MAX_DAYS, build_scorecard
 from policies.models import Proposal
-from repairs.models import SelfHealRequest
+from repairs.models import SelfHealRequest, Worker
 
 SCORECARD_CHOICES = (1, 7, 30, 90)
-SPARKLINE_DAYS = 30
+# The events-per-day chart covers the scorecard's window, but never fewer days than a week
+# (one point draws no line); its caption always names its own window.
+SPARKLINE_MIN_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,8 @@ def console_home(request: HttpRequest) -> dict:
         return context
 
     days = _days(request)
-    card = build_scorecard(days=days, now=now, per_day_days=SPARKLINE_DAYS)
+    sparkline_days = max(days, SPARKLINE_MIN_DAYS)
+    card = build_scorecard(days=days, now=now, per_day_days=sparkline_days)
     acceptance = milestones.d7_acceptance(mark=card["events"]["mark"])
     tracker = milestones.milestones(acceptance)
     board = selectors.worker_board(now=now, limit=settings.PLS_CONSOLE_WORKER_BOARD_LIMIT)
@@ -105,26 +110,37 @@ def console_home(request: HttpRequest) -> dict:
                 {"worker": worker, "budget": charts.budget_bar(worker.use)} for worker in board
             ],
             "workers_total": sum(card["workers"]["by_status"].values()),
+            "worker_statuses": [
+                (Worker.Status(status).label if status in Worker.Status.values else status, n)
+                for status, n in card["workers"]["by_status"].items()
+            ],
             "charts": {
                 "gates": charts.bar_chart(
-                    list(events["by_gate"].items()), label=f"Repair events by gate, {days} d"
+                    list(events["by_gate"].items()),
+                    label=_("Repair events by gate, %(days)s d") % {"days": days},
                 ),
                 "classes": charts.bar_chart(
                     [(row["error_class"], row["count"]) for row in events["by_error_class"]],
-                    label=f"Top error classes, {days} d",
+                    label=_("Top error classes, %(days)s d") % {"days": days},
                 ),
                 "per_day": charts.sparkline(
                     per_day,
-                    label=f"Repair events per day, last {SPARKLINE_DAYS} days: "
-                    f"{sum(count for _, count in per_day)} in all",
+                    label=ngettext(
+                        "Repair events per day, last %(days)s day: %(total)s in all",
+                        "Repair events per day, last %(days)s days: %(total)s in all",
+                        sparkline_days,
+                    )
+                    % {"days": sparkline_days, "total": sum(count for _d, count in per_day)},
                 ),
                 "latency": charts.latency_histogram(
                     card["self_heal"]["latencies"],
-                    label=f"Approval latency of {latency['decided']} decided requests, {days} d",
+                    label=_("Approval latency of %(decided)s decided requests, %(days)s d")
+                    % {"decided": latency["decided"], "days": days},
                 ),
             },
-            "sparkline_total": sum(count for _, count in per_day),
-            "sparkline_peak": max((count for _, count in per_day), default=0),
+            "sparkline_days": sparkline_days,
+            "sparkline_total": sum(count for _d, count in per_day),
+            "sparkline_peak": max((count for _d, count in per_day), default=0),
         }
     )
     return context

@@ -7,9 +7,12 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from console.chat.link import chat_link
 from console.home import console_home
+from console.language import language_choose
 from console.my_settings import my_settings
 from console.views import self_heal_decide
 from core.admin import ConsoleListAdmin
@@ -24,9 +27,9 @@ class OpsConsoleSite(admin.AdminSite):
     the D7 acceptance panel, the milestones, the worker board and the scorecard, above the
     app list; each part only for people who may read it."""
 
-    site_header = "PLS Ops Console"
-    site_title = "PLS Ops Console"
-    index_title = "Fleet governance"
+    site_header = gettext_lazy("PLS Ops Console")
+    site_title = gettext_lazy("PLS Ops Console")
+    index_title = gettext_lazy("Fleet governance")
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         context = {
@@ -66,6 +69,11 @@ class OpsConsoleSite(admin.AdminSite):
                 name="console_chat_link",
             ),
             path("console/my-settings/", self.admin_view(my_settings), name="console_my_settings"),
+            path(
+                "console/language/",
+                self.admin_view(language_choose),
+                name="console_language_choose",
+            ),
             *super().get_urls(),
         ]
 
@@ -79,7 +87,7 @@ def governance_summary(request: HttpRequest) -> list[dict[str, Any]]:
         pending = SelfHealRequest.Status.PENDING
         lines.append(
             {
-                "label": "Self-heal requests pending",
+                "label": _("Self-heal requests pending"),
                 "count": self_heal_request_list(user=user).filter(status=pending).count(),
                 "url": reverse("admin:repairs_selfhealrequest_changelist")
                 + f"?status__exact={pending}",
@@ -92,7 +100,7 @@ def governance_summary(request: HttpRequest) -> list[dict[str, Any]]:
         others = ",".join(kind for kind in Proposal.Kind if kind != question)
         lines += [
             {
-                "label": "Proposals to decide",
+                "label": _("Proposals to decide"),
                 "count": proposal_list()
                 .filter(status__in=Proposal.UNDECIDED)
                 .exclude(kind=question)
@@ -100,7 +108,7 @@ def governance_summary(request: HttpRequest) -> list[dict[str, Any]]:
                 "url": f"{proposals}?status__in={undecided}&kind__in={others}",
             },
             {
-                "label": "Policy questions open",
+                "label": _("Policy questions open"),
                 "count": open_question_count(),
                 "url": f"{proposals}?status__in={undecided}&kind__exact={question}",
             },

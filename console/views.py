@@ -10,12 +10,19 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
 from repairs.forms import SelfHealApproveForm, SelfHealRejectForm
+from repairs.models import SelfHealRequest
 from repairs.selectors import self_heal_request_list
 from repairs.services import self_heal_request_decide
+
+
+def refusal(pk: int, why: object) -> dict[str, object]:
+    return {"pk": pk, "why": why}
+
 
 DECISIONS = {"approve": SelfHealApproveForm, "reject": SelfHealRejectForm}
 
@@ -33,19 +40,24 @@ def self_heal_decide(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for message in errors:
-                messages.error(request, f"Self-heal request #{pk}: {message}")
+                messages.error(
+                    request, _("Self-heal request #%(pk)s: %(why)s") % refusal(pk, message)
+                )
         return HttpResponseRedirect(home)
     try:
         decided = self_heal_request_decide(
             request=heal, user=request.user, approve=form_class.approve, note=form.validated["note"]
         )
     except DomainError as refused:
-        messages.error(request, f"Self-heal request #{pk}: {refused.detail}")
+        messages.error(
+            request, _("Self-heal request #%(pk)s: %(why)s") % refusal(pk, refused.detail)
+        )
     else:
-        may = "may" if decided.status == "approved" else "may not"
+        if decided.status == SelfHealRequest.Status.APPROVED:
+            said = _("Self-heal request #%(pk)s approved: %(worker)s may %(action)s now.")
+        else:
+            said = _("Self-heal request #%(pk)s rejected: %(worker)s may not %(action)s now.")
         messages.success(
-            request,
-            f"Self-heal request #{decided.pk} {decided.status}: {decided.worker} {may} "
-            f"{decided.action} now.",
+            request, said % {"pk": decided.pk, "worker": decided.worker, "action": decided.action}
         )
     return HttpResponseRedirect(home)

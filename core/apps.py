@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
@@ -7,4 +8,4 @@ class CoreConfig(AppConfig):
     (``core.models.IdempotencyKey``)."""
 
     name = "core"
-    verbose_name = "Kernel"
+    verbose_name = _("Kernel")

@@ -4,13 +4,17 @@ the web layer."""
 
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     """Base of the application's exceptions: each maps to one problem type and status."""
 
     status_code = 400
     type_slug = "domain-error"
-    title = "Request could not be processed"
+    # Lazy: the problem document's title follows the request's language.
+    title: str | Promise = _("Request could not be processed")
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -21,7 +25,7 @@ class DomainError(Exception):
 class Conflict(DomainError):
     status_code = 409
     type_slug = "conflict"
-    title = "Conflict"
+    title = _("Conflict")
 
 
 class NotAllowed(DomainError):
@@ -29,18 +33,18 @@ class NotAllowed(DomainError):
 
     status_code = 403
     type_slug = "not-allowed"
-    title = "Not allowed"
+    title = _("Not allowed")
 
 
 class TransitionNotAllowed(Conflict):
     """The record is no longer in a state that allows this change (decided, expired, stale)."""
 
     type_slug = "transition-not-allowed"
-    title = "Transition not allowed"
+    title = _("Transition not allowed")
 
 
 class IdempotencyConflict(Conflict):
     """The Idempotency-Key was first used with another request (another body or route)."""
 
     type_slug = "idempotency-conflict"
-    title = "Idempotency key reused with another body"
+    title = _("Idempotency key reused with another body")

@@ -50,13 +50,16 @@ class RequestBodyLimitMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return problem_response(400, "Bad request", "Content-Length is not a number.")
+            return problem_response(
+                400, _("Bad request"), _("Content-Length is not a number."), "bad-request"
+            )
         limit = settings.PLS_MAX_REQUEST_BYTES
         if length > limit:
             return problem_response(
                 413,
-                "Request body too large",
-                f"The body is {length} bytes; the limit is {limit} bytes.",
+                _("Request body too large"),
+                _("The body is %(length)s bytes; the limit is %(limit)s bytes.")
+                % {"length": length, "limit": limit},
                 type_slug="request-too-large",
             )
         return self.get_response(request)

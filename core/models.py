@@ -20,7 +20,7 @@ class MetricTotal(models.Model):
     histogram's bucket, sum or count, added to by whichever process did the work and read by
     /metrics at scrape time. Rows only grow; nothing purges them, so no total goes back."""
 
-    sample = models.CharField(max_length=200, help_text="e.g. pls_repair_events_total")
+    sample = models.CharField(max_length=200, help_text=_("e.g. pls_repair_events_total"))
     labels = models.CharField(
         max_length=500, blank=True, help_text='Canonical JSON, e.g. {"gate":"stuck_claim"}'
     )

@@ -12,7 +12,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -24,12 +25,34 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://pls-ops-console.dev/problems/"
 
 
-def problem(status_code: int, title: str, detail: str, type_slug: str, **extra: Any) -> dict:
+# The titles of the statuses the console answers with, in the person's language; any other
+# status keeps its HTTP reason phrase. The `type` never changes with the language.
+STATUS_TITLES = {
+    400: gettext_lazy("Bad Request"),
+    401: gettext_lazy("Unauthorized"),
+    403: gettext_lazy("Forbidden"),
+    404: gettext_lazy("Not Found"),
+    405: gettext_lazy("Method Not Allowed"),
+    406: gettext_lazy("Not Acceptable"),
+    409: gettext_lazy("Conflict"),
+    413: gettext_lazy("Request Entity Too Large"),
+    415: gettext_lazy("Unsupported Media Type"),
+    423: gettext_lazy("Locked"),
+    429: gettext_lazy("Too Many Requests"),
+    500: gettext_lazy("Internal Server Error"),
+    503: gettext_lazy("Service Unavailable"),
+}
+
+
+def problem(
+    status_code: int, title: str | Promise, detail: str, type_slug: str, **extra: Any
+) -> dict:
     # Extension members never override the standard ones (an extra "status" once did).
+    # The title follows the request's language (a lazy text becomes a string here).
     return {
         **extra,
         "type": PROBLEM_BASE + type_slug,
-        "title": title,
+        "title": str(title),
         "status": status_code,
         "detail": detail,
     }
@@ -77,8 +100,8 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         connection.close_if_unusable_or_obsolete()
         body = problem(
             503,
-            "Service Unavailable",
-            "The database is unavailable; retry shortly.",
+            gettext("Service Unavailable"),
+            gettext("The database is unavailable; retry shortly."),
             "database-unavailable",
         )
         return Response(
@@ -99,8 +122,8 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         body = problem(
             response.status_code,
-            "Invalid request",
-            "One or more fields are invalid; see errors.",
+            gettext("Invalid request"),
+            gettext("One or more fields are invalid; see errors."),
             "validation-error",
             errors=_field_errors(exc.detail),
         )
@@ -119,6 +142,8 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
 
 
 def _title_for(status_code: int) -> str:
+    if status_code in STATUS_TITLES:
+        return str(STATUS_TITLES[status_code])
     try:
         return HTTPStatus(status_code).phrase
     except ValueError:
@@ -143,7 +168,8 @@ def refusal(
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return refusal(request, 404, f"No resource at {request.path}.", "not-found")
+    detail = gettext("No resource at %(path)s.") % {"path": request.path}
+    return refusal(request, 404, detail, "not-found")
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -156,5 +182,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if not wants_problem(request):
         return defaults.server_error(request)
     return problem_response(
-        500, "Internal Server Error", "The server failed; the error is logged.", "server-error"
+        500,
+        gettext("Internal Server Error"),
+        gettext("The server failed; the error is logged."),
+        "server-error",
     )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DashboardsConfig(AppConfig):
@@ -6,6 +7,7 @@ class DashboardsConfig(AppConfig):
     figures drawn from every other app's records."""
 
     name = "dashboards"
+    verbose_name = _("Dashboards")
 
     def ready(self) -> None:
         from dashboards.digests import daily_scorecard, weekly_learning_review

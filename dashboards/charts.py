@@ -12,6 +12,7 @@ from datetime import date
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 BAR = "var(--secondary, #417690)"
 MUTED = "var(--body-quiet-color, #666)"
@@ -164,7 +165,7 @@ def latency_histogram(latencies: Sequence[float], *, label: str, width: int = 42
 def budget_bar(use: float | None, *, width: int = 120, height: int = 12) -> SafeString:
     """A worker's spend against its monthly budget; amber from 80 %, red from 100 %."""
     if use is None:
-        return format_html('<span class="quiet">{}</span>', "no budget")
+        return format_html('<span class="quiet">{}</span>', gettext("no budget"))
     shown = min(use, 1.0)
     colour = BAD if use >= 1 else WARN if use >= 0.8 else GOOD
     percent = round(use * 100)
@@ -180,6 +181,12 @@ def budget_bar(use: float | None, *, width: int = 120, height: int = 12) -> Safe
     )
     return format_html(
         '{}<span class="budget-figure">{} %</span>',
-        _svg(width, height, f"{percent} % of the monthly budget", body, css="chart budget"),
+        _svg(
+            width,
+            height,
+            gettext("%(percent)s %% of the monthly budget") % {"percent": percent},
+            body,
+            css="chart budget",
+        ),
         percent,
     )

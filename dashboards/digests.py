@@ -51,25 +51,27 @@ def daily_scorecard() -> dict[str, Any]:
         "start": when(now - timedelta(days=1)),
         "end": when(now),
     }
-    day = period + "\n" + _line("by gate", by_gate) + "\n" + _line("verdicts", by_decision)
+    day = period + "\n" + _line(_("by gate"), by_gate) + "\n" + _line(_("verdicts"), by_decision)
     return {
-        "title": f"Daily scorecard: {sum(by_gate.values())} repair events in 24 h",
+        "title": _("Daily scorecard: %(n)s repair events in 24 h") % {"n": sum(by_gate.values())},
         "status": "warning" if waiting else "normal",
         "done": day + "\n" + scorecard_lines(build_scorecard(days=DIGEST_DAYS)),
         "progress": (
-            f"{waiting} self-heal request(s) pending"
-            + (f", oldest {timesince(oldest, now)}" if oldest else "")
-            + f"; {open_proposals} open proposal(s); {open_question_count()} open policy "
-            "question(s)."
+            _("%(n)s self-heal request(s) pending") % {"n": waiting}
+            + (_(", oldest %(age)s") % {"age": timesince(oldest, now)} if oldest else "")
+            + _("; %(proposals)s open proposal(s); %(questions)s open policy question(s).")
+            % {"proposals": open_proposals, "questions": open_question_count()}
         ),
-        "next_step": "Decide what is waiting in the console." if waiting or open_proposals else "",
+        "next_step": _("Decide what is waiting in the console.")
+        if waiting or open_proposals
+        else "",
         # The console home shows the same panels and the scorecard.
         "link": reverse("admin:index"),
     }
 
 
 def _line(label: str, counts: dict[str, int]) -> str:
-    shown = ", ".join(f"{key} {n}" for key, n in sorted(counts.items())) or "none"
+    shown = ", ".join(f"{key} {n}" for key, n in sorted(counts.items())) or _("none")
     return f"{label}: {shown}"
 
 
@@ -84,20 +86,44 @@ def scorecard_lines(card: dict) -> str:
     mean = stuck["mean_seconds_to_resolution"]
     median = latency["median_seconds"]
     p90 = latency["p90_seconds"]
+    na = _("n/a")
     return "\n".join(
         [
-            f"{card['window']['days']}-day scorecard: {card['events']['total']} events",
-            f"retry success: {f'{rate:.0%}' if rate is not None else 'n/a'} "
-            f"({retries['resolved']} resolved, {retries['failed']} failed, "
-            f"{retries['no_outcome']} without outcome)",
-            f"stuck claims: {stuck['detected']} ({stuck['lease_expired']} lease expired), "
-            f"mean time to resolution {duration(mean, 'n/a')}",
-            f"artifact checks: {guard['checks_passed']} passed, {guard['checks_failed']} failed; "
-            f"{guard['completions_blocked']} completion(s) blocked",
-            f"approval latency: median {duration(median, 'n/a')}, p90 {duration(p90, 'n/a')} "
-            f"over {latency['decided']} decision(s)",
-            f"proposals: {proposals['adopted']} adopted, {proposals['rejected']} rejected, "
-            f"{proposals['open']} open",
+            _("%(days)s-day scorecard: %(n)s events")
+            % {"days": card["window"]["days"], "n": card["events"]["total"]},
+            _(
+                "retry success: %(rate)s (%(resolved)s resolved, %(failed)s failed, "
+                "%(open)s without outcome)"
+            )
+            % {
+                "rate": f"{rate:.0%}" if rate is not None else na,
+                "resolved": retries["resolved"],
+                "failed": retries["failed"],
+                "open": retries["no_outcome"],
+            },
+            _("stuck claims: %(n)s (%(expired)s lease expired), mean time to resolution %(mean)s")
+            % {
+                "n": stuck["detected"],
+                "expired": stuck["lease_expired"],
+                "mean": duration(mean, na),
+            },
+            _(
+                "artifact checks: %(passed)s passed, %(failed)s failed; "
+                "%(blocked)s completion(s) blocked"
+            )
+            % {
+                "passed": guard["checks_passed"],
+                "failed": guard["checks_failed"],
+                "blocked": guard["completions_blocked"],
+            },
+            _("approval latency: median %(median)s, p90 %(p90)s over %(n)s decision(s)")
+            % {"median": duration(median, na), "p90": duration(p90, na), "n": latency["decided"]},
+            _("proposals: %(adopted)s adopted, %(rejected)s rejected, %(open)s open")
+            % {
+                "adopted": proposals["adopted"],
+                "rejected": proposals["rejected"],
+                "open": proposals["open"],
+            },
             _("fleet budget: %(spent)s of %(budget)s spent this month")
             % {"spent": money(budget["spent_cents"]), "budget": money(budget["budget_cents"])},
         ]
@@ -142,26 +168,29 @@ def weekly_learning_review() -> dict[str, Any]:
     )
     pending = updates.filter(review=Review.PENDING).count()
 
-    title = f"Weekly learning review: {friction_count} friction report(s)"
+    title = _("Weekly learning review: %(n)s friction report(s)") % {"n": friction_count}
     if new_count or again_count:
-        title += f", {new_count} new lesson(s), {again_count} learned again"
+        title += _(", %(new)s new lesson(s), %(again)s learned again") % {
+            "new": new_count,
+            "again": again_count,
+        }
     done = [
         period,
-        "top error classes: " + (", ".join(f"{name} {n}" for name, n in top) or "none"),
-        _line("new lessons by kind", dict(new.values_list("kind").annotate(n=Count("id")))),
-        _line("proposals decided", decided),
+        _("top error classes: ") + (", ".join(f"{name} {n}" for name, n in top) or _("none")),
+        _line(_("new lessons by kind"), dict(new.values_list("kind").annotate(n=Count("id")))),
+        _line(_("proposals decided"), decided),
     ]
     sections = [
         _section(
-            f"New lessons ({new_count})",
+            _("New lessons (%(n)s)") % {"n": new_count},
             (_lesson(u) for u in new.order_by("next_round_priority", "-occurrences", "id")[:shown]),
         ),
         _section(
-            f"Learned again ({again_count})",
+            _("Learned again (%(n)s)") % {"n": again_count},
             (_lesson(u) for u in again.order_by("-occurrences", "id")[:shown]),
         ),
         _section(
-            f"Friction ({friction_count})",
+            _("Friction (%(n)s)") % {"n": friction_count},
             [
                 *(
                     f"- {u.error_class}: {u.lesson} ({u.occurrences}x)"
@@ -182,10 +211,13 @@ def weekly_learning_review() -> dict[str, Any]:
         "done": "\n".join(done),
         "progress": "\n\n".join(section for section in sections if section),
         "next_step": (
-            f"Review {pending} pending lesson(s) in the console: accepted ones go into the "
-            "teams' prompt packs."
+            _(
+                "Review %(n)s pending lesson(s) in the console: accepted ones go into the "
+                "teams' prompt packs."
+            )
+            % {"n": pending}
             if pending
-            else "Review friction and adopt or retire repairs in the console."
+            else _("Review friction and adopt or retire repairs in the console.")
         ),
         "link": reverse("admin:learning_learningmemoryupdate_changelist"),
     }

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.contrib import admin
 from django.db.models import Model
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from artifacts.models import ArtifactGateCheck
 from dashboards.models import EventDayCount
@@ -104,10 +105,10 @@ def _events_check() -> Check:
     )
     done = len(first) >= D7_MIN_EVENTS
     return Check(
-        label=f"≥ {D7_MIN_EVENTS} repair / friction events",
+        label=_("≥ %(n)s repair / friction events") % {"n": D7_MIN_EVENTS},
         done=done,
         url=changelist(RepairEvent),
-        detail=f"{len(first)}{'+' if done else ''} reported",
+        detail=_("%(n)s reported") % {"n": f"{len(first)}{'+' if done else ''}"},
         at=max(first) if done else None,
     )
 
@@ -125,10 +126,10 @@ def _artifact_pass_check(mark: int) -> Check:
     )
     if check is not None:
         return Check(
-            label="≥ 1 artifact guard pass",
+            label=_("≥ 1 artifact guard pass"),
             done=True,
             url=changelist(ArtifactGateCheck, "status__exact=passed"),
-            detail=f"artifact check #{check[0]} passed",
+            detail=_("artifact check #%(pk)s passed") % {"pk": check[0]},
             at=check[1] or check[2],
         )
     passed = {"gate": Gate.ARTIFACT_GUARD, "error_class__endswith": "passed"}
@@ -147,27 +148,27 @@ def _artifact_pass_check(mark: int) -> Check:
     found = rolled or live
     if found is not None:
         return Check(
-            label="≥ 1 artifact guard pass",
+            label=_("≥ 1 artifact guard pass"),
             done=True,
             url=changelist(RepairEvent, f"gate__exact=artifact_guard&error_class={found[0]}"),
-            detail=f"{found[0]} reported",
+            detail=_("%(n)s reported") % {"n": found[0]},
             at=midnight(found[1]) if rolled else found[1],
         )
     return Check(
-        label="≥ 1 artifact guard pass",
+        label=_("≥ 1 artifact guard pass"),
         done=False,
         url=changelist(ArtifactGateCheck),
-        detail="no passed artifact check yet",
+        detail=_("no passed artifact check yet"),
     )
 
 
 def _decision_check() -> Check:
     first = PolicyDecision.objects.order_by("pk").values_list("pk", "decided_at").first()
     return Check(
-        label="≥ 1 policy decision",
+        label=_("≥ 1 policy decision"),
         done=first is not None,
         url=changelist(PolicyDecision),
-        detail=f"decision #{first[0]}" if first else "no decision yet",
+        detail=_("decision #%(pk)s") % {"pk": first[0]} if first else _("no decision yet"),
         at=first[1] if first else None,
     )
 
@@ -194,7 +195,7 @@ def _digest_sent(name: str, label: str) -> Check:
         label=label,
         done=sent is not None,
         url=changelist(OwnerReport, f"source={source}&state__exact=sent"),
-        detail="sent" if sent else "not sent yet",
+        detail=_("sent") if sent else _("not sent yet"),
         at=sent,
     )
 
@@ -226,20 +227,20 @@ def milestones(acceptance: list[Check] | None = None) -> list[Milestone]:
     return [
         Milestone(
             "D1",
-            "Policy published and the three questions asked",
+            _("Policy published and the three questions asked"),
             [
                 Check(
-                    "Worker policy published",
+                    _("Worker policy published"),
                     interim is not None,
                     changelist(WorkerPolicy),
-                    f"v{interim[0]}" if interim else "no policy",
+                    f"v{interim[0]}" if interim else _("no policy"),
                     start,
                 ),
                 Check(
-                    "Three policy questions asked",
+                    _("Three policy questions asked"),
                     len(questions) >= 3,
                     changelist(Proposal, "kind__exact=policy_question"),
-                    f"{len(questions)} asked",
+                    _("%(n)s asked") % {"n": len(questions)},
                     questions[2][3] if len(questions) >= 3 else None,
                 ),
             ],
@@ -247,35 +248,38 @@ def milestones(acceptance: list[Check] | None = None) -> list[Milestone]:
         ),
         Milestone(
             "D7",
-            "Acceptance met and a first scorecard sent",
+            _("Acceptance met and a first scorecard sent"),
             [
                 Check(
-                    "D7 acceptance",
+                    _("D7 acceptance"),
                     accepted,
                     "#d7-acceptance",
-                    f"{sum(c.done for c in acceptance)} of {len(acceptance)} met",
+                    _("%(done)s of %(all)s met")
+                    % {"done": sum(c.done for c in acceptance), "all": len(acceptance)},
                     max((c.at for c in acceptance if c.at), default=None) if accepted else None,
                 ),
-                _digest_sent(DAILY_SCORECARD, "First daily scorecard sent"),
+                _digest_sent(DAILY_SCORECARD, _("First daily scorecard sent")),
             ],
             due(7),
         ),
         Milestone(
             "D14",
-            "Approval matrix decided and an automatic proposal made",
+            _("Approval matrix decided and an automatic proposal made"),
             [
                 Check(
-                    "Approval matrix decided",
+                    _("Approval matrix decided"),
                     matrix is not None and matrix[2] in DECIDED,
                     change_page(Proposal(pk=matrix[0])) if matrix else "",
-                    f"question {matrix[2]}" if matrix else "question missing",
+                    _("question %(status)s") % {"status": matrix[2]}
+                    if matrix
+                    else _("question missing"),
                     matrix[4] if matrix and matrix[2] in DECIDED else None,
                 ),
                 Check(
-                    "An automatic repair proposal made",
+                    _("An automatic repair proposal made"),
                     repair is not None,
                     changelist(Proposal, "kind__exact=repair"),
-                    f"proposal #{repair[0]}" if repair else "none yet",
+                    _("proposal #%(pk)s") % {"pk": repair[0]} if repair else _("none yet"),
                     repair[1] if repair else None,
                 ),
             ],
@@ -283,14 +287,14 @@ def milestones(acceptance: list[Check] | None = None) -> list[Milestone]:
         ),
         Milestone(
             "D30",
-            "A weekly learning review sent and a prompt pack exported",
+            _("A weekly learning review sent and a prompt pack exported"),
             [
-                _digest_sent(WEEKLY_LEARNING, "Weekly learning review sent"),
+                _digest_sent(WEEKLY_LEARNING, _("Weekly learning review sent")),
                 Check(
-                    "Prompt pack exported",
+                    _("Prompt pack exported"),
                     export is not None,
                     changelist(PromptPackExport),
-                    f"export #{export[0]}" if export else "not exported yet",
+                    _("export #%(pk)s") % {"pk": export[0]} if export else _("not exported yet"),
                     export[1] if export else None,
                 ),
             ],

@@ -12,6 +12,8 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import ExportableAdmin, ReadOnlyAdmin, admin_link
 from core.exceptions import DomainError
@@ -134,56 +136,60 @@ class LearningMemoryUpdateAdmin(ExportableAdmin):
     def log_change(self, request: HttpRequest, obj: Any, message: Any) -> None:
         return None
 
-    @admin.display(description="team", ordering="team")
+    @admin.display(description=_("team"), ordering="team")
     def scope(self, update: LearningMemoryUpdate) -> str:
         return update.team or "whole fleet"
 
-    @admin.display(description="priority", ordering="next_round_priority")
+    @admin.display(description=_("priority"), ordering="next_round_priority")
     def priority(self, update: LearningMemoryUpdate) -> str:
         return f"P{update.next_round_priority}"
 
-    @admin.display(description="seen", ordering="occurrences")
+    @admin.display(description=_("seen"), ordering="occurrences")
     def seen(self, update: LearningMemoryUpdate) -> str:
         return f"{update.occurrences}x"
 
-    @admin.display(description="lesson")
+    @admin.display(description=_("lesson"))
     def short_lesson(self, update: LearningMemoryUpdate) -> str:
         return update.lesson if len(update.lesson) <= 120 else update.lesson[:119] + "…"
 
-    @admin.display(description="event")
+    @admin.display(description=_("event"))
     def event_link(self, update: LearningMemoryUpdate) -> str:
         return admin_link(update.event, f"#{update.event_id}") if update.event_id else "—"
 
-    @admin.action(description="Accept into the prompt pack", permissions=["review"])
+    @admin.action(description=_("Accept into the prompt pack"), permissions=["review"])
     def accept(self, request: HttpRequest, queryset: QuerySet[LearningMemoryUpdate]) -> None:
-        self._review_each(request, queryset, learning_update_accept, "accepted")
+        self._review_each(request, queryset, learning_update_accept, _("accepted"))
 
-    @admin.action(description="Retire (out of the prompt pack)", permissions=["review"])
+    @admin.action(description=_("Retire (out of the prompt pack)"), permissions=["review"])
     def retire(self, request: HttpRequest, queryset: QuerySet[LearningMemoryUpdate]) -> None:
-        self._review_each(request, queryset, learning_update_retire, "retired")
+        self._review_each(request, queryset, learning_update_retire, _("retired"))
 
-    @admin.action(description="Share with the whole fleet", permissions=["review"])
+    @admin.action(description=_("Share with the whole fleet"), permissions=["review"])
     def share_fleet_wide(
         self, request: HttpRequest, queryset: QuerySet[LearningMemoryUpdate]
     ) -> None:
-        self._review_each(request, queryset, learning_update_share, "shared with the whole fleet")
+        self._review_each(
+            request, queryset, learning_update_share, _("shared with the whole fleet")
+        )
 
     def _review_each(
         self,
         request: HttpRequest,
         queryset: QuerySet[LearningMemoryUpdate],
         service: Callable[..., LearningMemoryUpdate],
-        done: str,
+        done: object,
     ) -> None:
         for update in queryset:
             try:
                 service(update=update, by=request.user)
             except DomainError as refused:
+                said = gettext("Learning update #%(pk)s: %(why)s")
                 self.message_user(
-                    request, f"Learning update #{update.pk}: {refused.detail}", messages.ERROR
+                    request, said % {"pk": update.pk, "why": refused.detail}, messages.ERROR
                 )
             else:
-                self.message_user(request, f"Learning update #{update.pk} {done}.")
+                said = gettext("Learning update #%(pk)s %(done)s.")
+                self.message_user(request, said % {"pk": update.pk, "done": done})
 
     # --- The prompt pack page ---
 
@@ -211,7 +217,9 @@ class LearningMemoryUpdateAdmin(ExportableAdmin):
             pack = prompt_pack_export(team=team, by=request.user)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Prompt pack: {team or 'the whole fleet'}" if pack else "Prompt pack",
+            "title": _("Prompt pack: %(scope)s") % {"scope": team or _("the whole fleet")}
+            if pack
+            else _("Prompt pack"),
             "opts": self.model._meta,
             "teams": teams,
             "team": team,
@@ -233,6 +241,6 @@ class PromptPackExportAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[PromptPackExport]:
         return prompt_pack_export_list()
 
-    @admin.display(description="team", ordering="team")
+    @admin.display(description=_("team"), ordering="team")
     def team_label(self, export: PromptPackExport) -> str:
         return export.team or "whole fleet"

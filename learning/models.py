@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class LearningMemoryUpdate(models.Model):
@@ -12,15 +13,15 @@ class LearningMemoryUpdate(models.Model):
     """
 
     class Kind(models.TextChoices):
-        REPAIR_LESSON = "repair_lesson", "Repair lesson"
-        POLICY_FRICTION = "policy_friction", "Policy friction"
-        ADOPTION_SIGNAL = "adoption_signal", "Adoption signal"
-        BLOCKING_SIGNAL = "blocking_signal", "Blocking signal"
+        REPAIR_LESSON = "repair_lesson", _("Repair lesson")
+        POLICY_FRICTION = "policy_friction", _("Policy friction")
+        ADOPTION_SIGNAL = "adoption_signal", _("Adoption signal")
+        BLOCKING_SIGNAL = "blocking_signal", _("Blocking signal")
 
     class Review(models.TextChoices):
-        PENDING = "pending"
-        ACCEPTED = "accepted"
-        RETIRED = "retired"
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        RETIRED = "retired", _("Retired")
 
     worker = models.ForeignKey(
         "repairs.Worker",
@@ -36,15 +37,15 @@ class LearningMemoryUpdate(models.Model):
         on_delete=models.PROTECT,
         related_name="learning_updates",
     )
-    team = models.SlugField(max_length=100, blank=True, help_text="Blank: the whole fleet")
+    team = models.SlugField(max_length=100, blank=True, help_text=_("Blank: the whole fleet"))
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    error_class = models.SlugField(max_length=100)
+    error_class = models.SlugField(_("error class"), max_length=100)
     lesson = models.TextField()
     fix = models.TextField(blank=True)
     next_round_priority = models.PositiveSmallIntegerField(
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(5)],
-        help_text="1 = do first … 5 = last",
+        help_text=_("1 = do first … 5 = last"),
     )
     # SHA-256 of the normalised lesson text: what "the same lesson" means.
     lesson_digest = models.CharField(max_length=64, editable=False)
@@ -60,6 +61,8 @@ class LearningMemoryUpdate(models.Model):
     last_seen_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("learning memory update")
+        verbose_name_plural = _("learning memory updates")
         db_table = "learning_memory_updates"
         ordering = ["next_round_priority", "-occurrences", "id"]
         constraints = [
@@ -86,10 +89,12 @@ class PromptPackExport(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     lesson_count = models.PositiveIntegerField()
-    digest = models.CharField(max_length=64, help_text="SHA-256 of the Markdown exported")
+    digest = models.CharField(max_length=64, help_text=_("SHA-256 of the Markdown exported"))
     exported_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("prompt pack export")
+        verbose_name_plural = _("prompt pack exports")
         db_table = "learning_prompt_pack_exports"
         ordering = ["-exported_at", "-id"]
 

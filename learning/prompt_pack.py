@@ -4,6 +4,9 @@ round starts with what the last one learned."""
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from learning.models import LearningMemoryUpdate
 
 Kind = LearningMemoryUpdate.Kind
@@ -14,21 +17,35 @@ def prompt_pack_markdown(
 ) -> str:
     """``lessons`` (already most urgent first) grouped by error class. A group comes where
     its most urgent lesson comes, so the first heading is the first thing to know."""
-    scope = f"team `{team}` and the whole fleet" if team else "the whole fleet"
-    title = f"team {team}" if team else "the whole fleet"
+    if team:
+        scope = _("team `%(team)s` and the whole fleet") % {"team": team}
+        title = _("team %(team)s") % {"team": team}
+    else:
+        scope = title = _("the whole fleet")
+    generated = ngettext(
+        "Generated %(at)s UTC by the PLS Ops Console from %(n)s accepted lesson of %(scope)s.",
+        "Generated %(at)s UTC by the PLS Ops Console from %(n)s accepted lessons of %(scope)s.",
+        len(lessons),
+    ) % {"at": f"{now:%Y-%m-%d %H:%M}", "n": len(lessons), "scope": scope}
+    if left_out:
+        generated += " " + ngettext(
+            "%(n)s less urgent lesson was left out.",
+            "%(n)s less urgent lessons were left out.",
+            left_out,
+        ) % {"n": left_out}
     lines = [
-        f"# Prompt pack: {title}",
+        _("# Prompt pack: %(title)s") % {"title": title},
         "",
-        "What earlier rounds of PLS workers learned from their own repairs, accepted by a "
-        "reviewer. Apply these before improvising: lessons are grouped by error class and "
-        "ordered by next-round priority (P1 = do first) and by how often they were learned.",
+        _(
+            "What earlier rounds of PLS workers learned from their own repairs, accepted by a "
+            "reviewer. Apply these before improvising: lessons are grouped by error class and "
+            "ordered by next-round priority (P1 = do first) and by how often they were learned."
+        ),
         "",
-        f"Generated {now:%Y-%m-%d %H:%M} UTC by the PLS Ops Console from {len(lessons)} "
-        f"accepted lesson(s) of {scope}."
-        + (f" {left_out} less urgent lesson(s) were left out." if left_out else ""),
+        generated,
     ]
     if not lessons:
-        lines += ["", "No accepted lessons yet."]
+        lines += ["", _("No accepted lessons yet.")]
     groups: dict[str, list[LearningMemoryUpdate]] = {}
     for lesson in lessons:  # a dict keeps the order in which each class first appears
         groups.setdefault(lesson.error_class, []).append(lesson)
@@ -39,14 +56,17 @@ def prompt_pack_markdown(
 
 
 def _item(lesson: LearningMemoryUpdate) -> str:
-    facts = [f"P{lesson.next_round_priority}", f"learned {lesson.occurrences}x"]
+    facts = [
+        f"P{lesson.next_round_priority}",
+        _("learned %(n)sx") % {"n": lesson.occurrences},
+    ]
     if lesson.kind != Kind.REPAIR_LESSON:
         facts.append(lesson.get_kind_display().lower())
     if not lesson.team:
-        facts.append("fleet-wide")
+        facts.append(_("fleet-wide"))
     text = f"- **{' · '.join(facts)}**: {_indented(lesson.lesson)}"
     if lesson.fix:
-        text += f"\n  - Fix: {_indented(lesson.fix, depth=4)}"
+        text += "\n  - " + _("Fix: %(fix)s") % {"fix": _indented(lesson.fix, depth=4)}
     return text
 
 

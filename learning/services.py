@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Least
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import CHANGE, audit_record
 from core.exceptions import Conflict, NotAllowed, TransitionNotAllowed
@@ -33,12 +34,12 @@ Review = LearningMemoryUpdate.Review
 
 class LessonAlreadyRecorded(Conflict):
     type_slug = "lesson-already-recorded"
-    title = "Another update already holds this lesson"
+    title = _("Another update already holds this lesson")
 
 
 class ReviewNotAllowed(TransitionNotAllowed):
     type_slug = "review-not-allowed"
-    title = "The update is not in a state that allows this review"
+    title = _("The update is not in a state that allows this review")
 
 
 class Reporter(Protocol):

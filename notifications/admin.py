@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import secrets_shown_once
@@ -197,15 +198,15 @@ class ChannelAdmin(admin.ModelAdmin):
             count,
         )
 
-    @admin.display(description="pending", ordering="pending_count")
+    @admin.display(description=_("pending"), ordering="pending_count")
     def pending_reports(self, channel: Channel) -> str:
         return self._reports_link(channel, OwnerReport.State.PENDING, channel.pending_count)  # type: ignore[attr-defined]
 
-    @admin.display(description="failed", ordering="failed_count")
+    @admin.display(description=_("failed"), ordering="failed_count")
     def failed_reports(self, channel: Channel) -> str:
         return self._reports_link(channel, OwnerReport.State.FAILED, channel.failed_count)  # type: ignore[attr-defined]
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def last_error_short(self, channel: Channel) -> str:
         return _short(channel.last_error)
 
@@ -245,20 +246,23 @@ class ChannelAdmin(admin.ModelAdmin):
     def log_change(self, request: HttpRequest, obj: Any, message: Any) -> None:
         return None
 
-    @admin.action(description="Send a test report", permissions=["change"])
+    @admin.action(description=_("Send a test report"), permissions=["change"])
     def send_test(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         for channel in queryset:
             channel_send_test(channel=channel, by=request.user)
         self.message_user(
             request,
-            f"Queued a test report for {queryset.count()} channel(s); "
-            "its state in Owner reports shows whether the channel took it.",
+            gettext(
+                "Queued a test report for %(n)s channel(s); "
+                "its state in Owner reports shows whether the channel took it."
+            )
+            % {"n": queryset.count()},
             messages.SUCCESS,
         )
 
 
 class ChannelOrUnroutedFilter(admin.SimpleListFilter):
-    title = "routing"
+    title = _("routing")
     parameter_name = "routed"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -269,7 +273,7 @@ class ChannelOrUnroutedFilter(admin.SimpleListFilter):
 
 
 class PurgeForm(forms.Form):
-    older_than_days = forms.IntegerField(min_value=0, initial=30, label="Older than (days)")
+    older_than_days = forms.IntegerField(min_value=0, initial=30, label=_("Older than (days)"))
 
 
 @admin.register(OwnerReport)
@@ -301,11 +305,11 @@ class OwnerReportAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = ["replay_failed"]
 
-    @admin.display(description="channel", ordering="channel__name")
+    @admin.display(description=_("channel"), ordering="channel__name")
     def channel_or_unrouted(self, report: OwnerReport) -> str:
         return report.channel.name if report.channel else "(unrouted)"
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def last_error_short(self, report: OwnerReport) -> str:
         return _short(report.last_error)
 
@@ -330,14 +334,18 @@ class OwnerReportAdmin(admin.ModelAdmin):
         return actions
 
     @admin.action(
-        description="Replay selected failed reports (in their original order)",
+        description=_("Replay selected failed reports (in their original order)"),
         permissions=["change"],
     )
     def replay_failed(self, request: HttpRequest, queryset: QuerySet[OwnerReport]) -> None:
         replayed = report_replay_failed(
             report_ids=queryset.values_list("pk", flat=True), by=request.user
         )
-        self.message_user(request, f"Re-queued {replayed} failed report(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            gettext("Re-queued %(n)s failed report(s).") % {"n": replayed},
+            messages.SUCCESS,
+        )
 
     def get_urls(self) -> list:
         purge = path(
@@ -364,7 +372,11 @@ class OwnerReportAdmin(admin.ModelAdmin):
             purged = report_purge_archived(
                 older_than_days=form.cleaned_data["older_than_days"], by=request.user
             )
-            self.message_user(request, f"Purged {purged} archived report(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                gettext("Purged %(n)s archived report(s).") % {"n": purged},
+                messages.SUCCESS,
+            )
             return HttpResponseRedirect(reverse("admin:notifications_ownerreport_changelist"))
         context = {
             **self.admin_site.each_context(request),

@@ -20,9 +20,9 @@ from core.roles import ROLES
 class Status(models.TextChoices):
     """How urgently a report needs a human. Ordered: a channel takes its minimum and above."""
 
-    NORMAL = "normal", "Normal"
-    WARNING = "warning", "Warning"
-    CRITICAL = "critical", "Critical"
+    NORMAL = "normal", _("Normal")
+    WARNING = "warning", _("Warning")
+    CRITICAL = "critical", _("Critical")
 
     @classmethod
     def at_least(cls, minimum: str) -> list[str]:
@@ -51,12 +51,12 @@ class Channel(WebhookSigned):
     adds the old ``X-PLS-Signature`` under ``signing_secret`` for receivers not moved yet."""
 
     class Kind(models.TextChoices):
-        DISCORD = "discord", "Discord webhook"
-        TELEGRAM = "telegram", "Telegram bot"
-        SLACK = "slack", "Slack webhook"
-        LINE = "line", "LINE Messaging API push"
-        WEBHOOK = "webhook", "Generic webhook (Standard Webhooks signatures)"
-        EMAIL = "email", "Email"
+        DISCORD = "discord", _("Discord webhook")
+        TELEGRAM = "telegram", _("Telegram bot")
+        SLACK = "slack", _("Slack webhook")
+        LINE = "line", _("LINE Messaging API push")
+        WEBHOOK = "webhook", _("Generic webhook (Standard Webhooks signatures)")
+        EMAIL = "email", _("Email")
 
     # Fields that hold credentials: write-only in the console, never rendered or logged.
     SECRET_FIELDS = ("url", "token", "signing_secret")
@@ -68,7 +68,7 @@ class Channel(WebhookSigned):
         max_length=32,
         choices=ROLE_CHOICES,
         blank=True,
-        help_text="Receives reports addressed to this role (and to any role). Blank: all.",
+        help_text=_("Receives reports addressed to this role (and to any role). Blank: all."),
     )
     team = models.SlugField(
         max_length=100, blank=True, help_text="Receives only this team's reports. Blank: all."
@@ -119,11 +119,11 @@ class Channel(WebhookSigned):
     target = models.CharField(
         max_length=500,
         blank=True,
-        help_text="Telegram chat id, LINE user/group id, or comma-separated email addresses.",
+        help_text=_("Telegram chat id, LINE user/group id, or comma-separated email addresses."),
     )
     api_base = models.URLField(
         blank=True,
-        help_text="Telegram / LINE API base URL; blank uses the provider's (or the setting).",
+        help_text=_("Telegram / LINE API base URL; blank uses the provider's (or the setting)."),
     )
     # Approving from chat (issue 16): what the provider signs its callbacks with. The
     # Telegram webhook secret token, the Slack signing secret or the LINE channel secret is
@@ -191,6 +191,8 @@ class Channel(WebhookSigned):
     objects = ChannelQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -305,12 +307,12 @@ class OwnerReport(models.Model):
     """One report for one channel: a row of the outbox, archived once the channel took it."""
 
     class State(models.TextChoices):
-        UNROUTED = "unrouted", "Unrouted (no channel matches yet)"
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed (permanent error)"
-        SUPPRESSED = "suppressed", "Suppressed duplicate"
-        HANDED_OVER = "handed_over", "Handed to the fallback channel"
+        UNROUTED = "unrouted", _("Unrouted (no channel matches yet)")
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed (permanent error)")
+        SUPPRESSED = "suppressed", _("Suppressed duplicate")
+        HANDED_OVER = "handed_over", _("Handed to the fallback channel")
 
     # What the caller said, as opposed to delivery bookkeeping: copied when a report is
     # routed to several channels.
@@ -336,7 +338,7 @@ class OwnerReport(models.Model):
         Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
     )
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
-    source = models.CharField(max_length=64, help_text="What raised it, e.g. self_heal.pending")
+    source = models.CharField(max_length=64, help_text=_("What raised it, e.g. self_heal.pending"))
     title = models.CharField(max_length=300)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NORMAL)
     team = models.CharField(max_length=100, blank=True)
@@ -345,7 +347,7 @@ class OwnerReport(models.Model):
     progress = models.TextField(blank=True)
     done = models.TextField(blank=True)
     next_step = models.TextField(blank=True)
-    role = models.CharField(max_length=32, blank=True, help_text="The role that must act.")
+    role = models.CharField(max_length=32, blank=True, help_text=_("The role that must act."))
     dedup_key = models.CharField(max_length=200, blank=True)
     # With the source, what makes reports alike enough to go out as one grouped message
     # (notifications.grouping); blank: never grouped.
@@ -396,6 +398,8 @@ class OwnerReport(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("owner report")
+        verbose_name_plural = _("owner reports")
         db_table = "owner_reports"
         # The outbox order is the primary key: rows of one channel are inserted in the order
         # they are raised, and replay keeps a report's original place.

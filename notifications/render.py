@@ -28,9 +28,9 @@ def _written(report: OwnerReport) -> Message:
     who = " · ".join(
         part
         for part in (
-            f"team {report.team}" if report.team else "",
-            f"worker {report.worker}" if report.worker else "",
-            f"task {report.task_id}" if report.task_id else "",
+            _("team %(team)s") % {"team": report.team} if report.team else "",
+            _("worker %(worker)s") % {"worker": report.worker} if report.worker else "",
+            _("task %(task)s") % {"task": report.task_id} if report.task_id else "",
         )
         if part
     )

@@ -5,7 +5,7 @@ from core.exceptions import Conflict, DomainError, TransitionNotAllowed
 
 class InvalidPolicyChange(DomainError):
     type_slug = "invalid-policy-change"
-    title = "Invalid policy change"
+    title = _("Invalid policy change")
 
 
 class ProtectionFloorDropped(InvalidPolicyChange):
@@ -24,14 +24,14 @@ class TargetNotTheJobError(DomainError):
 
 class UnknownActionError(DomainError):
     type_slug = "unknown-action"
-    title = "Unknown action"
+    title = _("Unknown action")
 
 
 class StalePolicyVersion(Conflict):
     type_slug = "stale-policy-version"
-    title = "Policy version is no longer current"
+    title = _("Policy version is no longer current")
 
 
 class ProposalAlreadyDecided(TransitionNotAllowed):
     type_slug = "proposal-already-decided"
-    title = "Proposal already decided"
+    title = _("Proposal already decided")

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.roles import RISK_REVIEWER
 from policies.tool_rules import default_tool_rules, rules_problems
@@ -86,19 +87,26 @@ class WorkerPolicy(models.Model):
 
     version = models.PositiveIntegerField(unique=True, editable=False)
     max_auto_retries = models.PositiveSmallIntegerField(
+        _("Max auto retries"),
         default=1,
-        help_text="Retries (and touches) a worker may take on its own, per job and error class",
+        help_text=_("Retries (and touches) a worker may take on its own, per job and error class"),
     )
     allow_auto_touch = models.BooleanField(
-        default=False, help_text="May a worker revive its stuck claim without approval?"
+        _("Allow auto touch"),
+        default=False,
+        help_text=_("May a worker revive its stuck claim without approval?"),
     )
     auto_proposal_threshold = models.PositiveSmallIntegerField(
-        default=2, help_text="Repeats of one fingerprint that raise a repair proposal; 0 = never"
+        _("Auto proposal threshold"),
+        default=2,
+        help_text=_("Repeats of one fingerprint that raise a repair proposal; 0 = never"),
     )
     repeat_window = models.DurationField(default=timedelta(hours=24))
     approval_ttl = models.DurationField(default=timedelta(hours=24))
     approval_matrix = models.JSONField(
-        default=default_approval_matrix, help_text="Action → role that must approve it"
+        _("Approval matrix"),
+        default=default_approval_matrix,
+        help_text=_("Action → role that must approve it"),
     )
     approval_reminders = models.JSONField(
         default=default_approval_reminders,
@@ -106,7 +114,7 @@ class WorkerPolicy(models.Model):
         "(remind_after) and escalated (escalate_after)",
     )
     protected_resources = models.JSONField(
-        default=default_protected_resources, help_text="Glob patterns of targets never touched"
+        default=default_protected_resources, help_text=_("Glob patterns of targets never touched")
     )
     tool_rules = models.JSONField(
         default=default_tool_rules,
@@ -120,10 +128,10 @@ class WorkerPolicy(models.Model):
         help_text="The ladder action a tool call no rule matches is judged as",
     )
     known_repairs = models.JSONField(
-        default=list, blank=True, help_text="Adopted repair proposals: the agreed fix per error"
+        default=list, blank=True, help_text=_("Adopted repair proposals: the agreed fix per error")
     )
     answered_questions = models.JSONField(
-        default=dict, blank=True, help_text="Open policy question → the answer that settled it"
+        default=dict, blank=True, help_text=_("Open policy question → the answer that settled it")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -136,11 +144,11 @@ class WorkerPolicy(models.Model):
     )
 
     class Meta:
+        verbose_name = _("worker policy")
+        verbose_name_plural = _("worker policies")
         db_table = "worker_policies"
         ordering = ["-version"]
         permissions = [("simulate_workerpolicy", "Can replay past events through a draft policy")]
-        verbose_name = "worker policy"
-        verbose_name_plural = "worker policies"
 
     def __str__(self) -> str:
         return f"Worker policy v{self.version}"
@@ -176,15 +184,15 @@ class Proposal(models.Model):
     questions, or friction a worker reported."""
 
     class Kind(models.TextChoices):
-        REPAIR = "repair"
-        POLICY_QUESTION = "policy_question", "Policy question"
-        FRICTION = "friction"
+        REPAIR = "repair", _("Repair")
+        POLICY_QUESTION = "policy_question", _("Policy question")
+        FRICTION = "friction", _("Friction")
 
     class Status(models.TextChoices):
-        OPEN = "open"
-        DEFERRED = "deferred"
-        ADOPTED = "adopted"
-        REJECTED = "rejected"
+        OPEN = "open", _("Open")
+        DEFERRED = "deferred", _("Deferred")
+        ADOPTED = "adopted", _("Adopted")
+        REJECTED = "rejected", _("Rejected")
 
     # A deferred proposal is still undecided: it can be decided later and it still collects
     # the repeats of its fingerprint.
@@ -200,12 +208,14 @@ class Proposal(models.Model):
     occurrences = models.PositiveIntegerField(default=0)
     affected_workers = models.JSONField(default=list, blank=True)
     policy_change = models.JSONField(
-        default=dict, blank=True, help_text="Policy fields this proposal would set if adopted"
+        default=dict, blank=True, help_text=_("Policy fields this proposal would set if adopted")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -234,9 +244,9 @@ class PolicyDecision(models.Model):
     refuses UPDATE and DELETE, and the console offers neither."""
 
     class Decision(models.TextChoices):
-        ADOPT = "adopt"
-        REJECT = "reject"
-        DEFER = "defer"
+        ADOPT = "adopt", _("Adopt")
+        REJECT = "reject", _("Reject")
+        DEFER = "defer", _("Defer")
 
     proposal = models.ForeignKey(
         Proposal, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
@@ -253,11 +263,13 @@ class PolicyDecision(models.Model):
         WorkerPolicy, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     changes = models.JSONField(
-        default=dict, blank=True, help_text="Field → [before, after] for a policy change"
+        default=dict, blank=True, help_text=_("Field → [before, after] for a policy change")
     )
     decided_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("policy decision")
+        verbose_name_plural = _("policy decisions")
         db_table = "worker_policy_decisions"
         ordering = ["-decided_at", "-id"]
 

@@ -1,10 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RepairsConfig(AppConfig):
     """Workers, their tokens, jobs and the repair events they report."""
 
     name = "repairs"
+    verbose_name = _("Repairs")
 
     def ready(self) -> None:
         # Registers the project's counters at zero so /metrics shows them before any event.

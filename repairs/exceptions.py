@@ -1,14 +1,16 @@
+from django.utils.translation import gettext_lazy as _
+
 from core.exceptions import Conflict, DomainError, NotAllowed, TransitionNotAllowed
 
 
 class RequestAlreadyDecided(TransitionNotAllowed):
     type_slug = "request-already-decided"
-    title = "Self-heal request already decided"
+    title = _("Self-heal request already decided")
 
 
 class RequestExpired(TransitionNotAllowed):
     type_slug = "request-expired"
-    title = "Self-heal request expired"
+    title = _("Self-heal request expired")
 
 
 class CallbackFailed(Exception):
@@ -17,7 +19,7 @@ class CallbackFailed(Exception):
 
 class OutcomeAlreadyRecorded(TransitionNotAllowed):
     type_slug = "outcome-already-recorded"
-    title = "The event's outcome is already recorded"
+    title = _("The event's outcome is already recorded")
 
 
 # --- Jobs, claims, leases and budgets ---------------------------------------------------------
@@ -28,43 +30,43 @@ class WorkerPaused(DomainError):
 
     status_code = 423
     type_slug = "worker-paused"
-    title = "Worker paused"
+    title = _("Worker paused")
 
 
 class JobNotFound(DomainError):
     status_code = 404
     type_slug = "job-not-found"
-    title = "No such job"
+    title = _("No such job")
 
 
 class JobAlreadyExists(Conflict):
     type_slug = "job-already-exists"
-    title = "A job with this external id exists"
+    title = _("A job with this external id exists")
 
 
 class JobHeld(Conflict):
     """Another worker holds the job under an unexpired lease."""
 
     type_slug = "job-held"
-    title = "Another worker holds the job"
+    title = _("Another worker holds the job")
 
 
 class NotHolder(NotAllowed):
     """Only the worker holding a job's claim may heartbeat, release or complete it."""
 
     type_slug = "not-the-holder"
-    title = "Not the job's holder"
+    title = _("Not the job's holder")
 
 
 class JobStateConflict(TransitionNotAllowed):
     """The job's status does not allow this (stuck, completed, open)."""
 
     type_slug = "job-state"
-    title = "The job's status does not allow this"
+    title = _("The job's status does not allow this")
 
 
 class PolicyDenied(NotAllowed):
     """The policy ladder denied the action; the verdict says why."""
 
     type_slug = "policy-denied"
-    title = "Denied by the worker policy"
+    title = _("Denied by the worker policy")

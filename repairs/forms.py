@@ -2,6 +2,7 @@
 Approve / Reject buttons (``console.views``). Their rules are the API's serializers'."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import SerializerForm
 from repairs.api.self_heal import SelfHealDecisionInput, SelfHealRejectInput
@@ -14,7 +15,7 @@ class SelfHealApproveForm(SerializerForm):
     note = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="The worker reads it with the decision. Required to reject.",
+        help_text=_("The worker reads it with the decision. Required to reject."),
     )
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.db.models import Case, Q, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from core.models import WebhookSigned
 from core.roles import acting_worker, has_role
@@ -34,15 +35,15 @@ class Worker(WebhookSigned):
     (``WebhookSigned``), never with anything derived from its tokens."""
 
     class Status(models.TextChoices):
-        IDLE = "idle"
-        RUNNING = "running"
-        ERROR = "error"
-        PAUSED = "paused"
+        IDLE = "idle", _("Idle")
+        RUNNING = "running", _("Running")
+        ERROR = "error", _("Error")
+        PAUSED = "paused", _("Paused")
 
     class Kind(models.TextChoices):
         CODEX = "codex", "Codex"
         CLAUDE_CODE = "claude_code", "Claude Code"
-        OTHER = "other", "Other"
+        OTHER = "other", _("Other")
 
     name = models.SlugField(max_length=100, unique=True)
     team = models.SlugField(max_length=100)
@@ -51,11 +52,13 @@ class Worker(WebhookSigned):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="worker", editable=False
     )
-    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     paused_reason = models.CharField(
         max_length=300, blank=True, help_text="Told to the worker when a paused worker calls"
     )
-    monthly_budget_cents = models.PositiveBigIntegerField(default=0, help_text="0 = no budget set")
+    monthly_budget_cents = models.PositiveBigIntegerField(
+        default=0, help_text=_("0 = no budget set")
+    )
     month_spend_cents = models.PositiveBigIntegerField(default=0)
     # The budget month (its 1st, UTC) that month_spend_cents counts; a new month starts at 0.
     budget_month = models.DateField(null=True, blank=True, editable=False)
@@ -64,6 +67,8 @@ class Worker(WebhookSigned):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
         ordering = ["team", "name"]
 
     def __str__(self) -> str:
@@ -75,7 +80,7 @@ class WorkerToken(models.Model):
 
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="tokens")
     digest = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(max_length=16, editable=False, help_text="Identifies the token")
+    prefix = models.CharField(max_length=16, editable=False, help_text=_("Identifies the token"))
     label = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -88,6 +93,8 @@ class WorkerToken(models.Model):
     )
 
     class Meta:
+        verbose_name = _("worker token")
+        verbose_name_plural = _("worker tokens")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -107,10 +114,10 @@ class Job(models.Model):
         LOW = "low"
 
     class Status(models.TextChoices):
-        OPEN = "open"
-        CLAIMED = "claimed"
-        STUCK = "stuck"
-        COMPLETED = "completed"
+        OPEN = "open", _("Open")
+        CLAIMED = "claimed", _("Claimed")
+        STUCK = "stuck", _("Stuck")
+        COMPLETED = "completed", _("Completed")
 
     external_id = models.CharField(max_length=200, unique=True)
     title = models.CharField(max_length=300)
@@ -139,6 +146,8 @@ class Job(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
         ordering = ["-created_at"]
         indexes = [
             # claim-next: the oldest open job of the highest priority.
@@ -178,7 +187,7 @@ class RepairEvent(models.Model):
         max_length=200, blank=True, help_text="The job's external id as the worker reported it"
     )
     gate = models.CharField(max_length=20, choices=Gate.choices)
-    error_class = models.SlugField(max_length=100)
+    error_class = models.SlugField(_("error class"), max_length=100)
     fingerprint = models.CharField(max_length=64)
     phase = models.CharField(max_length=200, blank=True)
     action = models.SlugField(max_length=40, blank=True)
@@ -217,12 +226,14 @@ class RepairEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The token the event was reported with",
+        help_text=_("The token the event was reported with"),
     )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("repair event")
+        verbose_name_plural = _("repair events")
         db_table = "worker_repair_events"
         ordering = ["-id"]
         indexes = [
@@ -359,10 +370,10 @@ class SelfHealRequest(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        APPROVED = "approved"
-        REJECTED = "rejected"
-        EXPIRED = "expired"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
 
     event = models.OneToOneField(
         RepairEvent, on_delete=models.PROTECT, related_name="self_heal_request"
@@ -376,7 +387,7 @@ class SelfHealRequest(models.Model):
         default=list, blank=True, help_text="Every resource the action touches"
     )
     risk = models.CharField(max_length=2, default="L2")
-    reason = models.TextField(blank=True, help_text="Why the policy escalated it")
+    reason = models.TextField(blank=True, help_text=_("Why the policy escalated it"))
     approver_role = models.CharField(max_length=30)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
@@ -408,6 +419,8 @@ class SelfHealRequest(models.Model):
     escalated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = _("self-heal request")
+        verbose_name_plural = _("self-heal requests")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "expires_at"], name="self_heal_status_expiry")]
         constraints = [
@@ -419,7 +432,6 @@ class SelfHealRequest(models.Model):
                 name="self_heal_one_pending_per_tool_call",
             ),
         ]
-        verbose_name = "self-heal request"
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} for {self.worker} ({self.status})"

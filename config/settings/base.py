@@ -60,6 +60,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Accept-Language (and the language cookie) for everyone; ProfileMiddleware below lets a
+    # signed-in person's own choice win.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -144,9 +147,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en"
+# The console's language when neither the person's profile nor their browser says otherwise.
+LANGUAGE_CODE = env.str("PLS_LANGUAGE", default="zh-hant")
 LANGUAGES = [("zh-hant", "繁體中文"), ("en", "English")]
 USE_I18N = True
+# One catalogue for the whole console (README, "Languages"): `make messages` updates it.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # Stored times are UTC; the console's zone decides where its days, budget months and digest
 # times fall, and is how times are shown to anyone who has not picked a zone of their own.
 USE_TZ = True

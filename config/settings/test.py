@@ -5,6 +5,9 @@ from pathlib import Path
 
 from .base import *  # noqa: F403
 
+# The suite asserts English text; the Traditional Chinese console has tests of its own
+# (tests/console/test_languages.py and friends), which activate zh-hant themselves.
+LANGUAGE_CODE = "en"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests change roles mid-test; tests/test_permission_cache.py turns the cache on itself.
 PLS_PERMISSION_CACHE_SECONDS = 0

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin, SerializerForm, admin_link
@@ -43,31 +44,44 @@ class PolicyChangeForm(SerializerForm):
 
     base = forms.ModelChoiceField(queryset=WorkerPolicy.objects.all(), widget=forms.HiddenInput)
     max_auto_retries = forms.IntegerField(
-        help_text=WorkerPolicy._meta.get_field("max_auto_retries").help_text
+        label=_("Max auto retries"),
+        help_text=WorkerPolicy._meta.get_field("max_auto_retries").help_text,
     )
     allow_auto_touch = forms.BooleanField(
-        required=False, help_text=WorkerPolicy._meta.get_field("allow_auto_touch").help_text
+        label=_("Allow auto touch"),
+        required=False,
+        help_text=WorkerPolicy._meta.get_field("allow_auto_touch").help_text,
     )
     auto_proposal_threshold = forms.IntegerField(
-        help_text=WorkerPolicy._meta.get_field("auto_proposal_threshold").help_text
+        label=_("Auto proposal threshold"),
+        help_text=WorkerPolicy._meta.get_field("auto_proposal_threshold").help_text,
     )
     repeat_window = forms.IntegerField(
-        label="Repeat window (seconds)",
-        help_text="Repeats of one fingerprint inside this window count towards a repair "
-        "proposal. 86400 = 24 h.",
+        label=_("Repeat window (seconds)"),
+        help_text=_(
+            "Repeats of one fingerprint inside this window count towards a repair "
+            "proposal. 86400 = 24 h."
+        ),
     )
     approval_ttl = forms.IntegerField(
-        label="Approval TTL (seconds)",
-        help_text="How long a self-heal request waits for a decision before it expires. "
-        "86400 = 24 h.",
+        label=_("Approval TTL (seconds)"),
+        help_text=_(
+            "How long a self-heal request waits for a decision before it expires. 86400 = 24 h."
+        ),
     )
     approval_matrix = forms.JSONField(
+        label=_("Approval matrix"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 7, "cols": 60}),
-        help_text="JSON object: action → the role that approves it (risk_reviewer or "
-        f"pls_owner), or {NO_APPROVAL!r} for a risky action that needs no approval. Actions: "
-        f"{', '.join((*ladder.RISKY, *ladder.BUDGETED))}. An action not named goes to "
-        "risk_reviewer.",
+        help_text=format_lazy(
+            _(
+                "JSON object: action → the role that approves it (risk_reviewer or pls_owner), "
+                "or {none} for a risky action that needs no approval. Actions: {actions}. An "
+                "action not named goes to risk_reviewer."
+            ),
+            none=repr(NO_APPROVAL),
+            actions=", ".join((*ladder.RISKY, *ladder.BUDGETED)),
+        ),
     )
     approval_reminders = forms.JSONField(
         required=False,
@@ -103,15 +117,18 @@ class PolicyChangeForm(SerializerForm):
         help_text=WorkerPolicy._meta.get_field("tool_default").help_text,
     )
     rationale = forms.CharField(
+        label=_("Rationale"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Why; kept in the decision record.",
+        help_text=_("Why; kept in the decision record."),
     )
     days = forms.IntegerField(
         min_value=1,
         max_value=90,
         initial=PREVIEW_DAYS,
-        label="Preview window (days)",
-        help_text="The preview replays the workers' actions of this many days through the draft.",
+        label=_("Preview window (days)"),
+        help_text=_(
+            "The preview replays the workers' actions of this many days through the draft."
+        ),
     )
 
     @classmethod
@@ -235,19 +252,19 @@ class WorkerPolicyAdmin(ReadOnlyAdmin):
             )
         )
 
-    @admin.display(description="current", boolean=True)
+    @admin.display(description=_("current"), boolean=True)
     def is_current(self, policy: WorkerPolicy) -> bool:
         return policy.current  # type: ignore[attr-defined]
 
-    @admin.display(description="repeat window", ordering="repeat_window")
+    @admin.display(description=_("repeat window"), ordering="repeat_window")
     def repeat_window_display(self, policy: WorkerPolicy) -> str:
         return duration(policy.repeat_window)
 
-    @admin.display(description="approval TTL", ordering="approval_ttl")
+    @admin.display(description=_("approval TTL"), ordering="approval_ttl")
     def approval_ttl_display(self, policy: WorkerPolicy) -> str:
         return duration(policy.approval_ttl)
 
-    @admin.display(description="made by decision")
+    @admin.display(description=_("made by decision"))
     def made_by(self, policy: WorkerPolicy) -> str:
         decision = decision_list().filter(policy_after=policy).first()
         return admin_link(decision, f"#{decision.pk}: {decision.rationale}") if decision else "—"
@@ -299,8 +316,8 @@ class WorkerPolicyAdmin(ReadOnlyAdmin):
             return self._change_policy_page(request, form)
         self.message_user(
             request,
-            f"Worker policy v{decision.policy_after.version} is in force "
-            f"(decision #{decision.pk}).",
+            _("Worker policy v%(version)s is in force (decision #%(pk)s).")
+            % {"version": decision.policy_after.version, "pk": decision.pk},
             messages.SUCCESS,
         )
         return HttpResponseRedirect(reverse("admin:policies_workerpolicy_changelist"))
@@ -314,7 +331,7 @@ class WorkerPolicyAdmin(ReadOnlyAdmin):
         base = getattr(form, "cleaned_data", {}).get("base") or current
         context = {
             **self.admin_site.each_context(request),
-            "title": "Change the worker policy",
+            "title": _("Change the worker policy"),
             "opts": self.opts,
             "form": form,
             "base": base,

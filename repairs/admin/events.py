@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import ExportableAdmin, ReadOnlyAdmin, SerializerForm, admin_link, decide_selected
 from core.roles import PLS_OWNER, has_role
@@ -27,14 +28,14 @@ class MarkResolvedForm(SerializerForm):
     fix = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text="Blank: the event's action.",
+        help_text=_("Blank: the event's action."),
     )
     next_round_priority = forms.TypedChoiceField(
         required=False,
         coerce=int,
         empty_value=None,
         choices=[("", "default"), *((n, f"P{n}") for n in range(1, 6))],
-        help_text="1 = do first … 5 = last.",
+        help_text=_("1 = do first … 5 = last."),
     )
 
     def serializer_data(self, cleaned: dict[str, Any]) -> dict[str, Any]:
@@ -77,11 +78,11 @@ class RepairEventAdmin(ExportableAdmin, ReadOnlyAdmin):
     def has_resolve_permission(self, request: HttpRequest) -> bool:
         return has_role(request.user, PLS_OWNER)
 
-    @admin.display(description="proposal", ordering="proposal")
+    @admin.display(description=_("proposal"), ordering="proposal")
     def proposal_link(self, event: RepairEvent) -> str:
         return admin_link(event.proposal, f"#{event.proposal_id}") if event.proposal_id else "—"
 
-    @admin.display(description="self-heal request")
+    @admin.display(description=_("self-heal request"))
     def self_heal_link(self, event: RepairEvent) -> str:
         try:
             heal = event.self_heal_request
@@ -89,7 +90,7 @@ class RepairEventAdmin(ExportableAdmin, ReadOnlyAdmin):
             return "—"
         return admin_link(heal, f"#{heal.pk} {heal.status}")
 
-    @admin.action(description="Mark selected events resolved…", permissions=["resolve"])
+    @admin.action(description=_("Mark selected events resolved…"), permissions=["resolve"])
     def mark_resolved(
         self, request: HttpRequest, queryset: QuerySet[RepairEvent]
     ) -> HttpResponse | None:
@@ -113,6 +114,6 @@ class RepairEventAdmin(ExportableAdmin, ReadOnlyAdmin):
             queryset,
             form_class=MarkResolvedForm,
             noun="Event",
-            title="Mark events resolved",
+            title=_("Mark events resolved"),
             decide=resolve,
         )

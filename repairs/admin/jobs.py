@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import admin_link
 from repairs.models import Job
@@ -88,11 +89,11 @@ class JobAdmin(admin.ModelAdmin):
     def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> None:
         return None
 
-    @admin.display(description="holder", ordering="claimed_by__name")
+    @admin.display(description=_("holder"), ordering="claimed_by__name")
     def holder(self, job: Job) -> str:
         return admin_link(job.claimed_by)
 
-    @admin.display(description="lease", ordering="lease_expires_at")
+    @admin.display(description=_("lease"), ordering="lease_expires_at")
     def lease(self, job: Job) -> str:
         if job.lease_expires_at is None:
             return "—"

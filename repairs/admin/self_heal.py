@@ -86,11 +86,11 @@ class SelfHealRequestAdmin(ExportableAdmin, ReadOnlyAdmin):
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return may_decide(request, "repairs.change_selfhealrequest")
 
-    @admin.display(description="age", ordering="created_at")
+    @admin.display(description=_("age"), ordering="created_at")
     def age(self, heal: SelfHealRequest) -> str:
         return timesince(heal.created_at)
 
-    @admin.display(description="expires", ordering="expires_at")
+    @admin.display(description=_("expires"), ordering="expires_at")
     def expiry(self, heal: SelfHealRequest) -> str:
         if heal.status != SelfHealRequest.Status.PENDING:
             return "—"
@@ -102,17 +102,17 @@ class SelfHealRequestAdmin(ExportableAdmin, ReadOnlyAdmin):
     def resources_display(self, heal: SelfHealRequest) -> str:
         return heal.resources_shown or "—"
 
-    @admin.display(description="event")
+    @admin.display(description=_("event"))
     def event_link(self, heal: SelfHealRequest) -> str:
         return admin_link(heal.event, f"#{heal.event_id} {heal.event.job_ref}".strip())
 
-    @admin.action(description="Approve selected self-heal requests…", permissions=["decide"])
+    @admin.action(description=_("Approve selected self-heal requests…"), permissions=["decide"])
     def approve(
         self, request: HttpRequest, queryset: QuerySet[SelfHealRequest]
     ) -> HttpResponse | None:
         return self._decide(request, queryset, SelfHealApproveForm)
 
-    @admin.action(description="Reject selected self-heal requests…", permissions=["decide"])
+    @admin.action(description=_("Reject selected self-heal requests…"), permissions=["decide"])
     def reject(
         self, request: HttpRequest, queryset: QuerySet[SelfHealRequest]
     ) -> HttpResponse | None:

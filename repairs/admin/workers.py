@@ -25,7 +25,9 @@ from repairs.services import (
 
 
 class PauseInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=250, help_text="The worker is told this on its calls")
+    reason = serializers.CharField(
+        max_length=250, help_text=_("The worker is told this on its calls")
+    )
 
 
 class PauseForm(SerializerForm):
@@ -34,7 +36,7 @@ class PauseForm(SerializerForm):
     reason = forms.CharField(
         max_length=250,
         widget=forms.TextInput(attrs={"size": 80}),
-        help_text="Why it is paused; the worker is told this when it tries to claim work.",
+        help_text=_("Why it is paused; the worker is told this when it tries to claim work."),
     )
 
 
@@ -83,7 +85,7 @@ class WorkerAdmin(admin.ModelAdmin):
             .annotate(active_token_count=Count("tokens", filter=Q(tokens__revoked_at__isnull=True)))
         )
 
-    @admin.display(description="spend this month")
+    @admin.display(description=_("spend this month"))
     def spend(self, worker: Worker) -> str:
         spent = month_spend(worker)
         if not worker.monthly_budget_cents:
@@ -99,7 +101,7 @@ class WorkerAdmin(admin.ModelAdmin):
         # Pausing and resuming are the owner's (DESIGN §1: the owner manages workers).
         return has_role(request.user, PLS_OWNER)
 
-    @admin.action(description="Pause selected workers…", permissions=["owner"])
+    @admin.action(description=_("Pause selected workers…"), permissions=["owner"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Worker]) -> HttpResponse | None:
         def decide(worker: Worker, data: dict[str, Any]) -> str:
             if worker_pause(worker=worker, reason=data["reason"], by=request.user):
@@ -111,16 +113,20 @@ class WorkerAdmin(admin.ModelAdmin):
             request,
             queryset,
             form_class=PauseForm,
-            title="Pause workers",
+            title=_("Pause workers"),
             noun="Worker",
             decide=decide,
         )
 
-    @admin.action(description="Resume selected workers", permissions=["owner"])
+    @admin.action(description=_("Resume selected workers"), permissions=["owner"])
     def resume(self, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
         for worker in queryset:
             if not worker_resume(worker=worker, by=request.user):
-                self.message_user(request, f"{worker.name} was not paused.", messages.WARNING)
+                self.message_user(
+                    request,
+                    gettext("%(worker)s was not paused.") % {"worker": worker.name},
+                    messages.WARNING,
+                )
                 continue
             over = (
                 worker.monthly_budget_cents and month_spend(worker) >= worker.monthly_budget_cents
@@ -137,7 +143,7 @@ class WorkerAdmin(admin.ModelAdmin):
                 messages.WARNING if over else messages.SUCCESS,
             )
 
-    @admin.display(description="active tokens", ordering="active_token_count")
+    @admin.display(description=_("active tokens"), ordering="active_token_count")
     def active_tokens(self, worker: Worker) -> int:
         return worker.active_token_count  # type: ignore[attr-defined]
 
@@ -162,7 +168,7 @@ class WorkerAdmin(admin.ModelAdmin):
         ]
         return secrets_shown_once(self, request, issued)
 
-    @admin.action(description="Issue a new API token (shown once)", permissions=["change"])
+    @admin.action(description=_("Issue a new API token (shown once)"), permissions=["change"])
     def issue_token(self, request: HttpRequest, queryset: QuerySet[Worker]) -> HttpResponse:
         issued = [
             (worker, worker_token_issue(worker=worker, issued_by=request.user, label="console")[1])
@@ -193,7 +199,9 @@ class WorkerTokenAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # revoked tokens stay, so who used what stays traceable
 
-    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[WorkerToken]) -> None:
         revoked = sum(worker_token_revoke(token=t, revoked_by=request.user) for t in queryset)
-        self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
+        self.message_user(
+            request, gettext("Revoked %(n)s token(s).") % {"n": revoked}, messages.SUCCESS
+        )

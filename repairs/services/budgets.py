@@ -11,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import CHANGE, audit_record
 from core.clock import console_zone, local_date, zone_label
@@ -25,7 +26,7 @@ WorkerStatus = Worker.Status
 
 class InvalidUsage(DomainError):
     type_slug = "invalid-usage"
-    title = "Invalid usage report"
+    title = _("Invalid usage report")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""The console home in a real browser: the risk reviewer logs in through the form, approves a
-pending self-heal request from the home, sees it leave the queue while the worker's poll
-turns ``approved``; the viewer then finds the queue without a single approve button.
-Screenshots of the home are kept in the test artifacts folder."""
+"""The console home in a real browser, once in each language: the risk reviewer logs in
+through the form, approves a pending self-heal request from the home, sees it leave the queue
+while the worker's poll turns ``approved``; the viewer then finds the queue without a single
+approve button. Screenshots of the home are kept in the test artifacts folder
+(docs/screenshots copies the README's from there)."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,11 @@ pytestmark = [
 ]
 
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
+# The browser's own language (Accept-Language) for each console language: a person who never
+# chose one in the header gets the console in their browser's.
+BROWSER_LOCALE = {"zh-hant": "zh-TW", "en": "en-US"}
+APPROVED = {"zh-hant": "自修復請求 #{} 已核准", "en": "Self-heal request #{} approved"}
+DESKTOP, PHONE = 1440, 390
 
 
 def person(role: str):
@@ -60,14 +66,17 @@ def poll(base: str, token: str, request_id: int) -> dict:
     return response.json()
 
 
-def log_in(browser, base: str, username: str):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+def log_in(browser, base: str, username: str, language: str = "en", width: int = DESKTOP):
+    context = browser.new_context(
+        viewport={"width": width, "height": 1000}, locale=BROWSER_LOCALE[language]
+    )
     page = context.new_page()
     page.goto(f"{base}/admin/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_selector("#approvals")
+    assert page.locator("html").get_attribute("lang") == language
     return page
 
 
@@ -96,38 +105,39 @@ def cast(live_server) -> Cast:
     )
 
 
+@pytest.mark.parametrize("language", ["zh-hant", "en"])
 def test_the_reviewer_approves_from_the_home_and_the_viewer_cannot(
-    live_server, cast: Cast, artifacts_dir: Path, browser
+    live_server, cast: Cast, artifacts_dir: Path, browser, language: str
 ):
     base, token = live_server.url, cast.token
     request_id = escalate(base, token, "JOB-41")
     assert poll(base, token, request_id)["status"] == "pending"
 
-    page = log_in(browser, base, cast.reviewer)
+    page = log_in(browser, base, cast.reviewer, language)
     row = page.locator(f'tr.approval[data-request="{request_id}"]')
     assert "may-decide" in row.get_attribute("class")
-    page.screenshot(path=str(artifacts_dir / "console-home-reviewer.png"), full_page=True)
+    shot = f"console-home-{language}"
+    page.screenshot(path=str(artifacts_dir / f"{shot}-reviewer.png"), full_page=True)
 
     row.locator('input[name="note"]').fill("release it, the lease is gone")
     row.locator('button[value="approve"]').click()
     page.wait_for_load_state()
 
     assert page.locator(f'tr.approval[data-request="{request_id}"]').count() == 0
-    assert (
-        f"Self-heal request #{request_id} approved" in page.locator("ul.messagelist").inner_text()
-    )
-    page.screenshot(path=str(artifacts_dir / "console-home-reviewer-approved.png"), full_page=True)
+    said = page.locator("ul.messagelist").inner_text()
+    assert APPROVED[language].format(request_id) in said
+    page.screenshot(path=str(artifacts_dir / f"{shot}-reviewer-approved.png"), full_page=True)
     polled = poll(base, token, request_id)
     assert (polled["status"], polled["decided_by"]) == ("approved", cast.reviewer)
     assert polled["note"] == "release it, the lease is gone"
 
     waiting = escalate(base, token, "JOB-42")
-    page = log_in(browser, base, cast.viewer)
+    page = log_in(browser, base, cast.viewer, language)
 
     assert page.locator(f'tr.approval[data-request="{waiting}"]').count() == 1
     assert page.locator('button[value="approve"]').count() == 0
     assert page.locator('button[value="reject"]').count() == 0
-    page.screenshot(path=str(artifacts_dir / "console-home-viewer.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"{shot}-viewer.png"), full_page=True)
 
 
 # --- A busy fleet: every panel filled (the README's screenshot) --------------------------------
@@ -218,6 +228,24 @@ def busy_fleet(live_server) -> Cast:
     return Cast(reviewer="", viewer="", token=owner.username)
 
 
+def on_one_screen(page) -> None:  # type: ignore[no-untyped-def]
+    """What a person sees on a real screen: team names whole, budget labels inside their
+    panel, and no column of the page left empty."""
+    width = page.viewport_size["width"]
+    lines_of_text = """cell => { const range = document.createRange();
+        range.selectNodeContents(cell); return range.getClientRects().length; }"""
+    for team in page.locator("#worker-board td.team").all():
+        assert team.evaluate(lines_of_text) == 1, f"the team name {team.inner_text()} wraps"
+    board = page.locator("#worker-board").bounding_box()
+    assert board is not None
+    for figure in page.locator("#worker-board .budget-figure").all():
+        box = figure.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= board["x"] + board["width"] + 1
+    home = page.locator(".console-home").bounding_box()
+    assert home is not None and home["width"] >= 0.9 * width - 60, "the home leaves a column"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+
+
 def test_a_busy_fleet_fills_every_panel_of_the_home(
     live_server, busy_fleet: Cast, artifacts_dir: Path, browser
 ):
@@ -234,11 +262,19 @@ def test_a_busy_fleet_fills_every_panel_of_the_home(
         box = chart.bounding_box()
         assert box is not None and box["width"] > 100 and box["height"] > 20
     page.screenshot(path=str(artifacts_dir / "console-home-busy-fleet.png"), full_page=True)
-    # The README's picture (docs/console-home.png): the header down to the scorecard's end.
-    bottom = page.locator("#scorecard").bounding_box()
-    assert bottom is not None
-    page.screenshot(
-        path=str(artifacts_dir / "console-home.png"),
-        full_page=True,
-        clip={"x": 0, "y": 0, "width": 1440, "height": bottom["y"] + bottom["height"] + 16},
-    )
+    # The chart's window is the scorecard's, and its caption says so.
+    assert "last 7 days" in page.locator("#scorecard h2").inner_text()
+    assert "last 7 days" in page.locator("#scorecard figcaption").first.inner_text()
+
+    # The README's pictures: the home in each language, on a desktop and on a phone.
+    for language in ("zh-hant", "en"):
+        for width in (DESKTOP, PHONE):
+            page = log_in(browser, live_server.url, busy_fleet.token, language, width)
+            end = page.locator("#scorecard").bounding_box()
+            assert end is not None
+            page.screenshot(
+                path=str(artifacts_dir / f"console-home-{language}-{width}.png"),
+                full_page=True,
+                clip={"x": 0, "y": 0, "width": width, "height": end["y"] + end["height"] + 16},
+            )
+            on_one_screen(page)

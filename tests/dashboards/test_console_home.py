@@ -156,7 +156,7 @@ def test_the_home_draws_the_scorecard_as_inline_svg(client, viewer, fleet):
 
     charts = re.findall(r'<svg class="chart[^"]*" role="img" aria-label="([^"]+)"', html)
     assert charts[:4] == [
-        "Repair events per day, last 30 days: 3 in all",
+        "Repair events per day, last 7 days: 3 in all",
         "Repair events by gate, 7 d",
         "Top error classes, 7 d",
         "Approval latency of 1 decided requests, 7 d",

@@ -104,7 +104,7 @@ def test_the_header_says_what_the_pack_is_when_it_was_made_and_from_how_many_les
     assert markdown.startswith("# Prompt pack: team alpha\n")
     assert re.search(
         r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC by the PLS Ops Console from 5 accepted "
-        r"lesson\(s\) of team `alpha` and the whole fleet\.",
+        r"lessons of team `alpha` and the whole fleet\.",
         markdown,
     )
 
@@ -192,7 +192,7 @@ def test_a_bad_team_name_is_a_400(worker_client):
 def test_an_empty_pack_says_so(worker_client):
     markdown = worker_client.get(PACK).content.decode()
 
-    assert "from 0 accepted lesson(s)" in markdown
+    assert "from 0 accepted lessons" in markdown
     assert "No accepted lessons yet." in markdown
 
 
@@ -207,7 +207,7 @@ def test_a_pack_over_the_limit_keeps_the_most_urgent_and_says_how_many_it_left_o
     markdown = response.content.decode()
 
     assert [line[:8] for line in lesson_lines(markdown)] == ["- **P1 ·", "- **P2 ·"]
-    assert "2 less urgent lesson(s) were left out." in markdown
+    assert "2 less urgent lessons were left out." in markdown
     assert PromptPackExport.objects.get().lesson_count == 2
 
 

@@ -8,6 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.roles import OPS_VIEWER, PLS_OWNER, RISK_REVIEWER
+from learning.models import LearningMemoryUpdate
+from learning.services import learning_update_record
+from policies.models import Proposal
 from repairs.models import Job, RepairEvent, Worker, WorkerToken
 from repairs.services import (
     repair_event_report,
@@ -28,6 +31,28 @@ JOBS = [
     ("DEMO-4", "Migrate CI to the new runners", Job.Priority.HIGH),
 ]
 SEED_TOKEN_LABEL = "seed_demo"
+# The console's users write Traditional Chinese; the workers mostly English. The demo has both.
+LESSONS = [
+    (
+        "claude-demo",
+        "context_fetch_failed",
+        "context 端點回 503 時，先等 30 秒再重試一次；"
+        "連續兩次失敗就回報 stuck_claim，不要自行改寫任務。",
+        "retry",
+    ),
+    (
+        "codex-demo",
+        "lease_expired",
+        "Send a heartbeat at least every 5 minutes during long test runs; "
+        "a lease expires after 15.",
+        "touch",
+    ),
+]
+QUESTION = (
+    "demo_pause_on_repeat",
+    "同一個錯誤類別在一天內重複三次時，是否應自動暫停該工作者？",
+    "暫停可以避免重複消耗預算，但也會阻塞手上的工作。請負責人決定：採用（自動暫停）或駁回。",
+)
 
 
 class Command(BaseCommand):
@@ -68,6 +93,13 @@ class Command(BaseCommand):
             )
         if not RepairEvent.objects.exists():
             self._report_demo_events()
+            self._record_demo_lessons()
+        key, title, detail = QUESTION
+        Proposal.objects.get_or_create(
+            kind=Proposal.Kind.POLICY_QUESTION,
+            question_key=key,
+            defaults={"title": title, "detail": detail},
+        )
 
         self.stdout.write(f"Console: {options['url']}admin/")
         self.stdout.write("Demo logins (user / password / role):")
@@ -127,6 +159,15 @@ class Command(BaseCommand):
                 "waited 6 h for a release approval",
                 "",
             ),
+            (
+                claude,
+                "friction",
+                "approval_wait_too_long",
+                "DEMO-2",
+                "report_friction",
+                "等待釋出核准超過 6 小時，DEMO-2 因此阻塞",
+                "",
+            ),
         ]
         for minutes_ago, (worker, gate, error_class, job, action, message, evidence) in enumerate(
             reversed(demo)
@@ -140,4 +181,14 @@ class Command(BaseCommand):
                 message=message,
                 evidence=evidence,
                 occurred_at=now - timedelta(minutes=10 * minutes_ago),
+            )
+
+    def _record_demo_lessons(self) -> None:
+        for name, error_class, lesson, fix in LESSONS:
+            learning_update_record(
+                worker=Worker.objects.get(name=name),
+                kind=LearningMemoryUpdate.Kind.REPAIR_LESSON,
+                error_class=error_class,
+                lesson=lesson,
+                fix=fix,
             )
