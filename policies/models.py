@@ -110,8 +110,10 @@ class WorkerPolicy(models.Model):
     )
     approval_reminders = models.JSONField(
         default=default_approval_reminders,
-        help_text="Action → seconds after which an unanswered request is reminded "
-        "(remind_after) and escalated (escalate_after)",
+        help_text=_(
+            "Action → seconds after which an unanswered request is reminded "
+            "(remind_after) and escalated (escalate_after)"
+        ),
     )
     protected_resources = models.JSONField(
         default=default_protected_resources, help_text=_("Glob patterns of targets never touched")
@@ -119,13 +121,15 @@ class WorkerPolicy(models.Model):
     tool_rules = models.JSONField(
         default=default_tool_rules,
         blank=True,
-        help_text="Ordered rules reading an agent's tool call as a ladder action "
-        "(policies/tool_rules.py); the first that matches decides",
+        help_text=_(
+            "Ordered rules reading an agent's tool call as a ladder action "
+            "(policies/tool_rules.py); the first that matches decides"
+        ),
     )
     tool_default = models.SlugField(
         max_length=40,
         default="diagnose",
-        help_text="The ladder action a tool call no rule matches is judged as",
+        help_text=_("The ladder action a tool call no rule matches is judged as"),
     )
     known_repairs = models.JSONField(
         default=list, blank=True, help_text=_("Adopted repair proposals: the agreed fix per error")
