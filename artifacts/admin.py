@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from artifacts.api import ArtifactCheckOutput
@@ -61,14 +62,14 @@ class ArtifactGateCheckAdmin(ExportableAdmin, ReadOnlyAdmin):
     @admin.display(description=_("per-URL results"))
     def url_results(self, check: ArtifactGateCheck) -> str:
         if not check.results:
-            return "— (not run yet)" if check.status in ("pending", "running") else "—"
+            return gettext("— (not run yet)") if check.status in ("pending", "running") else "—"
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
             "<td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    "passed" if item.get("passed") else "FAILED",
+                    gettext("passed") if item.get("passed") else gettext("FAILED"),
                     item.get("role", ""),
                     item.get("url", ""),
                     item.get("status_code") or "—",
@@ -81,10 +82,27 @@ class ArtifactGateCheckAdmin(ExportableAdmin, ReadOnlyAdmin):
                 for item in check.results
             ),
         )
+        headings = format_html_join(
+            "",
+            "<th>{}</th>",
+            (
+                (heading,)
+                for heading in (
+                    gettext("result"),
+                    gettext("role"),
+                    "URL",
+                    "HTTP",
+                    gettext("final URL"),
+                    gettext("latency"),
+                    gettext("bytes"),
+                    gettext("content type"),
+                    gettext("sha256 / error"),
+                )
+            ),
+        )
         return format_html(
-            '<table class="artifact-results"><thead><tr><th>result</th><th>role</th>'
-            "<th>URL</th><th>HTTP</th><th>final URL</th><th>latency</th><th>bytes</th>"
-            "<th>content type</th><th>sha256 / error</th></tr></thead><tbody>{}</tbody></table>",
+            '<table class="artifact-results"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+            headings,
             rows,
         )
 
@@ -92,12 +110,16 @@ class ArtifactGateCheckAdmin(ExportableAdmin, ReadOnlyAdmin):
 def _final_url(item: dict) -> str:
     if not item.get("redirects"):
         return "—"
-    return f"{item.get('final_url', '')} ({len(item['redirects'])} redirect(s))"
+    count = len(item["redirects"])
+    return ngettext("%(url)s (%(count)s redirect)", "%(url)s (%(count)s redirects)", count) % {
+        "url": item.get("final_url", ""),
+        "count": count,
+    }
 
 
 def _hash_or_error(item: dict) -> str:
     if item.get("error"):
         return item["error"]
     if item.get("expected_sha256"):
-        return f"{item.get('sha256')} (matches)"
+        return gettext("%(sha256)s (matches)") % {"sha256": item.get("sha256")}
     return item.get("sha256") or "—"

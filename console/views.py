@@ -14,8 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
-from repairs.forms import SelfHealApproveForm, SelfHealRejectForm
-from repairs.models import SelfHealRequest
+from repairs.forms import SelfHealApproveForm, SelfHealRejectForm, decision_said
 from repairs.selectors import self_heal_request_list
 from repairs.services import self_heal_request_decide
 
@@ -53,11 +52,5 @@ def self_heal_decide(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("Self-heal request #%(pk)s: %(why)s") % refusal(pk, refused.detail)
         )
     else:
-        if decided.status == SelfHealRequest.Status.APPROVED:
-            said = _("Self-heal request #%(pk)s approved: %(worker)s may %(action)s now.")
-        else:
-            said = _("Self-heal request #%(pk)s rejected: %(worker)s may not %(action)s now.")
-        messages.success(
-            request, said % {"pk": decided.pk, "worker": decided.worker, "action": decided.action}
-        )
+        messages.success(request, decision_said(decided))
     return HttpResponseRedirect(home)

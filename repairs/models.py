@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from django.db.models import Case, Q, Value, When
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.models import WebhookSigned
@@ -14,18 +15,18 @@ from core.roles import acting_worker, has_role
 
 
 class Gate(models.TextChoices):
-    STUCK_CLAIM = "stuck_claim", "Stuck claim"
-    REPAIR_SUGGESTED = "repair_suggested", "Repair suggested"
-    ARTIFACT_GUARD = "artifact_guard", "Artifact guard"
-    WORKER_LEARNING = "worker_learning", "Worker learning"
-    FRICTION = "friction", "Friction"
+    STUCK_CLAIM = "stuck_claim", _("Stuck claim")
+    REPAIR_SUGGESTED = "repair_suggested", _("Repair suggested")
+    ARTIFACT_GUARD = "artifact_guard", _("Artifact guard")
+    WORKER_LEARNING = "worker_learning", _("Worker learning")
+    FRICTION = "friction", _("Friction")
     # An agent's tool call the policy escalated: the event its self-heal request stands on.
-    TOOL_CALL = "tool_call", "Tool call"
+    TOOL_CALL = "tool_call", _("Tool call")
 
 
 class Outcome(models.TextChoices):
-    RESOLVED = "resolved", "Resolved"
-    FAILED = "failed", "Failed"
+    RESOLVED = "resolved", _("Resolved")
+    FAILED = "failed", _("Failed")
 
 
 class Worker(WebhookSigned):
@@ -45,26 +46,62 @@ class Worker(WebhookSigned):
         CLAUDE_CODE = "claude_code", "Claude Code"
         OTHER = "other", _("Other")
 
-    name = models.SlugField(max_length=100, unique=True)
-    team = models.SlugField(max_length=100)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.IDLE)
+    name = models.SlugField(
+        max_length=100,
+        unique=True,
+        verbose_name=_("name"),
+        help_text=_("Its identity in events and its user name; set once"),
+    )
+    team = models.SlugField(max_length=100, verbose_name=_("team"))
+    kind = models.CharField(
+        max_length=20,
+        choices=Kind.choices,
+        default=Kind.OTHER,
+        verbose_name=_("kind"),
+        help_text=_("Which coding agent it runs"),
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.IDLE, verbose_name=_("status")
+    )
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="worker", editable=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="worker",
+        editable=False,
+        verbose_name=_("user"),
     )
     last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     paused_reason = models.CharField(
-        max_length=300, blank=True, help_text="Told to the worker when a paused worker calls"
+        max_length=300,
+        blank=True,
+        help_text=_("Told to the worker when a paused worker calls"),
+        verbose_name=_("paused reason"),
     )
     monthly_budget_cents = models.PositiveBigIntegerField(
-        default=0, help_text=_("0 = no budget set")
+        default=0,
+        help_text=_("0 = no budget set"),
+        verbose_name=_("monthly budget (cents)"),
     )
-    month_spend_cents = models.PositiveBigIntegerField(default=0)
+    month_spend_cents = models.PositiveBigIntegerField(
+        default=0, verbose_name=_("spend this month (cents)")
+    )
     # The budget month (its 1st, UTC) that month_spend_cents counts; a new month starts at 0.
-    budget_month = models.DateField(null=True, blank=True, editable=False)
+    budget_month = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        verbose_name=_("budget month"),
+        help_text=_("The month (its first day, UTC) that the month's spend counts"),
+    )
     # The budget month the owner was last warned about at 80 %, so the warning goes once.
-    budget_warned_month = models.DateField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    budget_warned_month = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        verbose_name=_("budget warned month"),
+        help_text=_("The budget month the owner was warned about at 80 %"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("worker")
@@ -78,18 +115,42 @@ class Worker(WebhookSigned):
 class WorkerToken(models.Model):
     """An API token. Only its SHA-256 digest is stored; the token is shown once, at issue."""
 
-    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="tokens")
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(max_length=16, editable=False, help_text=_("Identifies the token"))
-    label = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    worker = models.ForeignKey(
+        Worker, on_delete=models.PROTECT, related_name="tokens", verbose_name=_("worker")
     )
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    digest = models.CharField(
+        max_length=64,
+        unique=True,
+        editable=False,
+        verbose_name=_("token hash"),
+        help_text=_("The SHA-256 of the token; the token itself is not stored"),
+    )
+    prefix = models.CharField(
+        max_length=16, editable=False, help_text=_("Identifies the token"), verbose_name=_("prefix")
+    )
+    label = models.CharField(max_length=100, blank=True, verbose_name=_("label"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("last used at")
+    )
+    revoked_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("revoked at")
+    )
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("revoked by"),
     )
 
     class Meta:
@@ -109,9 +170,9 @@ class Job(models.Model):
     """A unit of work in the PLS queue, mirrored here so claims and leases can be governed."""
 
     class Priority(models.TextChoices):
-        HIGH = "high"
-        MEDIUM = "medium"
-        LOW = "low"
+        HIGH = "high", pgettext_lazy("priority", "High")
+        MEDIUM = "medium", pgettext_lazy("priority", "Medium")
+        LOW = "low", pgettext_lazy("priority", "Low")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -119,9 +180,16 @@ class Job(models.Model):
         STUCK = "stuck", _("Stuck")
         COMPLETED = "completed", _("Completed")
 
-    external_id = models.CharField(max_length=200, unique=True)
-    title = models.CharField(max_length=300)
-    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    external_id = models.CharField(
+        max_length=200,
+        unique=True,
+        verbose_name=_("external id"),
+        help_text=_("The job's id in the PLS queue; set once"),
+    )
+    title = models.CharField(max_length=300, verbose_name=_("title"))
+    priority = models.CharField(
+        max_length=10, choices=Priority.choices, default=Priority.MEDIUM, verbose_name=_("priority")
+    )
     # high → 1, medium → 2, low → 3: claim-next orders by it, with the index below.
     priority_rank = models.GeneratedField(
         expression=Case(
@@ -131,19 +199,31 @@ class Job(models.Model):
         ),
         output_field=models.PositiveSmallIntegerField(),
         db_persist=True,
+        verbose_name=_("priority rank"),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, verbose_name=_("status")
+    )
     claimed_by = models.ForeignKey(
-        Worker, null=True, blank=True, on_delete=models.PROTECT, related_name="claimed_jobs"
+        Worker,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="claimed_jobs",
+        verbose_name=_("claimed by"),
     )
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    progress = models.TextField(blank=True)
-    stuck_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("lease expires at")
+    )
+    attempts = models.PositiveIntegerField(
+        default=0, verbose_name=_("attempts"), help_text=_("How many times the job was claimed")
+    )
+    progress = models.TextField(blank=True, verbose_name=_("progress"))
+    stuck_at = models.DateTimeField(null=True, blank=True, verbose_name=_("stuck at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("job")
@@ -179,39 +259,86 @@ class RepairEvent(models.Model):
     Append-only: rows are never edited or deleted through the product.
     """
 
-    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="repair_events")
+    worker = models.ForeignKey(
+        Worker, on_delete=models.PROTECT, related_name="repair_events", verbose_name=_("worker")
+    )
     job = models.ForeignKey(
-        Job, null=True, blank=True, on_delete=models.PROTECT, related_name="repair_events"
+        Job,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="repair_events",
+        verbose_name=_("job"),
     )
     job_ref = models.CharField(
-        max_length=200, blank=True, help_text="The job's external id as the worker reported it"
+        max_length=200,
+        blank=True,
+        help_text=_("The job's external id as the worker reported it"),
+        verbose_name=_("job reference"),
     )
-    gate = models.CharField(max_length=20, choices=Gate.choices)
+    gate = models.CharField(max_length=20, choices=Gate.choices, verbose_name=_("gate"))
     error_class = models.SlugField(_("error class"), max_length=100)
-    fingerprint = models.CharField(max_length=64)
-    phase = models.CharField(max_length=200, blank=True)
-    action = models.SlugField(max_length=40, blank=True)
-    message = models.TextField(blank=True)
-    evidence = models.TextField(blank=True)
-    evidence_cut_bytes = models.PositiveIntegerField(default=0)
-    redactions = models.PositiveIntegerField(default=0)
-    repeat_count = models.PositiveIntegerField(default=1)
+    fingerprint = models.CharField(
+        max_length=64,
+        verbose_name=_("fingerprint"),
+        help_text=_("The same error class and message shape give the same fingerprint"),
+    )
+    phase = models.CharField(max_length=200, blank=True, verbose_name=_("phase"))
+    action = models.SlugField(max_length=40, blank=True, verbose_name=_("action"))
+    message = models.TextField(blank=True, verbose_name=_("message"))
+    evidence = models.TextField(blank=True, verbose_name=_("evidence"))
+    evidence_cut_bytes = models.PositiveIntegerField(
+        default=0,
+        verbose_name=_("evidence bytes cut"),
+        help_text=_("Bytes cut from the middle of the evidence to keep it within its limit"),
+    )
+    redactions = models.PositiveIntegerField(
+        default=0,
+        verbose_name=_("redactions"),
+        help_text=_("Secrets replaced in the evidence before it was stored"),
+    )
+    repeat_count = models.PositiveIntegerField(
+        default=1,
+        verbose_name=_("repeat count"),
+        help_text=_("How often the same fingerprint was reported in the repeat window"),
+    )
     # Whether the repair worked, reported by the worker (at once or later) or set by the owner
     # in the console; blank until someone says. Set once.
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=10,
+        choices=Outcome.choices,
+        blank=True,
+        verbose_name=_("outcome"),
+        help_text=_("Whether the repair worked; set once"),
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("resolved by"),
     )
     target = models.CharField(
-        max_length=200, blank=True, help_text="What the action would act on (default: the job)"
+        max_length=200,
+        blank=True,
+        help_text=_("What the action would act on (default: the job)"),
+        verbose_name=_("target"),
     )
     # The verdict the policy gave the action, as returned to the worker; the decision is
     # also a column of its own so dashboards can count it.
-    verdict = models.JSONField(null=True, blank=True)
-    decision = models.CharField(max_length=20, blank=True, db_index=True)
+    verdict = models.JSONField(null=True, blank=True, verbose_name=_("verdict"))
+    decision = models.CharField(
+        max_length=20, blank=True, db_index=True, verbose_name=_("decision")
+    )
     policy = models.ForeignKey(
-        "policies.WorkerPolicy", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "policies.WorkerPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("policy"),
     )
     proposal = models.ForeignKey(
         "policies.Proposal",
@@ -219,6 +346,7 @@ class RepairEvent(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="events",
+        verbose_name=_("proposal"),
     )
     token = models.ForeignKey(
         WorkerToken,
@@ -227,9 +355,10 @@ class RepairEvent(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text=_("The token the event was reported with"),
+        verbose_name=_("token"),
     )
-    occurred_at = models.DateTimeField()
-    received_at = models.DateTimeField(auto_now_add=True)
+    occurred_at = models.DateTimeField(verbose_name=_("occurred at"))
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received at"))
 
     class Meta:
         verbose_name = _("repair event")
@@ -248,7 +377,12 @@ class RepairEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.gate}/{self.error_class} by {self.worker_id} #{self.pk}"
+        return gettext("%(gate)s/%(error_class)s by %(worker)s #%(id)s") % {
+            "gate": self.gate,
+            "error_class": self.error_class,
+            "worker": self.worker_id,
+            "id": self.pk,
+        }
 
 
 class RepeatCounter(models.Model):
@@ -261,10 +395,10 @@ class RepeatCounter(models.Model):
     it left: the repeat count is that sum, read from a few numbers instead of the events.
     A change of the window's length starts the counts again."""
 
-    fingerprint = models.CharField(max_length=64, primary_key=True)
-    bucket_seconds = models.PositiveIntegerField()
-    newest = models.BigIntegerField()
-    counts = models.JSONField(default=list)
+    fingerprint = models.CharField(max_length=64, primary_key=True, verbose_name=_("fingerprint"))
+    bucket_seconds = models.PositiveIntegerField(verbose_name=_("bucket seconds"))
+    newest = models.BigIntegerField(verbose_name=_("newest bucket"))
+    counts = models.JSONField(default=list, verbose_name=_("counts"))
 
     class Meta:
         db_table = "worker_repeat_counters"
@@ -343,11 +477,13 @@ class BudgetSpend(models.Model):
     """The automatic actions (``policies.ladder.BUDGETED``) a worker was allowed for one job
     and error class: its retry budget, spent by one conditional upsert per allowed action."""
 
-    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="+")
-    job_ref = models.CharField(max_length=200, blank=True)
-    error_class = models.SlugField(max_length=100)
-    action = models.SlugField(max_length=40)
-    spent = models.PositiveIntegerField(default=0)
+    worker = models.ForeignKey(
+        Worker, on_delete=models.CASCADE, related_name="+", verbose_name=_("worker")
+    )
+    job_ref = models.CharField(max_length=200, blank=True, verbose_name=_("job reference"))
+    error_class = models.SlugField(max_length=100, verbose_name=_("error class"))
+    action = models.SlugField(max_length=40, verbose_name=_("action"))
+    spent = models.PositiveIntegerField(default=0, verbose_name=_("spent"))
 
     class Meta:
         db_table = "worker_budget_spends"
@@ -376,47 +512,116 @@ class SelfHealRequest(models.Model):
         EXPIRED = "expired", _("Expired")
 
     event = models.OneToOneField(
-        RepairEvent, on_delete=models.PROTECT, related_name="self_heal_request"
+        RepairEvent,
+        on_delete=models.PROTECT,
+        related_name="self_heal_request",
+        verbose_name=_("event"),
     )
-    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="self_heal_requests")
-    action = models.SlugField(max_length=40)
-    target = models.CharField(max_length=200, blank=True)
+    worker = models.ForeignKey(
+        Worker,
+        on_delete=models.PROTECT,
+        related_name="self_heal_requests",
+        verbose_name=_("worker"),
+    )
+    action = models.SlugField(max_length=40, verbose_name=_("action"))
+    target = models.CharField(max_length=200, blank=True, verbose_name=_("target"))
     # Every resource the action will touch, as the policy judged them (its job and its
     # target); approving it approves these, and carrying it out touches nothing else.
     resources = models.JSONField(
-        default=list, blank=True, help_text="Every resource the action touches"
+        default=list,
+        blank=True,
+        help_text=_("Every resource the action touches"),
+        verbose_name=_("resources"),
     )
-    risk = models.CharField(max_length=2, default="L2")
-    reason = models.TextField(blank=True, help_text=_("Why the policy escalated it"))
-    approver_role = models.CharField(max_length=30)
+    risk = models.CharField(
+        max_length=2,
+        default="L2",
+        verbose_name=_("risk"),
+        help_text=_("The action's risk level: L0 observe … L3 forbidden"),
+    )
+    reason = models.TextField(
+        blank=True, help_text=_("Why the policy escalated it"), verbose_name=_("reason")
+    )
+    approver_role = models.CharField(
+        max_length=30,
+        verbose_name=_("approver role"),
+        help_text=_("The role the policy names to decide this request"),
+    )
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+        max_length=10,
+        choices=Status.choices,
+        default=Status.PENDING,
+        db_index=True,
+        verbose_name=_("status"),
     )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    callback_url = models.URLField(max_length=500, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
+    note = models.TextField(
+        blank=True, verbose_name=_("note"), help_text=_("The worker reads it with the decision")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    callback_url = models.URLField(
+        max_length=500,
+        blank=True,
+        verbose_name=_("callback URL"),
+        help_text=_("Where the decision is sent, signed"),
+    )
     # For a tool call (issue 14): the sha256 of the canonical call it approves, the claim it
     # is bound to (its event's job, claimed at this moment), and when the one call it allows
     # used it, by which tool_use_id (asking again for that same call reuses it).
-    tool_digest = models.CharField(max_length=64, blank=True, default="")
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    consumed_at = models.DateTimeField(null=True, blank=True)
-    consumed_by_tool_use_id = models.CharField(max_length=200, blank=True, default="")
-    callback_delivered_at = models.DateTimeField(null=True, blank=True)
-    callback_attempts = models.PositiveSmallIntegerField(default=0)
-    callback_last_error = models.CharField(max_length=500, blank=True)
+    tool_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        verbose_name=_("tool call digest"),
+        help_text=_("For a tool call: the sha256 of the canonical call it approves"),
+    )
+    claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        verbose_name=_("claimed at"),
+        help_text=_("For a tool call: the claim of its job that the approval is bound to"),
+    )
+    consumed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        verbose_name=_("used at"),
+        help_text=_("When the one tool call it allows used it"),
+    )
+    consumed_by_tool_use_id = models.CharField(
+        max_length=200, blank=True, default="", verbose_name=_("used by tool_use_id")
+    )
+    callback_delivered_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("callback delivered at")
+    )
+    callback_attempts = models.PositiveSmallIntegerField(
+        default=0, verbose_name=_("callback attempts")
+    )
+    callback_last_error = models.CharField(
+        max_length=500, blank=True, verbose_name=_("callback last error")
+    )
     # When the unanswered request was re-announced and escalated (the policy's
     # approval_reminders); each is set once, by the run that sent it.
-    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
-    escalated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("reminded at")
+    )
+    escalated_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("escalated at")
+    )
 
     class Meta:
         verbose_name = _("self-heal request")
@@ -434,7 +639,12 @@ class SelfHealRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.action} for {self.worker} ({self.status})"
+        return gettext("#%(id)s %(action)s for %(worker)s (%(status)s)") % {
+            "id": self.pk,
+            "action": self.action,
+            "worker": self.worker,
+            "status": self.get_status_display(),
+        }
 
     @property
     def job_ref(self) -> str:
@@ -450,15 +660,17 @@ class SelfHealRequest(models.Model):
         ``roles`` are the user's roles when the caller read them already (``roles_of``).
         Whether the request is still pending is the service's to check, under its lock."""
         if self.requested_by_id == user.pk:
-            return "Nobody decides their own request; another person must."
+            return gettext("Nobody decides their own request; another person must.")
         if acting_worker(user) is not None:
-            return "Workers approve nothing; a person in the approving role decides."
+            return gettext("Workers approve nothing; a person in the approving role decides.")
         if roles is None:
             in_role = has_role(user, self.approver_role)
         else:
             in_role = self.approver_role in roles
         if not in_role:
-            return f"Only the {self.approver_role} role decides this request."
+            return gettext("Only the %(role)s role decides this request.") % {
+                "role": self.approver_role
+            }
         return ""
 
     def may_be_decided_by(
@@ -480,36 +692,63 @@ class ToolVerdict(models.Model):
     class Agent(models.TextChoices):
         CLAUDE_CODE = "claude_code", "Claude Code"
         CODEX = "codex", "Codex"
-        OTHER = "other", "Other"
+        OTHER = "other", _("Other")
 
-    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="tool_verdicts")
-    token = models.ForeignKey(
-        WorkerToken, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    worker = models.ForeignKey(
+        Worker, on_delete=models.PROTECT, related_name="tool_verdicts", verbose_name=_("worker")
     )
-    agent = models.CharField(max_length=20, choices=Agent.choices, default=Agent.OTHER)
-    session_id = models.CharField(max_length=200, blank=True)
-    tool_use_id = models.CharField(max_length=200, blank=True)
-    tool_name = models.CharField(max_length=200)
-    tool_input = models.TextField(help_text="The call's input as JSON, redacted")
-    cwd = models.CharField(max_length=1000, blank=True)
-    digest = models.CharField(max_length=64, help_text="sha256 of the canonical call")
-    job_ref = models.CharField(max_length=200, blank=True)
-    rule = models.CharField(max_length=200)
-    policy = models.ForeignKey("policies.WorkerPolicy", on_delete=models.PROTECT, related_name="+")
-    verdict = models.CharField(max_length=20)
-    action = models.SlugField(max_length=40)
-    target = models.CharField(max_length=200, blank=True)
-    reason = models.TextField()
+    token = models.ForeignKey(
+        WorkerToken,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("token"),
+    )
+    agent = models.CharField(
+        max_length=20, choices=Agent.choices, default=Agent.OTHER, verbose_name=_("agent")
+    )
+    session_id = models.CharField(max_length=200, blank=True, verbose_name=_("session id"))
+    tool_use_id = models.CharField(max_length=200, blank=True, verbose_name=_("tool use id"))
+    tool_name = models.CharField(max_length=200, verbose_name=_("tool name"))
+    tool_input = models.TextField(
+        help_text=_("The call's input as JSON, redacted"), verbose_name=_("tool input")
+    )
+    cwd = models.CharField(max_length=1000, blank=True, verbose_name=_("working directory (cwd)"))
+    digest = models.CharField(
+        max_length=64, help_text=_("sha256 of the canonical call"), verbose_name=_("call digest")
+    )
+    job_ref = models.CharField(max_length=200, blank=True, verbose_name=_("job reference"))
+    rule = models.CharField(
+        max_length=200,
+        verbose_name=_("rule"),
+        help_text=_("The policy's tool rule that read the call"),
+    )
+    policy = models.ForeignKey(
+        "policies.WorkerPolicy",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("policy"),
+    )
+    verdict = models.CharField(max_length=20, verbose_name=_("verdict"))
+    action = models.SlugField(max_length=40, verbose_name=_("action"))
+    target = models.CharField(max_length=200, blank=True, verbose_name=_("target"))
+    reason = models.TextField(verbose_name=_("reason"))
     self_heal_request = models.ForeignKey(
         SelfHealRequest,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="tool_verdicts",
+        verbose_name=_("self-heal request"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
+        verbose_name = _("tool verdict")
+        verbose_name_plural = _("tool verdicts")
         db_table = "worker_tool_verdicts"
         ordering = ["-id"]
         indexes = [
@@ -517,4 +756,10 @@ class ToolVerdict(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.verdict} {self.tool_name} ({self.rule}) for {self.worker_id} #{self.pk}"
+        return gettext("%(verdict)s %(tool)s (%(rule)s) for %(worker)s #%(id)s") % {
+            "verdict": self.verdict,
+            "tool": self.tool_name,
+            "rule": self.rule,
+            "worker": self.worker_id,
+            "id": self.pk,
+        }

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ExportableAdmin, ReadOnlyAdmin, SerializerForm, admin_link, decide_selected
@@ -20,21 +21,26 @@ class MarkResolvedForm(SerializerForm):
     serializer_class = RepairOutcomeInput
 
     lesson = forms.CharField(
+        label=_("lesson"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="What a worker meeting this error next should do. Blank: derived from the "
-        "event (its error class, phase and action).",
+        help_text=_(
+            "What a worker meeting this error next should do. Blank: derived from the "
+            "event (its error class, phase and action)."
+        ),
     )
     fix = forms.CharField(
+        label=_("fix"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         help_text=_("Blank: the event's action."),
     )
     next_round_priority = forms.TypedChoiceField(
+        label=_("next round priority"),
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "default"), *((n, f"P{n}") for n in range(1, 6))],
+        choices=[("", _("default")), *((n, f"P{n}") for n in range(1, 6))],
         help_text=_("1 = do first … 5 = last."),
     )
 
@@ -88,7 +94,7 @@ class RepairEventAdmin(ExportableAdmin, ReadOnlyAdmin):
             heal = event.self_heal_request
         except SelfHealRequest.DoesNotExist:
             return "—"
-        return admin_link(heal, f"#{heal.pk} {heal.status}")
+        return admin_link(heal, f"#{heal.pk} {heal.get_status_display()}")
 
     @admin.action(description=_("Mark selected events resolved…"), permissions=["resolve"])
     def mark_resolved(
@@ -103,17 +109,17 @@ class RepairEventAdmin(ExportableAdmin, ReadOnlyAdmin):
                 fix=data.get("fix", ""),
                 next_round_priority=data.get("next_round_priority"),
             )
-            return (
-                f"Event #{event.pk} resolved; a repair lesson for {event.error_class} is in "
-                f"team {event.worker.team}'s learning memory, waiting for review."
-            )
+            return gettext(
+                "Event #%(id)s resolved; a repair lesson for %(error_class)s is in team "
+                "%(team)s's learning memory, waiting for review."
+            ) % {"id": event.pk, "error_class": event.error_class, "team": event.worker.team}
 
         return decide_selected(
             self,
             request,
             queryset,
             form_class=MarkResolvedForm,
-            noun="Event",
+            noun=_("Event"),
             title=_("Mark events resolved"),
             decide=resolve,
         )

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import admin_link
@@ -98,5 +99,5 @@ class JobAdmin(admin.ModelAdmin):
         if job.lease_expires_at is None:
             return "—"
         if job.lease_expires_at <= timezone.now():
-            return f"expired {timesince(job.lease_expires_at)} ago"
-        return f"{timeuntil(job.lease_expires_at)} left"
+            return gettext("expired %(time)s ago") % {"time": timesince(job.lease_expires_at)}
+        return gettext("%(time)s left") % {"time": timeuntil(job.lease_expires_at)}

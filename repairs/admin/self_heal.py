@@ -5,11 +5,12 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ExportableAdmin, ReadOnlyAdmin, admin_link, decide_selected, may_decide
 from repairs.api.self_heal import SelfHealRequestOutput
-from repairs.forms import SelfHealApproveForm, SelfHealRejectForm
+from repairs.forms import SelfHealApproveForm, SelfHealRejectForm, decision_said
 from repairs.models import SelfHealRequest
 from repairs.selectors import self_heal_request_list
 from repairs.services import (
@@ -95,8 +96,8 @@ class SelfHealRequestAdmin(ExportableAdmin, ReadOnlyAdmin):
         if heal.status != SelfHealRequest.Status.PENDING:
             return "—"
         if heal.expires_at <= timezone.now():
-            return "overdue (expires on the next sweep)"
-        return f"in {timeuntil(heal.expires_at)}"
+            return gettext("overdue (expires on the next sweep)")
+        return gettext("in %(time)s") % {"time": timeuntil(heal.expires_at)}
 
     @admin.display(description=_("touches"))
     def resources_display(self, heal: SelfHealRequest) -> str:
@@ -125,20 +126,20 @@ class SelfHealRequestAdmin(ExportableAdmin, ReadOnlyAdmin):
         form_class: type[SelfHealApproveForm],
     ) -> HttpResponse | None:
         def decide(heal: SelfHealRequest, data: dict[str, Any]) -> str:
-            decided = self_heal_request_decide(
-                request=heal, user=request.user, approve=form_class.approve, note=data["note"]
-            )
-            return f"Self-heal request #{decided.pk} {decided.status}: {decided.worker} may " + (
-                f"{decided.action} now." if form_class.approve else f"not {decided.action}."
+            return decision_said(
+                self_heal_request_decide(
+                    request=heal, user=request.user, approve=form_class.approve, note=data["note"]
+                )
             )
 
-        verb = "Approve" if form_class.approve else "Reject"
         return decide_selected(
             self,
             request,
             queryset,
             form_class=form_class,
-            noun="Self-heal request",
-            title=f"{verb} self-heal requests",
+            noun=_("Self-heal request"),
+            title=_("Approve self-heal requests")
+            if form_class.approve
+            else _("Reject self-heal requests"),
             decide=decide,
         )

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import ExportableAdmin, ReadOnlyAdmin, admin_link
 from repairs.api.tool_verdicts import ToolVerdictLogOutput
@@ -58,11 +59,11 @@ class ToolVerdictAdmin(ExportableAdmin, ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ToolVerdict]:
         return tool_verdict_list(user=request.user)
 
-    @admin.display(description="policy", ordering="policy__version")
+    @admin.display(description=_("policy"), ordering="policy__version")
     def policy_version(self, verdict: ToolVerdict) -> str:
         return f"v{verdict.policy.version}"
 
-    @admin.display(description="self-heal request")
+    @admin.display(description=_("self-heal request"))
     def self_heal_link(self, verdict: ToolVerdict) -> str:
         heal = verdict.self_heal_request
-        return admin_link(heal, f"#{heal.pk} {heal.status}") if heal else "—"
+        return admin_link(heal, f"#{heal.pk} {heal.get_status_display()}") if heal else "—"

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -34,6 +34,7 @@ class PauseForm(SerializerForm):
     serializer_class = PauseInput
 
     reason = forms.CharField(
+        label=_("reason"),
         max_length=250,
         widget=forms.TextInput(attrs={"size": 80}),
         help_text=_("Why it is paused; the worker is told this when it tries to claim work."),
@@ -105,8 +106,10 @@ class WorkerAdmin(admin.ModelAdmin):
     def pause(self, request: HttpRequest, queryset: QuerySet[Worker]) -> HttpResponse | None:
         def decide(worker: Worker, data: dict[str, Any]) -> str:
             if worker_pause(worker=worker, reason=data["reason"], by=request.user):
-                return f"{worker.name} paused: it takes no new work until resumed."
-            return f"{worker.name} was paused already."
+                return gettext("%(worker)s paused: it takes no new work until resumed.") % {
+                    "worker": worker.name
+                }
+            return gettext("%(worker)s was paused already.") % {"worker": worker.name}
 
         return decide_selected(
             self,
@@ -114,7 +117,7 @@ class WorkerAdmin(admin.ModelAdmin):
             queryset,
             form_class=PauseForm,
             title=_("Pause workers"),
-            noun="Worker",
+            noun=_("Worker"),
             decide=decide,
         )
 
@@ -131,15 +134,16 @@ class WorkerAdmin(admin.ModelAdmin):
             over = (
                 worker.monthly_budget_cents and month_spend(worker) >= worker.monthly_budget_cents
             )
+            if over:
+                said = gettext(
+                    "%(worker)s resumed. It is still over its monthly budget: its next usage "
+                    "report pauses it again unless the budget is raised."
+                )
+            else:
+                said = gettext("%(worker)s resumed.")
             self.message_user(
                 request,
-                f"{worker.name} resumed."
-                + (
-                    " It is still over its monthly budget: its next usage report pauses it "
-                    "again unless the budget is raised."
-                    if over
-                    else ""
-                ),
+                said % {"worker": worker.name},
                 messages.WARNING if over else messages.SUCCESS,
             )
 
@@ -176,7 +180,7 @@ class WorkerAdmin(admin.ModelAdmin):
         ]
         context = {
             **self.admin_site.each_context(request),
-            "title": "New worker tokens",
+            "title": gettext("New worker tokens"),
             "issued": issued,
             "opts": self.model._meta,
         }
@@ -203,5 +207,7 @@ class WorkerTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[WorkerToken]) -> None:
         revoked = sum(worker_token_revoke(token=t, revoked_by=request.user) for t in queryset)
         self.message_user(
-            request, gettext("Revoked %(n)s token(s).") % {"n": revoked}, messages.SUCCESS
+            request,
+            ngettext("Revoked %(n)s token.", "Revoked %(n)s tokens.", revoked) % {"n": revoked},
+            messages.SUCCESS,
         )
