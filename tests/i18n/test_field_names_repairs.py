@@ -4,17 +4,15 @@ label reads in Chinese, none is the English its field's name would give (issue 1
 import re
 
 import pytest
-from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import translation
 from django.utils.text import capfirst
 
 from artifacts.models import ArtifactGateCheck
-from core.profiles import profile_update
 from repairs.models import Job, RepairEvent, SelfHealRequest, ToolVerdict, Worker, WorkerToken
 from tests.dashboards.fleet import Fleet
 from tests.factories import issue_token
-from tests.i18n.catalogue import visible_text
+from tests.i18n.catalogue import english_entries, english_left, visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -49,14 +47,6 @@ CHINESE = {
     "/admin/repairs/selfhealrequest/": {"核准者角色", "決定者", "涉及資源"},
     "/admin/artifacts/artifactgatecheck/": {"失敗的網址", "嘗試次數", "建立時間"},
 }
-
-
-@pytest.fixture
-def chinese_client(client):
-    person = User.objects.create_superuser("owner-zh", password="x")
-    profile_update(user=person, language="zh-hant")
-    client.force_login(person)
-    return client
 
 
 @pytest.fixture
@@ -107,3 +97,24 @@ def test_every_repairs_and_artifacts_screen_names_its_fields_in_chinese(chinese_
             checked.add(url)
     assert set(CHINESE) <= checked
     assert len(checked) == 14  # seven lists and seven change forms
+
+
+@pytest.mark.parametrize(
+    ("model", "action", "labels"),
+    [
+        (RepairEvent, "mark_resolved", {"教訓", "修正", "下一輪優先順序"}),
+        (SelfHealRequest, "reject", {"備註"}),
+        (Worker, "pause", {"原因"}),
+    ],
+)
+def test_the_forms_an_action_asks_with_read_in_chinese(chinese_client, rows, model, action, labels):
+    opts = model._meta
+    page = chinese_client.post(
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+        {"action": action, "_selected_action": [rows[model].pk]},
+    )
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert labels <= shown_names(html)
+    assert english_left(html, english_entries()) == []
