@@ -37,6 +37,7 @@ class ChannelForm(forms.ModelForm):
     """Secrets are write-only: never rendered back, and a blank field keeps the stored value."""
 
     api_base = forms.URLField(
+        label=Channel._meta.get_field("api_base").verbose_name,
         required=False,
         assume_scheme="https",
         help_text=Channel._meta.get_field("api_base").help_text,

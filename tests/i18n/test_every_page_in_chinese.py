@@ -2,24 +2,14 @@
 the catalogue: each string a person reads there is translated."""
 
 import pytest
-from django.contrib.auth.models import User
 from django.urls import reverse
 
-from core.profiles import profile_update
 from policies.models import Proposal
 from tests.dashboards.fleet import Fleet
 from tests.factories import LearningUpdateFactory
 from tests.i18n.catalogue import english_entries, english_left, shown_pattern, visible_text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def chinese_client(client):
-    person = User.objects.create_superuser("owner-zh", password="x")
-    profile_update(user=person, language="zh-hant")
-    client.force_login(person)
-    return client
 
 
 @pytest.fixture
