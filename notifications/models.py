@@ -388,7 +388,7 @@ class OwnerReport(models.Model):
         verbose_name=_("channel"),
     )
     state = models.CharField(
-        _("state"), max_length=12, choices=State.choices, default=State.PENDING
+        _("delivery state"), max_length=12, choices=State.choices, default=State.PENDING
     )
     source = models.CharField(
         _("source"), max_length=64, help_text=_("What raised it, e.g. self_heal.pending")
@@ -401,7 +401,7 @@ class OwnerReport(models.Model):
     worker = models.CharField(_("worker"), max_length=100, blank=True)
     task_id = models.CharField(_("task id"), max_length=200, blank=True)
     progress = models.TextField(_("progress"), blank=True)
-    done = models.TextField(_("done"), blank=True)
+    done = models.TextField(_("done so far"), blank=True)
     next_step = models.TextField(_("next step"), blank=True)
     role = models.CharField(
         _("role"), max_length=32, blank=True, help_text=_("The role that must act.")

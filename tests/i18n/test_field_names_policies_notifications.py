@@ -95,7 +95,19 @@ LISTS = {
         ["Min status", "Muted until", "Destination", "Retry at", "Enabled"],
     ),
     "notifications_ownerreport": (
-        ["建立時間", "通道", "來源", "標題", "任務 ID", "嘗試次數", "送出時間", "已抑制", "去向"],
+        [
+            "建立時間",
+            "通道",
+            "傳送狀態",
+            "狀態",
+            "來源",
+            "標題",
+            "任務 ID",
+            "嘗試次數",
+            "送出時間",
+            "已抑制",
+            "去向",
+        ],
         ["Source", "Attempts", "Sent at", "Suppressed count", "Went to"],
     ),
     "notifications_chatidentity": (
