@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,14 +21,21 @@ class MetricTotal(models.Model):
     histogram's bucket, sum or count, added to by whichever process did the work and read by
     /metrics at scrape time. Rows only grow; nothing purges them, so no total goes back."""
 
-    sample = models.CharField(max_length=200, help_text=_("e.g. pls_repair_events_total"))
-    labels = models.CharField(
-        max_length=500, blank=True, help_text='Canonical JSON, e.g. {"gate":"stuck_claim"}'
+    sample = models.CharField(
+        _("sample"), max_length=200, help_text=_("e.g. pls_repair_events_total")
     )
-    value = models.FloatField(default=0.0)
+    labels = models.CharField(
+        _("labels"),
+        max_length=500,
+        blank=True,
+        help_text=_('Canonical JSON, e.g. {"gate":"stuck_claim"}'),
+    )
+    value = models.FloatField(_("value"), default=0.0)
 
     class Meta:
         db_table = "pls_metric_totals"
+        verbose_name = _("metric total")
+        verbose_name_plural = _("metric totals")
         constraints = [
             models.UniqueConstraint(fields=["sample", "labels"], name="metric_total_unique")
         ]
@@ -41,27 +49,36 @@ class IdempotencyKey(models.Model):
     body until the key expires (``PLS_IDEMPOTENCY_KEY_TTL_HOURS``)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        editable=False,
+        verbose_name=_("user"),
     )
-    key = models.CharField(max_length=255)
+    key = models.CharField(_("key"), max_length=255)
     # sha256 of the method, the path and the body as data (key order and spacing aside).
-    request_digest = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    request_digest = models.CharField(
+        _("request digest"),
+        max_length=64,
+        help_text=_("SHA-256 of the method, the path and the body"),
+    )
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
     # JSON as text, not jsonb: a replay renders the members in the first answer's order.
-    response_body = models.TextField(blank=True)
-    response_headers = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    response_body = models.TextField(_("response body"), blank=True)
+    response_headers = models.JSONField(_("response headers"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         db_table = "idempotency_keys"
         verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
         constraints = [
             # Settles concurrent retries: the first writer's row wins, the others replay it.
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")
         ]
 
     def __str__(self) -> str:
-        return f"{self.key} ({self.status_code or 'in progress'})"
+        return f"{self.key} ({self.status_code or gettext('in progress')})"
 
     def has_expired(self, now: datetime) -> bool:
         ttl = settings.PLS_IDEMPOTENCY_KEY_TTL
@@ -129,7 +146,10 @@ class Profile(models.Model):
     chose. ``core.middleware.ProfileMiddleware`` applies it to each request they make."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="profile",
+        verbose_name=_("user"),
     )
     language = models.CharField(
         _("language"), max_length=16, blank=True, help_text=_("Blank: the console's default.")
@@ -145,6 +165,7 @@ class Profile(models.Model):
     class Meta:
         db_table = "profiles"
         verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
 
     def __str__(self) -> str:
         return f"{self.user} ({self.language or '-'}, {self.time_zone or '-'})"

@@ -41,7 +41,7 @@ class LearningUpdateForm(forms.ModelForm):
     def clean_lesson(self) -> str:
         lesson = self.cleaned_data["lesson"].strip()
         if not normalise_message(lesson):
-            raise forms.ValidationError("A lesson needs words.")
+            raise forms.ValidationError(gettext("A lesson needs words."))
         twin = (
             LearningMemoryUpdate.objects.filter(
                 team=self.instance.team,
@@ -53,9 +53,12 @@ class LearningUpdateForm(forms.ModelForm):
             .first()
         )
         if twin is not None:
+            said = {"pk": twin.pk, "team": twin.team or gettext("the whole fleet")}
             raise forms.ValidationError(
-                f"Update #{twin.pk} already says this for {twin.team or 'the whole fleet'}; "
-                "retire one of the two instead."
+                gettext(
+                    "Update #%(pk)s already says this for %(team)s; retire one of the two instead."
+                )
+                % said
             )
         return lesson
 
@@ -82,7 +85,9 @@ class LearningMemoryUpdateAdmin(ExportableAdmin):
     # The box searches through learning.search (full-text on PostgreSQL); a field is named
     # only so the admin shows the box.
     search_fields = ["lesson"]
-    search_help_text = "Words of the lesson or fix (on PostgreSQL, 'retry' also finds 'retrying')."
+    search_help_text = _(
+        "Words of the lesson or fix (on PostgreSQL, 'retry' also finds 'retrying')."
+    )
     list_select_related = ["worker"]
     fields = [
         "review",
@@ -138,7 +143,7 @@ class LearningMemoryUpdateAdmin(ExportableAdmin):
 
     @admin.display(description=_("team"), ordering="team")
     def scope(self, update: LearningMemoryUpdate) -> str:
-        return update.team or "whole fleet"
+        return update.team or gettext("whole fleet")
 
     @admin.display(description=_("priority"), ordering="next_round_priority")
     def priority(self, update: LearningMemoryUpdate) -> str:
@@ -213,7 +218,9 @@ class LearningMemoryUpdateAdmin(ExportableAdmin):
         pack = None
         if team is not None:
             if team and team not in teams:
-                raise Http404(f"No team {team!r} has workers or lessons.")
+                raise Http404(
+                    gettext("No team %(team)s has workers or lessons.") % {"team": repr(team)}
+                )
             pack = prompt_pack_export(team=team, by=request.user)
         context = {
             **self.admin_site.each_context(request),
@@ -243,4 +250,4 @@ class PromptPackExportAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("team"), ordering="team")
     def team_label(self, export: PromptPackExport) -> str:
-        return export.team or "whole fleet"
+        return export.team or gettext("whole fleet")

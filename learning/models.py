@@ -2,7 +2,10 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from core.clock import when
 
 
 class LearningMemoryUpdate(models.Model):
@@ -29,6 +32,7 @@ class LearningMemoryUpdate(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="learning_updates",
+        verbose_name=_("worker"),
     )
     event = models.ForeignKey(
         "repairs.RepairEvent",
@@ -36,29 +40,40 @@ class LearningMemoryUpdate(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="learning_updates",
+        verbose_name=_("event"),
     )
-    team = models.SlugField(max_length=100, blank=True, help_text=_("Blank: the whole fleet"))
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    team = models.SlugField(
+        _("team"), max_length=100, blank=True, help_text=_("Blank: the whole fleet")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     error_class = models.SlugField(_("error class"), max_length=100)
-    lesson = models.TextField()
-    fix = models.TextField(blank=True)
+    lesson = models.TextField(_("lesson"))
+    fix = models.TextField(_("fix"), blank=True)
     next_round_priority = models.PositiveSmallIntegerField(
+        _("next-round priority"),
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(5)],
         help_text=_("1 = do first … 5 = last"),
     )
     # SHA-256 of the normalised lesson text: what "the same lesson" means.
-    lesson_digest = models.CharField(max_length=64, editable=False)
-    occurrences = models.PositiveIntegerField(default=1)
+    lesson_digest = models.CharField(_("lesson digest"), max_length=64, editable=False)
+    occurrences = models.PositiveIntegerField(
+        _("occurrences"), default=1, help_text=_("How many times this lesson was learned")
+    )
     review = models.CharField(
-        max_length=10, choices=Review.choices, default=Review.PENDING, db_index=True
+        _("review"), max_length=10, choices=Review.choices, default=Review.PENDING, db_index=True
     )
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reviewed by"),
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(auto_now_add=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("learning memory update")
@@ -84,13 +99,22 @@ class LearningMemoryUpdate(models.Model):
 class PromptPackExport(models.Model):
     """A record that a team's prompt pack was exported (API or console), and what it held."""
 
-    team = models.SlugField(max_length=100, blank=True)
-    exported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    team = models.SlugField(
+        _("team"), max_length=100, blank=True, help_text=_("Blank: the whole fleet")
     )
-    lesson_count = models.PositiveIntegerField()
-    digest = models.CharField(max_length=64, help_text=_("SHA-256 of the Markdown exported"))
-    exported_at = models.DateTimeField(auto_now_add=True)
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("exported by"),
+    )
+    lesson_count = models.PositiveIntegerField(_("lessons"))
+    digest = models.CharField(
+        _("hash"), max_length=64, help_text=_("SHA-256 of the Markdown exported")
+    )
+    exported_at = models.DateTimeField(_("exported at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("prompt pack export")
@@ -99,4 +123,5 @@ class PromptPackExport(models.Model):
         ordering = ["-exported_at", "-id"]
 
     def __str__(self) -> str:
-        return f"prompt pack for {self.team or 'the fleet'} at {self.exported_at:%Y-%m-%d %H:%M}"
+        said = {"team": self.team or gettext("the whole fleet"), "at": when(self.exported_at)}
+        return gettext("prompt pack for %(team)s at %(at)s") % said

@@ -37,6 +37,7 @@ class ChannelForm(forms.ModelForm):
     """Secrets are write-only: never rendered back, and a blank field keeps the stored value."""
 
     api_base = forms.URLField(
+        label=Channel._meta.get_field("api_base").verbose_name,
         required=False,
         assume_scheme="https",
         help_text=Channel._meta.get_field("api_base").help_text,
@@ -77,12 +78,14 @@ class ChannelForm(forms.ModelForm):
         for name in Channel.SECRET_FIELDS:
             field = self.fields[name]
             if getattr(self.instance, name, ""):
-                field.help_text = f"Set. Leave blank to keep it. {field.help_text}"
+                field.help_text = gettext("Set. Leave blank to keep it. %(help)s") % {
+                    "help": field.help_text
+                }
             field.initial = ""
 
         if self.instance.interaction_secret:
             secret = self.fields["new_interaction_secret"]
-            secret.help_text = f"Set. {secret.help_text}"
+            secret.help_text = gettext("Set. %(help)s") % {"help": secret.help_text}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -106,7 +109,7 @@ class ChannelAdmin(admin.ModelAdmin):
         "kind",
         "enabled",
         *_ROUTING_FIELDS,
-        "destination",
+        "destination_display",
         "pending_reports",
         "failed_reports",
         "retry_at",
@@ -132,14 +135,14 @@ class ChannelAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "kind", "enabled"]}),
-        ("Which reports", {"fields": _ROUTING_FIELDS}),
+        (_("Which reports"), {"fields": _ROUTING_FIELDS}),
         (_("Audience"), {"fields": ["language", "time_zone"]}),
         (
-            "Destination",
+            _("Destination"),
             {"fields": ["url", "token", "target", "api_base"]},
         ),
         (
-            "Generic webhook signatures",
+            _("Generic webhook signatures"),
             {
                 "fields": ["legacy_signature", "signing_secret"],
                 "description": _(
@@ -151,7 +154,7 @@ class ChannelAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Fallback",
+            _("Fallback"),
             {
                 "fields": ["fallback", "fallback_after"],
                 "description": _(
@@ -163,7 +166,7 @@ class ChannelAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Approving from chat",
+            _("Approving from chat"),
             {
                 "fields": ["new_interaction_secret", "interaction_public_key"],
                 "description": _(
@@ -174,7 +177,7 @@ class ChannelAdmin(admin.ModelAdmin):
                 ),
             },
         ),
-        ("Delivery", {"fields": readonly_fields}),
+        (_("Delivery"), {"fields": readonly_fields}),
     ]
     actions = ["send_test", "rotate_webhook_secret"]
 
@@ -197,6 +200,10 @@ class ChannelAdmin(admin.ModelAdmin):
             state,
             count,
         )
+
+    @admin.display(description=_("destination"))
+    def destination_display(self, channel: Channel) -> str:
+        return channel.destination
 
     @admin.display(description=_("pending"), ordering="pending_count")
     def pending_reports(self, channel: Channel) -> str:
@@ -266,7 +273,7 @@ class ChannelOrUnroutedFilter(admin.SimpleListFilter):
     parameter_name = "routed"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("no", "Unrouted (no channel yet)")]
+        return [("no", gettext("Unrouted (no channel yet)"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[OwnerReport]) -> QuerySet:
         return queryset.filter(channel__isnull=True) if self.value() == "no" else queryset
@@ -307,13 +314,13 @@ class OwnerReportAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("channel"), ordering="channel__name")
     def channel_or_unrouted(self, report: OwnerReport) -> str:
-        return report.channel.name if report.channel else "(unrouted)"
+        return report.channel.name if report.channel else gettext("(unrouted)")
 
     @admin.display(description=_("last error"))
     def last_error_short(self, report: OwnerReport) -> str:
         return _short(report.last_error)
 
-    @admin.display(description="went to")
+    @admin.display(description=_("went to"))
     def went_to(self, report: OwnerReport) -> str:
         return report.went_to or "—"
 
@@ -380,7 +387,7 @@ class OwnerReportAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:notifications_ownerreport_changelist"))
         context = {
             **self.admin_site.each_context(request),
-            "title": "Purge archived reports",
+            "title": _("Purge archived reports"),
             "form": form,
             "opts": self.model._meta,
         }

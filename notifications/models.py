@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from core.audience import language_valid, time_zone_valid
@@ -30,7 +31,7 @@ class Status(models.TextChoices):
         return order[order.index(minimum) :]
 
 
-ROLE_CHOICES = [("", "Any role"), *((role, role) for role in ROLES)]
+ROLE_CHOICES = [("", _("Any role")), *((role, role) for role in ROLES)]
 
 
 class ChannelQuerySet(models.QuerySet):
@@ -61,21 +62,34 @@ class Channel(WebhookSigned):
     # Fields that hold credentials: write-only in the console, never rendered or logged.
     SECRET_FIELDS = ("url", "token", "signing_secret")
 
-    name = models.SlugField(max_length=64, unique=True)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    enabled = models.BooleanField(default=True)
+    name = models.SlugField(_("name"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    enabled = models.BooleanField(_("enabled"), default=True)
     role = models.CharField(
+        _("role"),
         max_length=32,
         choices=ROLE_CHOICES,
         blank=True,
         help_text=_("Receives reports addressed to this role (and to any role). Blank: all."),
     )
     team = models.SlugField(
-        max_length=100, blank=True, help_text="Receives only this team's reports. Blank: all."
+        _("team"),
+        max_length=100,
+        blank=True,
+        help_text=_("Receives only this team's reports. Blank: all."),
     )
-    min_status = models.CharField(max_length=10, choices=Status.choices, default=Status.NORMAL)
+    min_status = models.CharField(
+        _("minimum status"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.NORMAL,
+        help_text=_("Takes reports of this status and above."),
+    )
     muted_until = models.DateTimeField(
-        null=True, blank=True, help_text="Reports are held, not dropped, until then."
+        _("muted until"),
+        null=True,
+        blank=True,
+        help_text=_("Reports are held, not dropped, until then."),
     )
     # Its audience's language and clock: reports and digests are written in them
     # (notifications.render, notifications.services.digest_enqueue). Blank: the console's.
@@ -99,17 +113,25 @@ class Channel(WebhookSigned):
     )
 
     url = models.CharField(
-        max_length=500, blank=True, help_text="Discord / Slack / generic webhook URL (secret)."
+        _("URL"),
+        max_length=500,
+        blank=True,
+        help_text=_("Discord / Slack / generic webhook URL (secret)."),
     )
     token = models.CharField(
-        max_length=500, blank=True, help_text="Telegram bot token or LINE channel access token."
+        _("token"),
+        max_length=500,
+        blank=True,
+        help_text=_("Telegram bot token or LINE channel access token."),
     )
     signing_secret = models.CharField(
+        _("signing secret"),
         max_length=200,
         blank=True,
         help_text=_("Generic webhook with the legacy signature only: its HMAC-SHA256 key."),
     )
     legacy_signature = models.BooleanField(
+        _("legacy signature"),
         default=False,
         help_text=_(
             "Also send X-PLS-Signature (sha256 HMAC of the body under the key above, no "
@@ -117,11 +139,13 @@ class Channel(WebhookSigned):
         ),
     )
     target = models.CharField(
+        _("target"),
         max_length=500,
         blank=True,
         help_text=_("Telegram chat id, LINE user/group id, or comma-separated email addresses."),
     )
     api_base = models.URLField(
+        _("API base URL"),
         blank=True,
         help_text=_("Telegram / LINE API base URL; blank uses the provider's (or the setting)."),
     )
@@ -129,8 +153,9 @@ class Channel(WebhookSigned):
     # Telegram webhook secret token, the Slack signing secret or the LINE channel secret is
     # sealed (core.secrets) and never shown back; Discord signs with its application's key
     # pair, whose public half is not secret.
-    interaction_secret = models.TextField(blank=True, editable=False)
+    interaction_secret = models.TextField(_("interaction secret"), blank=True, editable=False)
     interaction_public_key = models.CharField(
+        _("interaction public key"),
         max_length=64,
         blank=True,
         help_text=_("Discord: the application's public key (hex), from its General Information."),
@@ -138,14 +163,25 @@ class Channel(WebhookSigned):
 
     # Drain state. One drain at a time holds a channel's lease (compare-and-set on these two
     # columns), which is what keeps a channel's reports in order and never sent twice.
-    lease_token = models.CharField(max_length=32, blank=True, editable=False)
-    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    failure_streak = models.PositiveIntegerField(default=0, editable=False)
-    retry_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="Backing off after a failure until then."
+    lease_token = models.CharField(_("lease token"), max_length=32, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(
+        _("lease expires at"), null=True, blank=True, editable=False
     )
-    last_error = models.TextField(blank=True, editable=False)
-    last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    failure_streak = models.PositiveIntegerField(
+        _("failure streak"),
+        default=0,
+        editable=False,
+        help_text=_("Failed deliveries in a row."),
+    )
+    retry_at = models.DateTimeField(
+        _("retry at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Backing off after a failure until then."),
+    )
+    last_error = models.TextField(_("last error"), blank=True, editable=False)
+    last_sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True, editable=False)
 
     # Fallback: where this channel's reports go when it cannot take them (notifications.
     # fallback): refused for good, retries exhausted, held too long, or paused by a quota.
@@ -155,12 +191,14 @@ class Channel(WebhookSigned):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="fallback_of",
+        verbose_name=_("fallback"),
         help_text=_(
             "Reports this channel refuses for good, or holds longer than the fallback age, "
             "go there instead, in order."
         ),
     )
     fallback_after = models.DurationField(
+        _("fallback after"),
         null=True,
         blank=True,
         help_text=_(
@@ -169,6 +207,7 @@ class Channel(WebhookSigned):
         ),
     )
     paused_until = models.DateTimeField(
+        _("paused until"),
         null=True,
         blank=True,
         editable=False,
@@ -180,13 +219,19 @@ class Channel(WebhookSigned):
 
     # Monotonic totals for /metrics. Kept in the database because the drain runs in Celery
     # processes, possibly on other hosts, while /metrics is served by the web process.
-    sent_total = models.PositiveBigIntegerField(default=0, editable=False)
-    transient_error_total = models.PositiveBigIntegerField(default=0, editable=False)
-    permanent_error_total = models.PositiveBigIntegerField(default=0, editable=False)
-    suppressed_total = models.PositiveBigIntegerField(default=0, editable=False)
+    sent_total = models.PositiveBigIntegerField(_("sent (total)"), default=0, editable=False)
+    transient_error_total = models.PositiveBigIntegerField(
+        _("transient errors (total)"), default=0, editable=False
+    )
+    permanent_error_total = models.PositiveBigIntegerField(
+        _("permanent errors (total)"), default=0, editable=False
+    )
+    suppressed_total = models.PositiveBigIntegerField(
+        _("suppressed duplicates (total)"), default=0, editable=False
+    )
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = ChannelQuerySet.as_manager()
 
@@ -208,23 +253,23 @@ class Channel(WebhookSigned):
             self.Kind.EMAIL: ["target"],
         }.get(self.kind, [])
         errors = {
-            name: "Required for this kind of channel."
+            name: _("Required for this kind of channel.")
             for name in required
             if not getattr(self, name)
         }
         if self.fallback_id is not None and self.fallback_id == self.pk:
-            errors["fallback"] = "A channel cannot be its own fallback."
+            errors["fallback"] = _("A channel cannot be its own fallback.")
         if self.url and urlsplit(self.url).scheme not in {"http", "https"}:
-            errors["url"] = "Must be an http(s) URL."
+            errors["url"] = _("Must be an http(s) URL.")
         key = self.interaction_public_key
         if key and (len(key) != 64 or any(c not in "0123456789abcdefABCDEF" for c in key)):
-            errors["interaction_public_key"] = "Discord's public key: 64 hexadecimal characters."
+            errors["interaction_public_key"] = _("Discord's public key: 64 hexadecimal characters.")
         if self.kind == self.Kind.EMAIL and self.target:
             try:
                 for address in self.recipients:
                     validate_email(address)
             except ValidationError:
-                errors["target"] = "Comma-separated email addresses."
+                errors["target"] = _("Comma-separated email addresses.")
         if errors:
             raise ValidationError(errors)
 
@@ -237,8 +282,8 @@ class Channel(WebhookSigned):
         """Where reports go, with every secret left out: safe for lists, logs and reports."""
         if self.kind in {self.Kind.DISCORD, self.Kind.SLACK, self.Kind.WEBHOOK}:
             host = urlsplit(self.url).hostname if self.url else None
-            return f"{host}/…" if host else "(no URL)"
-        return self.target or "(no target)"
+            return f"{host}/…" if host else gettext("(no URL)")
+        return self.target or gettext("(no target)")
 
     @property
     def takes_interactions(self) -> bool:
@@ -299,8 +344,8 @@ CHAT_KINDS = (Channel.Kind.TELEGRAM, Channel.Kind.SLACK, Channel.Kind.DISCORD, C
 class DecisionKind(models.TextChoices):
     """A record a report asks someone to decide, which its buttons decide from chat."""
 
-    SELF_HEAL_REQUEST = "self_heal_request", "Self-heal request"
-    PROPOSAL = "proposal", "Repair proposal"
+    SELF_HEAL_REQUEST = "self_heal_request", _("Self-heal request")
+    PROPOSAL = "proposal", _("Repair proposal")
 
 
 class OwnerReport(models.Model):
@@ -335,67 +380,113 @@ class OwnerReport(models.Model):
     )
 
     channel = models.ForeignKey(
-        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reports",
+        verbose_name=_("channel"),
     )
-    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
-    source = models.CharField(max_length=64, help_text=_("What raised it, e.g. self_heal.pending"))
-    title = models.CharField(max_length=300)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NORMAL)
-    team = models.CharField(max_length=100, blank=True)
-    worker = models.CharField(max_length=100, blank=True)
-    task_id = models.CharField(max_length=200, blank=True)
-    progress = models.TextField(blank=True)
-    done = models.TextField(blank=True)
-    next_step = models.TextField(blank=True)
-    role = models.CharField(max_length=32, blank=True, help_text=_("The role that must act."))
-    dedup_key = models.CharField(max_length=200, blank=True)
+    state = models.CharField(
+        _("delivery state"), max_length=12, choices=State.choices, default=State.PENDING
+    )
+    source = models.CharField(
+        _("source"), max_length=64, help_text=_("What raised it, e.g. self_heal.pending")
+    )
+    title = models.CharField(_("title"), max_length=300)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NORMAL
+    )
+    team = models.CharField(_("team"), max_length=100, blank=True)
+    worker = models.CharField(_("worker"), max_length=100, blank=True)
+    task_id = models.CharField(_("task id"), max_length=200, blank=True)
+    progress = models.TextField(_("progress"), blank=True)
+    done = models.TextField(_("done so far"), blank=True)
+    next_step = models.TextField(_("next step"), blank=True)
+    role = models.CharField(
+        _("role"), max_length=32, blank=True, help_text=_("The role that must act.")
+    )
+    dedup_key = models.CharField(
+        _("dedup key"),
+        max_length=200,
+        blank=True,
+        help_text=_("Reports with the same key inside the cooldown are sent once."),
+    )
     # With the source, what makes reports alike enough to go out as one grouped message
     # (notifications.grouping); blank: never grouped.
-    error_class = models.CharField(max_length=100, blank=True)
+    error_class = models.CharField(_("error class"), max_length=100, blank=True)
     link = models.CharField(
+        _("link"),
         max_length=300,
         blank=True,
-        help_text="The console path of the record (or page) the report is about.",
+        help_text=_("The console path of the record (or page) the report is about."),
     )
     decision_kind = models.CharField(
+        _("decision kind"),
         max_length=24,
         choices=DecisionKind.choices,
         blank=True,
-        help_text="The pending decision the report asks for: its message offers the buttons.",
+        help_text=_("The pending decision the report asks for: its message offers the buttons."),
     )
-    decision_id = models.PositiveBigIntegerField(null=True, blank=True)
+    decision_id = models.PositiveBigIntegerField(_("decision id"), null=True, blank=True)
     # The provider's id of the sent message (Telegram message_id, Discord message id, LINE
     # sent message id), for answering or editing it later; blank where the provider has none.
-    provider_message_id = models.CharField(max_length=200, blank=True, editable=False)
+    provider_message_id = models.CharField(
+        _("provider message id"), max_length=200, blank=True, editable=False
+    )
     # The request that raised the report (its X-Request-ID), so the drain's log lines about
     # sending it can be followed back to that request; blank when raised outside a request.
-    request_id = models.CharField(max_length=128, blank=True, default="", editable=False)
+    request_id = models.CharField(
+        _("request id"), max_length=128, blank=True, default="", editable=False
+    )
 
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
     suppressed_count = models.PositiveIntegerField(
-        default=0, help_text="Duplicates suppressed inside the cooldown after this one was sent."
+        _("suppressed"),
+        default=0,
+        help_text=_("Duplicates suppressed inside the cooldown after this one was sent."),
     )
     duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("duplicate of"),
     )
     # Where a report went when its channel could not take it, and where a fallback delivery
     # came from: both rows say so (notifications.fallback).
     handed_to = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("handed to"),
     )
     fallback_for = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("fallback for"),
     )
     # The first report of the group this one was delivered in (itself, for that first one);
     # the first one also keeps how many the grouped message counted.
     grouped_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("grouped into"),
     )
-    group_size = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    group_size = models.PositiveIntegerField(_("group size"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("owner report")
@@ -436,14 +527,27 @@ class OwnerReport(models.Model):
         parts = []
         if self.fallback_for_id:
             origin = self.fallback_for.channel if self.fallback_for else None
-            parts.append(f"fallback for {origin} (#{self.fallback_for_id})")
+            said = {"channel": origin, "pk": self.fallback_for_id}
+            parts.append(gettext("fallback for %(channel)s (#%(pk)s)") % said)
         if self.handed_to_id:
             target = self.handed_to.channel if self.handed_to else None
-            parts.append(f"handed to fallback {target} (#{self.handed_to_id})")
+            said = {"channel": target, "pk": self.handed_to_id}
+            parts.append(gettext("handed to fallback %(channel)s (#%(pk)s)") % said)
         if self.grouped_into_id:
             leader = self.grouped_into
-            size = f", {leader.group_size} reports" if leader and leader.group_size else ""
-            parts.append(f"delivered in group {self.grouped_into_id}{size}")
+            said = {"group": self.grouped_into_id}
+            if leader and leader.group_size:
+                said["count"] = leader.group_size
+                parts.append(
+                    ngettext(
+                        "delivered in group %(group)s, %(count)s report",
+                        "delivered in group %(group)s, %(count)s reports",
+                        leader.group_size,
+                    )
+                    % said
+                )
+            else:
+                parts.append(gettext("delivered in group %(group)s") % said)
         return "; ".join(parts)
 
 
@@ -451,19 +555,30 @@ class ChatIdentity(models.Model):
     """A person on a chat provider (kind + the provider's user id) linked to a console user:
     the only way a button pressed in chat acts for anyone. Unlinked by deleting the row."""
 
-    kind = models.CharField(max_length=16, choices=[(k.value, k.label) for k in CHAT_KINDS])
-    provider_user_id = models.CharField(max_length=100)
-    display_name = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=[(k.value, k.label) for k in CHAT_KINDS]
+    )
+    provider_user_id = models.CharField(_("provider user id"), max_length=100)
+    display_name = models.CharField(_("display name"), max_length=200, blank=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_identities"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="chat_identities",
+        verbose_name=_("user"),
     )
     linked_through = models.ForeignKey(
-        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("linked through"),
     )
-    linked_at = models.DateTimeField(default=timezone.now, editable=False)
+    linked_at = models.DateTimeField(_("linked at"), default=timezone.now, editable=False)
 
     class Meta:
-        verbose_name_plural = "chat identities"
+        verbose_name = _("chat identity")
+        verbose_name_plural = _("chat identities")
         ordering = ["kind", "provider_user_id"]
         constraints = [
             models.UniqueConstraint(
@@ -487,11 +602,20 @@ class ChatLinkCode(models.Model):
 
     TTL = timedelta(minutes=10)
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    code_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    code_hash = models.CharField(_("code hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("chat link code")
+        verbose_name_plural = _("chat link codes")
 
     def __str__(self) -> str:
         return f"link code of {self.user} until {self.expires_at:%H:%M} UTC"
@@ -504,11 +628,15 @@ class ChatCallbackSeen(models.Model):
     """A provider callback already handled (its update / interaction / event id), so a
     replayed or redelivered one changes nothing."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
-    event_id = models.CharField(max_length=200)
-    seen_at = models.DateTimeField(default=timezone.now, editable=False)
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="+", verbose_name=_("channel")
+    )
+    event_id = models.CharField(_("event id"), max_length=200)
+    seen_at = models.DateTimeField(_("seen at"), default=timezone.now, editable=False)
 
     class Meta:
+        verbose_name = _("chat callback seen")
+        verbose_name_plural = _("chat callbacks seen")
         constraints = [
             models.UniqueConstraint(fields=["channel", "event_id"], name="chat_callback_seen_once")
         ]

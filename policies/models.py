@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.roles import RISK_REVIEWER
@@ -85,7 +86,7 @@ class WorkerPolicy(models.Model):
     version and a ``PolicyDecision`` saying who changed what and why.
     """
 
-    version = models.PositiveIntegerField(unique=True, editable=False)
+    version = models.PositiveIntegerField(_("version"), unique=True, editable=False)
     max_auto_retries = models.PositiveSmallIntegerField(
         _("Max auto retries"),
         default=1,
@@ -101,14 +102,25 @@ class WorkerPolicy(models.Model):
         default=2,
         help_text=_("Repeats of one fingerprint that raise a repair proposal; 0 = never"),
     )
-    repeat_window = models.DurationField(default=timedelta(hours=24))
-    approval_ttl = models.DurationField(default=timedelta(hours=24))
+    repeat_window = models.DurationField(
+        _("repeat window"),
+        default=timedelta(hours=24),
+        help_text=_(
+            "Repeats of one fingerprint inside this window count towards a repair proposal"
+        ),
+    )
+    approval_ttl = models.DurationField(
+        _("approval TTL"),
+        default=timedelta(hours=24),
+        help_text=_("How long a self-heal request waits for a decision before it expires"),
+    )
     approval_matrix = models.JSONField(
         _("Approval matrix"),
         default=default_approval_matrix,
         help_text=_("Action → role that must approve it"),
     )
     approval_reminders = models.JSONField(
+        _("approval reminders"),
         default=default_approval_reminders,
         help_text=_(
             "Action → seconds after which an unanswered request is reminded "
@@ -116,9 +128,12 @@ class WorkerPolicy(models.Model):
         ),
     )
     protected_resources = models.JSONField(
-        default=default_protected_resources, help_text=_("Glob patterns of targets never touched")
+        _("protected resources"),
+        default=default_protected_resources,
+        help_text=_("Glob patterns of targets never touched"),
     )
     tool_rules = models.JSONField(
+        _("tool rules"),
         default=default_tool_rules,
         blank=True,
         help_text=_(
@@ -127,19 +142,27 @@ class WorkerPolicy(models.Model):
         ),
     )
     tool_default = models.SlugField(
+        _("tool default"),
         max_length=40,
         default="diagnose",
         help_text=_("The ladder action a tool call no rule matches is judged as"),
     )
     known_repairs = models.JSONField(
-        default=list, blank=True, help_text=_("Adopted repair proposals: the agreed fix per error")
+        _("known repairs"),
+        default=list,
+        blank=True,
+        help_text=_("Adopted repair proposals: the agreed fix per error"),
     )
     answered_questions = models.JSONField(
-        default=dict, blank=True, help_text=_("Open policy question → the answer that settled it")
+        _("answered questions"),
+        default=dict,
+        blank=True,
+        help_text=_("Open policy question → the answer that settled it"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -152,10 +175,12 @@ class WorkerPolicy(models.Model):
         verbose_name_plural = _("worker policies")
         db_table = "worker_policies"
         ordering = ["-version"]
-        permissions = [("simulate_workerpolicy", "Can replay past events through a draft policy")]
+        permissions = [
+            ("simulate_workerpolicy", _("Can replay past events through a draft policy"))
+        ]
 
     def __str__(self) -> str:
-        return f"Worker policy v{self.version}"
+        return gettext("Worker policy v%(version)s") % {"version": self.version}
 
     def tool_rule_problems(self) -> list[str]:
         """What keeps the tool rules and default from being saved, naming each rule: a
@@ -164,7 +189,10 @@ class WorkerPolicy(models.Model):
 
         problems = rules_problems(self.tool_rules, KNOWN_ACTIONS)
         if self.tool_default not in KNOWN_ACTIONS:
-            problems.append(f"tool_default {self.tool_default!r} is not a ladder action.")
+            problems.append(
+                gettext("tool_default %(action)s is not a ladder action.")
+                % {"action": repr(self.tool_default)}
+            )
         return problems
 
     def clean(self) -> None:
@@ -202,20 +230,35 @@ class Proposal(models.Model):
     # the repeats of its fingerprint.
     UNDECIDED = (Status.OPEN, Status.DEFERRED)
 
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    title = models.CharField(max_length=300)
-    detail = models.TextField(blank=True)
-    question_key = models.SlugField(max_length=50, blank=True)
-    fingerprint = models.CharField(max_length=64, blank=True)
-    error_class = models.SlugField(max_length=100, blank=True)
-    occurrences = models.PositiveIntegerField(default=0)
-    affected_workers = models.JSONField(default=list, blank=True)
-    policy_change = models.JSONField(
-        default=dict, blank=True, help_text=_("Policy fields this proposal would set if adopted")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    title = models.CharField(_("title"), max_length=300)
+    detail = models.TextField(_("detail"), blank=True)
+    question_key = models.SlugField(
+        _("question key"),
+        max_length=50,
+        blank=True,
+        help_text=_("For a policy question: which of the open questions it is"),
+    )
+    fingerprint = models.CharField(
+        _("fingerprint"),
+        max_length=64,
+        blank=True,
+        help_text=_("For a repair: the fingerprint of the repeated error that raised it"),
+    )
+    error_class = models.SlugField(_("error class"), max_length=100, blank=True)
+    occurrences = models.PositiveIntegerField(_("occurrences"), default=0)
+    affected_workers = models.JSONField(_("affected workers"), default=list, blank=True)
+    policy_change = models.JSONField(
+        _("suggested policy change"),
+        default=dict,
+        blank=True,
+        help_text=_("Policy fields this proposal would set if adopted"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("proposal")
@@ -253,23 +296,44 @@ class PolicyDecision(models.Model):
         DEFER = "defer", _("Defer")
 
     proposal = models.ForeignKey(
-        Proposal, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+        Proposal,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+        verbose_name=_("proposal"),
     )
-    decision = models.CharField(max_length=10, choices=Decision.choices)
-    rationale = models.TextField()
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
+    rationale = models.TextField(_("rationale"))
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
     policy_before = models.ForeignKey(
-        WorkerPolicy, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        WorkerPolicy,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("policy before"),
     )
     policy_after = models.ForeignKey(
-        WorkerPolicy, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        WorkerPolicy,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("policy after"),
     )
     changes = models.JSONField(
-        default=dict, blank=True, help_text=_("Field → [before, after] for a policy change")
+        _("changes"),
+        default=dict,
+        blank=True,
+        help_text=_("Field → [before, after] for a policy change"),
     )
-    decided_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("policy decision")
@@ -278,5 +342,8 @@ class PolicyDecision(models.Model):
         ordering = ["-decided_at", "-id"]
 
     def __str__(self) -> str:
-        subject = f"proposal #{self.proposal_id}" if self.proposal_id else "policy"
-        return f"{self.decision} {subject} by {self.decided_by}"
+        said = {"decision": self.get_decision_display(), "by": self.decided_by}
+        if self.proposal_id:
+            said["pk"] = self.proposal_id
+            return gettext("%(decision)s proposal #%(pk)s by %(by)s") % said
+        return gettext("%(decision)s the policy by %(by)s") % said

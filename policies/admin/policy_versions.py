@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin, SerializerForm, admin_link
@@ -84,6 +85,7 @@ class PolicyChangeForm(SerializerForm):
         ),
     )
     approval_reminders = forms.JSONField(
+        label=_("Approval reminders"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 7, "cols": 60}),
         help_text=_(
@@ -103,6 +105,7 @@ class PolicyChangeForm(SerializerForm):
         ),
     )
     tool_rules = forms.JSONField(
+        label=_("Tool rules"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 16, "cols": 90}),
         help_text=_(
@@ -113,6 +116,7 @@ class PolicyChangeForm(SerializerForm):
         ),
     )
     tool_default = forms.ChoiceField(
+        label=_("Tool default"),
         choices=[(action, action) for action in ladder.KNOWN_ACTIONS],
         help_text=WorkerPolicy._meta.get_field("tool_default").help_text,
     )
@@ -156,7 +160,8 @@ class PolicyChangeForm(SerializerForm):
         cleaned = super().clean()
         if not self.errors and not self.changes:
             raise ValidationError(
-                f"Nothing to change: every field holds the value of v{cleaned['base'].version}."
+                gettext("Nothing to change: every field holds the value of v%(version)s.")
+                % {"version": cleaned["base"].version}
             )
         return cleaned
 
@@ -316,7 +321,7 @@ class WorkerPolicyAdmin(ReadOnlyAdmin):
             return self._change_policy_page(request, form)
         self.message_user(
             request,
-            _("Worker policy v%(version)s is in force (decision #%(pk)s).")
+            gettext("Worker policy v%(version)s is in force (decision #%(pk)s).")
             % {"version": decision.policy_after.version, "pk": decision.pk},
             messages.SUCCESS,
         )

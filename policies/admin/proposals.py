@@ -8,7 +8,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
     ExportableAdmin,
@@ -41,8 +42,9 @@ class ProposalDecisionForm(SerializerForm):
     decision: str
 
     rationale = forms.CharField(
+        label=_("Rationale"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Why; kept in the decision record.",
+        help_text=_("Why; kept in the decision record."),
     )
 
     def serializer_data(self, cleaned: dict[str, Any]) -> dict[str, Any]:
@@ -60,15 +62,21 @@ class ProposalAdoptForm(ProposalDecisionForm):
     decision = Decision.ADOPT
 
     policy_change = OptionalJSONField(
+        label=_("Policy change"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="Optional JSON object of policy fields to set (durations in seconds). Blank: "
-        "each proposal's own suggested change. {}: adopt without changing policy fields.",
+        help_text=_(
+            "Optional JSON object of policy fields to set (durations in seconds). Blank: "
+            "each proposal's own suggested change. {}: adopt without changing policy fields."
+        ),
     )
     fix = forms.CharField(
+        label=_("Fix"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="For a repair proposal: the fix workers should apply (default: the rationale).",
+        help_text=_(
+            "For a repair proposal: the fix workers should apply (default: the rationale)."
+        ),
     )
 
     def __init__(self, *args: Any, may_change_policy: bool = True, **kwargs: Any) -> None:
@@ -83,10 +91,20 @@ class ProposalAdoptForm(ProposalDecisionForm):
         if not self.may_change_policy and str(self.data.get("policy_change", "")).strip():
             self.add_error(
                 None,
-                _("%(owner_only)s Adopt without a policy change, or ask the owner.")
+                gettext("%(owner_only)s Adopt without a policy change, or ask the owner.")
                 % {"owner_only": OWNER_ONLY},
             )
         return cleaned
+
+
+def _outcome(status: str) -> str:
+    """A decided proposal's status as a message says it ("Proposal #3 adopted")."""
+    said = {
+        Proposal.Status.ADOPTED: gettext("adopted"),
+        Proposal.Status.REJECTED: gettext("rejected"),
+        Proposal.Status.DEFERRED: gettext("deferred"),
+    }
+    return said.get(status, status)
 
 
 class ProposalDeferForm(ProposalDecisionForm):
@@ -146,37 +164,39 @@ class ProposalAdmin(ReadOnlyAdmin):
         }
         return super().changelist_view(request, {**context, **(extra_context or {})})
 
-    @admin.display(description="affected workers")
+    @admin.display(description=_("affected workers"))
     def workers(self, proposal: Proposal) -> str:
         return ", ".join(proposal.affected_workers) or "—"
 
-    @admin.display(description="fingerprint", ordering="fingerprint")
+    @admin.display(description=_("fingerprint"), ordering="fingerprint")
     def short_fingerprint(self, proposal: Proposal) -> str:
         return proposal.fingerprint[:12] or "—"
 
-    @admin.display(description="suggested policy change")
+    @admin.display(description=_("suggested policy change"))
     def suggested_change(self, proposal: Proposal) -> str:
         return json.dumps(proposal.policy_change, sort_keys=True) if proposal.policy_change else "—"
 
-    @admin.display(description="decisions")
+    @admin.display(description=_("decisions"))
     def decision_records(self, proposal: Proposal) -> str:
         decisions = decision_list().filter(proposal=proposal)
         return (
             format_html_join(
-                ", ", "{}", ((admin_link(d, f"#{d.pk} {d.decision}"),) for d in decisions)
+                ", ",
+                "{}",
+                ((admin_link(d, f"#{d.pk} {d.get_decision_display()}"),) for d in decisions),
             )
             or "—"
         )
 
-    @admin.action(description="Adopt selected proposals…", permissions=["decide"])
+    @admin.action(description=_("Adopt selected proposals…"), permissions=["decide"])
     def adopt(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> HttpResponse | None:
         return self._decide(request, queryset, ProposalAdoptForm)
 
-    @admin.action(description="Reject selected proposals…", permissions=["decide"])
+    @admin.action(description=_("Reject selected proposals…"), permissions=["decide"])
     def reject(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> HttpResponse | None:
         return self._decide(request, queryset, ProposalRejectForm)
 
-    @admin.action(description="Defer selected proposals…", permissions=["decide"])
+    @admin.action(description=_("Defer selected proposals…"), permissions=["decide"])
     def defer(self, request: HttpRequest, queryset: QuerySet[Proposal]) -> HttpResponse | None:
         return self._decide(request, queryset, ProposalDeferForm)
 
@@ -189,15 +209,28 @@ class ProposalAdmin(ReadOnlyAdmin):
         def decide(proposal: Proposal, data: dict[str, Any]) -> str:
             # ``data`` is ProposalDecideInput's output: the service's own arguments.
             decision = proposal_decide(proposal=proposal, user=request.user, **data)
-            versions = (
-                f", policy v{decision.policy_before.version} → v{decision.policy_after.version}"
-                if decision.policy_after_id
-                else ""
+            said = {
+                "pk": proposal.pk,
+                "status": _outcome(decision.proposal.status),
+                "decision": decision.pk,
+            }
+            if not decision.policy_after_id:
+                return gettext("Proposal #%(pk)s %(status)s (decision #%(decision)s).") % said
+            said["before"] = decision.policy_before.version
+            said["after"] = decision.policy_after.version
+            return (
+                gettext(
+                    "Proposal #%(pk)s %(status)s (decision #%(decision)s, "
+                    "policy v%(before)s → v%(after)s)."
+                )
+                % said
             )
-            status = decision.proposal.status
-            return f"Proposal #{proposal.pk} {status} (decision #{decision.pk}{versions})."
 
-        verb = Decision(form_class.decision).label
+        titles = {
+            Decision.ADOPT: gettext("Adopt proposals"),
+            Decision.REJECT: gettext("Reject proposals"),
+            Decision.DEFER: gettext("Defer proposals"),
+        }
         form_kwargs = {}
         if form_class is ProposalAdoptForm:
             form_kwargs["may_change_policy"] = policy_change_allowed(request.user)
@@ -206,8 +239,8 @@ class ProposalAdmin(ReadOnlyAdmin):
             request,
             queryset,
             form_class=form_class,
-            noun="Proposal",
-            title=f"{verb} proposals",
+            noun=gettext("Proposal"),
+            title=titles[form_class.decision],
             decide=decide,
             form_kwargs=form_kwargs,
         )
@@ -250,20 +283,22 @@ class PolicyDecisionAdmin(ExportableAdmin, ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[PolicyDecision]:
         return decision_list()
 
-    @admin.display(description="proposal", ordering="proposal")
+    @admin.display(description=_("proposal"), ordering="proposal")
     def proposal_link(self, decision: PolicyDecision) -> str:
-        return admin_link(decision.proposal) if decision.proposal_id else "— (policy change)"
+        if decision.proposal_id:
+            return admin_link(decision.proposal)
+        return gettext("— (policy change)")
 
-    @admin.display(description="policy before → after")
+    @admin.display(description=_("policy before → after"))
     def versions(self, decision: PolicyDecision) -> str:
         if not decision.policy_after_id:
-            return "— (no new version)"
+            return gettext("— (no new version)")
         return format_html(
             "{} → {}",
             admin_link(decision.policy_before, f"v{decision.policy_before.version}"),
             admin_link(decision.policy_after, f"v{decision.policy_after.version}"),
         )
 
-    @admin.display(description="changes")
+    @admin.display(description=_("changes"))
     def changes_readable(self, decision: PolicyDecision) -> str:
         return changes_list(decision.changes)
