@@ -1,0 +1,137 @@
+"""Every console page, admin list and change form, and the owner's digests and reports,
+read in zh-Hant show no English a person can read, whether or not its string was ever marked
+(``tests/i18n/unmarked.py`` says what counts as English and what is let through).
+
+The records the pages show are made here with Chinese or code-like data (``JOB-3``,
+``stuck_claim``, fingerprints), so any English left on a page is the console's own."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import NoReverseMatch, reverse
+
+from core.profiles import profile_update
+from learning.models import LearningMemoryUpdate
+from notifications import digests
+from notifications.render import render
+from notifications.services import digest_enqueue
+from policies.models import Proposal
+from repairs.models import Job, Worker
+from tests.dashboards.fleet import Fleet
+from tests.factories import ChannelFactory, LearningUpdateFactory
+from tests.i18n.unmarked import english_runs, unmarked_english, visible_pieces
+
+pytestmark = pytest.mark.django_db
+
+TEAM = "team-7"
+CHANNEL = "值班頻道"
+
+
+def test_the_checker_flags_an_unmarked_heading_and_lets_codes_through():
+    html = """
+    <html><head><title>PLS 作戰台</title><style>.retry { color: red }</style></head><body>
+    <h1>Pending approvals</h1>
+    <p>待核准 3 件 · PLS API JSON CSV NDJSON SHA-256 D7 UTC Asia/Taipei LINE Telegram</p>
+    <p>工作者 codex-17 在 JOB-17 回報 stuck_claim（lease_expired），指紋 9f86d081884c7d65</p>
+    <p>Go</p><td translate="no">release</td>
+    <input type="hidden" value="Secret value"><input type="submit" value="Save draft">
+    <a href="#" title="Open the scorecard">計分卡</a><code>curl https://example.com</code>
+    <pre>Traceback (most recent call last)</pre><textarea>typed by a person</textarea>
+    <script>let notShown = "Hidden text";</script>
+    </body></html>
+    """
+
+    assert unmarked_english(html) == ["Pending approvals", "Save draft", "Open the scorecard"]
+    assert english_runs("重試 again 一次") == ["again"]  # one word of four letters
+    assert english_runs("再 go on 一次") == ["go on"]  # two short words in a row
+    assert english_runs("以 PLS 的 API 匯出 JSON，到 D7 與 https://x.example/a_b") == []
+    assert english_runs("Claude Code 的 release 動作，以 'none' 表示") == []  # names, codes
+    assert "PLS 作戰台" in visible_pieces(html)
+
+
+@pytest.fixture
+def chinese_client(client):
+    person = User.objects.create_superuser("owner-7", email="owner-7@example.com", password="x")
+    profile_update(user=person, language="zh-hant")
+    client.force_login(person)
+    return client
+
+
+@pytest.fixture
+def records(db) -> Fleet:
+    """One row or more of every model the console lists, in Chinese or code-like data."""
+    fleet = Fleet()
+    fleet.event("stuck_claim", "lease_expired", action="release")
+    fleet.event("artifact_guard", "completion_blocked")
+    fleet.request()
+    fleet.request(status="approved", latency=90)
+    fleet.check("passed")
+    Job.objects.update(title="修正不穩定的建置")
+    Proposal.objects.create(kind=Proposal.Kind.REPAIR, title="lease_expired 重試兩次")
+    LearningUpdateFactory(team=TEAM, lesson="擷取內容失敗時重試一次")
+    ChannelFactory(name=CHANNEL, language="zh-hant")
+    Worker.objects.update(team=TEAM)
+    return fleet
+
+
+def pages(client) -> list[str]:
+    """The home; every list its app list links to, its add form and the change form of its
+    first row; and the console's own pages."""
+    home = client.get(reverse("admin:index"))
+    urls = [reverse("admin:index")]
+    for app in home.context["app_list"]:
+        for model in app["models"]:
+            urls.append(model["admin_url"])
+            if model.get("add_url"):
+                urls.append(model["add_url"])
+            row = model["model"]._default_manager.order_by("pk").first()
+            if row is not None:
+                opts = model["model"]._meta
+                try:
+                    urls.append(
+                        reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
+                    )
+                except NoReverseMatch:
+                    pass
+    return [
+        *urls,
+        reverse("admin:policies_workerpolicy_change_policy"),
+        reverse("admin:learning_learningmemoryupdate_prompt_pack") + f"?team={TEAM}",
+        reverse("admin:notifications_ownerreport_purge"),
+        reverse("admin:console_my_settings"),
+        reverse("admin:console_chat_link"),
+    ]
+
+
+def test_every_console_page_reads_in_chinese(chinese_client, records):
+    urls = pages(chinese_client)
+    assert len(urls) > 30  # every list, its forms and the console's own pages
+
+    left = {}
+    for url in urls:
+        response = chinese_client.get(url)
+        assert response.status_code == 200, url
+        assert response["Content-Language"] == "zh-hant", url
+        english = unmarked_english(response.content.decode())
+        if english:
+            left[url] = english
+    assert left == {}, "English left on the pages:\n" + "\n".join(
+        f"{url}: {english}" for url, english in left.items()
+    )
+
+
+def test_the_owner_digests_read_in_chinese_on_a_chinese_channel(records):
+    LearningMemoryUpdate.objects.update(review="pending")
+    fleet = records
+    fleet.event("friction", "policy_blocked")
+
+    left = {}
+    for name in (digests.DAILY_SCORECARD, digests.WEEKLY_LEARNING):
+        reports = digest_enqueue(name=name)
+        assert [report.channel.name for report in reports] == [CHANNEL]
+        message = render(reports[0])
+        english = [run for line in message.text.splitlines() for run in english_runs(line)]
+        if english:
+            left[name] = english
+    assert left == {}, "English left in the digests:\n" + "\n".join(
+        f"{name}: {english}" for name, english in left.items()
+    )
