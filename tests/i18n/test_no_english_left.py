@@ -5,19 +5,29 @@ read in zh-Hant show no English a person can read, whether or not its string was
 The records the pages show are made here with Chinese or code-like data (``JOB-3``,
 ``stuck_claim``, fingerprints), so any English left on a page is the console's own."""
 
+import contextlib
+
 import pytest
+from axes.models import AccessAttempt
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import User
+from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 
 from core.profiles import profile_update
-from learning.models import LearningMemoryUpdate
+from learning.models import LearningMemoryUpdate, PromptPackExport
 from notifications import digests
+from notifications.models import Channel, ChatIdentity
 from notifications.render import render
-from notifications.services import digest_enqueue
+from notifications.services import digest_enqueue, report_enqueue
 from policies.models import Proposal
-from repairs.models import Job, Worker
+from policies.selectors import policy_current
+from policies.services import policy_change
+from repairs.models import Job, RepairEvent, SelfHealRequest, ToolVerdict, Worker
+from repairs.services import worker_token_issue
 from tests.dashboards.fleet import Fleet
-from tests.factories import ChannelFactory, LearningUpdateFactory
+from tests.factories import ChannelFactory, LearningUpdateFactory, UserFactory
 from tests.i18n.unmarked import english_runs, unmarked_english, visible_pieces
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +80,44 @@ def records(db) -> Fleet:
     LearningUpdateFactory(team=TEAM, lesson="擷取內容失敗時重試一次")
     ChannelFactory(name=CHANNEL, language="zh-hant")
     Worker.objects.update(team=TEAM)
+    worker = fleet.worker
+    owner = UserFactory(is_superuser=True)
+    token, _raw = worker_token_issue(worker=worker, issued_by=owner, label="值班-1")
+    policy_change(
+        policy=policy_current(), changes={"max_auto_retries": 2}, rationale="多重試一次", user=owner
+    )
+    ToolVerdict.objects.create(
+        worker=worker,
+        token=token,
+        agent=ToolVerdict.Agent.CODEX,
+        tool_name="shell",
+        tool_input='{"command": "ls"}',
+        digest="9f86d081884c7d65",
+        rule="規則-1",
+        policy=policy_current(),
+        verdict="allowed",
+        action="diagnose",
+        reason="唯讀指令",
+    )
+    ChatIdentity.objects.create(
+        kind="telegram", provider_user_id="4242", display_name="@值班", user=owner
+    )
+    PromptPackExport.objects.create(
+        team=TEAM, exported_by=owner, digest="9f86d081884c7d65", lesson_count=1
+    )
+    report_enqueue(source="job.stuck", title="工作 JOB-1 卡住了", team=TEAM, channel=CHANNEL)
+    LogEntry.objects.log_actions(
+        user_id=owner.pk, queryset=[worker], action_flag=CHANGE, change_message="[]"
+    )
+    AccessAttempt.objects.create(
+        username="owner-7",
+        ip_address="127.0.0.1",
+        user_agent="curl/8.5",
+        path_info="/admin/login/",
+        get_data="",
+        post_data="",
+        failures_since_start=1,
+    )
     return fleet
 
 
@@ -86,12 +134,10 @@ def pages(client) -> list[str]:
             row = model["model"]._default_manager.order_by("pk").first()
             if row is not None:
                 opts = model["model"]._meta
-                try:
+                with contextlib.suppress(NoReverseMatch):  # a list without change forms
                     urls.append(
                         reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
                     )
-                except NoReverseMatch:
-                    pass
     return [
         *urls,
         reverse("admin:policies_workerpolicy_change_policy"),
@@ -102,13 +148,39 @@ def pages(client) -> list[str]:
     ]
 
 
+# The actions that answer with a page of their own (admin/<app>/<model>/decide.html, the
+# tokens and secrets shown once), each on the latest row of its model.
+ACTION_PAGES = [
+    (SelfHealRequest, "approve"),
+    (SelfHealRequest, "reject"),
+    (RepairEvent, "mark_resolved"),
+    (Proposal, "adopt"),
+    (Proposal, "reject"),
+    (Worker, "pause"),
+    (Worker, "issue_token"),
+    (Channel, "rotate_webhook_secret"),
+]
+
+
+def action_pages(client) -> list[tuple[str, HttpResponse]]:
+    """Each action's page, as the first POST from its list shows it."""
+    shown = []
+    for model, action in ACTION_PAGES:
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        row = model._default_manager.order_by("-pk").first()
+        response = client.post(url, {"action": action, ACTION_CHECKBOX_NAME: [row.pk]})
+        shown.append((f"{url} (action {action})", response))
+    return shown
+
+
 def test_every_console_page_reads_in_chinese(chinese_client, records):
     urls = pages(chinese_client)
     assert len(urls) > 30  # every list, its forms and the console's own pages
 
     left = {}
-    for url in urls:
-        response = chinese_client.get(url)
+    responses = [(url, chinese_client.get(url)) for url in urls]
+    for url, response in [*responses, *action_pages(chinese_client)]:
         assert response.status_code == 200, url
         assert response["Content-Language"] == "zh-hant", url
         english = unmarked_english(response.content.decode())

@@ -11,7 +11,8 @@ person typed or a machine wrote), elements marked ``translate="no"`` (the consol
 on cells that show codes and data) or written in another language on purpose (``lang="en"``:
 the language switch names English in English), and any token that is code-like (it has a digit, an
 underscore, a dot, a slash, an @: ``job-17``, ``stuck_claim``, ``Asia/Taipei``, a URL, a
-fingerprint) or quoted as a literal (``'none'``). The names below read the same in Chinese and are let through.
+fingerprint) or quoted as a literal (``'none'``). The names below read the same in Chinese
+and are let through.
 """
 
 import re
@@ -40,6 +41,7 @@ ALLOWED = frozenset(
         "PostgreSQL",
         "SQLite",
         "Django",
+        "Axes",  # django-axes, the login guard
         # protocols and formats
         "API",
         "URL",
@@ -73,6 +75,9 @@ ALLOWED = frozenset(
         "zh-hant",
         "zh-Hant",
         "X-PLS-Signature",
+        "webhook-id",  # the Standard Webhooks headers
+        "webhook-timestamp",
+        "webhook-signature",
     }
 )
 
@@ -91,8 +96,21 @@ ALLOWED_NAMES = (
 
 # Elements whose text is not prose for a person to read.
 _SKIPPED = {"script", "style", "code", "pre", "textarea", "template", "noscript"}
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-         "track", "wbr"}
+_VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 _READ_ATTRIBUTES = {"placeholder", "aria-label", "title", "alt"}
 _BUTTON_TYPES = {"submit", "button", "reset"}
 
@@ -167,15 +185,17 @@ def english_runs(text: str) -> list[str]:
     """The runs of English words in ``text``: two or more in a row, or one of four letters
     or more."""
     runs: list[str] = []
-    run: list[str] = []
+    run: list[str] = []  # the words
+    shown: list[str] = []  # as they read, with their punctuation
     for name in ALLOWED_NAMES:
         text = text.replace(name, " · ")
 
     def close() -> None:
         letters = sum(len(re.sub(r"[^A-Za-z]", "", word)) for word in run)
         if len(run) >= 2 or letters >= 4:
-            runs.append(" ".join(run))
+            runs.append(" ".join(shown))
         run.clear()
+        shown.clear()
 
     for token in text.split():
         word = _english_word(token)
@@ -183,6 +203,7 @@ def english_runs(text: str) -> list[str]:
             close()
         else:
             run.append(word)
+            shown.append(token)
     close()
     return runs
 
