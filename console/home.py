@@ -112,7 +112,8 @@ def console_home(request: HttpRequest) -> dict:
             ],
             "workers_total": sum(card["workers"]["by_status"].values()),
             "worker_statuses": [
-                (label(status, "worker_status"), n) for status, n in card["workers"]["by_status"].items()
+                (label(status, "worker_status"), n)
+                for status, n in card["workers"]["by_status"].items()
             ],
             "charts": {
                 "gates": charts.bar_chart(

@@ -2,10 +2,10 @@
 
 from django import template
 from django.db.models import TextChoices
-from django.utils.translation import gettext_lazy as _
 
 from core.money import money
 from learning.models import LearningMemoryUpdate
+from policies.ladder import Decision
 from policies.models import Proposal
 from repairs.models import Gate, SelfHealRequest, Worker
 
@@ -38,19 +38,11 @@ def cents(amount: int | None) -> str:
     return "—" if amount is None else money(amount)
 
 
-class Verdict(TextChoices):
-    """The policy's verdicts on an action, as the API and the events store them."""
-
-    ALLOWED = "allowed", _("allowed")
-    NEEDS_APPROVAL = "needs_approval", _("needs approval")
-    DENIED = "denied", _("denied")
-
-
 # The codes the scorecard counts by, each vocabulary with the labels a person reads; the API
 # keeps the codes.
 VOCABULARIES: dict[str, type[TextChoices]] = {
     "gate": Gate,
-    "verdict": Verdict,
+    "verdict": Decision,
     "self_heal": SelfHealRequest.Status,
     "lesson_kind": LearningMemoryUpdate.Kind,
     "review": LearningMemoryUpdate.Review,

@@ -90,8 +90,8 @@ def records(db) -> Fleet:
         worker=worker,
         token=token,
         agent=ToolVerdict.Agent.CODEX,
-        tool_name="shell",
-        tool_input='{"command": "ls"}',
+        tool_name="exec_command",
+        tool_input="{}",
         digest="9f86d081884c7d65",
         rule="規則-1",
         policy=policy_current(),
@@ -162,8 +162,9 @@ ACTION_PAGES = [
 ]
 
 
-def action_pages(client) -> list[tuple[str, HttpResponse]]:
-    """Each action's page, as the first POST from its list shows it."""
+def posted_pages(client) -> list[tuple[str, HttpResponse]]:
+    """Each action's page, as the first POST from its list shows it, and the policy change's
+    preview."""
     shown = []
     for model, action in ACTION_PAGES:
         opts = model._meta
@@ -171,6 +172,12 @@ def action_pages(client) -> list[tuple[str, HttpResponse]]:
         row = model._default_manager.order_by("-pk").first()
         response = client.post(url, {"action": action, ACTION_CHECKBOX_NAME: [row.pk]})
         shown.append((f"{url} (action {action})", response))
+    # The policy change's preview: the diff and the replay of the recent actions and tool calls.
+    page = reverse("admin:policies_workerpolicy_change_policy")
+    form = client.get(page).context["form"]
+    typed = {name: form[name].value() for name in form.fields}
+    typed.update(max_auto_retries=3, rationale="不穩定的建置多試一次", _preview="1")
+    shown.append((f"{page} (preview)", client.post(page, typed)))
     return shown
 
 
@@ -180,7 +187,7 @@ def test_every_console_page_reads_in_chinese(chinese_client, records):
 
     left = {}
     responses = [(url, chinese_client.get(url)) for url in urls]
-    for url, response in [*responses, *action_pages(chinese_client)]:
+    for url, response in [*responses, *posted_pages(chinese_client)]:
         assert response.status_code == 200, url
         assert response["Content-Language"] == "zh-hant", url
         english = unmarked_english(response.content.decode())
