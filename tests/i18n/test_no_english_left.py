@@ -18,7 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from core.profiles import profile_update
 from learning.models import LearningMemoryUpdate, PromptPackExport
 from notifications import digests
-from notifications.models import Channel, ChatIdentity
+from notifications.models import Channel, ChatIdentity, OwnerReport
 from notifications.render import render
 from notifications.services import digest_enqueue, report_enqueue
 from policies.models import Proposal
@@ -27,7 +27,13 @@ from policies.services import policy_change
 from repairs.models import Job, RepairEvent, SelfHealRequest, ToolVerdict, Worker
 from repairs.services import worker_token_issue
 from tests.dashboards.fleet import Fleet
-from tests.factories import ChannelFactory, LearningUpdateFactory, UserFactory
+from tests.factories import (
+    ChannelFactory,
+    LearningUpdateFactory,
+    UserFactory,
+    client_for,
+    event_body,
+)
 from tests.i18n.unmarked import english_runs, unmarked_english, visible_pieces
 
 pytestmark = pytest.mark.django_db
@@ -163,8 +169,8 @@ ACTION_PAGES = [
 
 
 def posted_pages(client) -> list[tuple[str, HttpResponse]]:
-    """Each action's page, as the first POST from its list shows it, and the policy change's
-    preview."""
+    """Each action's page, as the first POST from its list shows it, the chat link page with
+    its code, and the policy change's preview."""
     shown = []
     for model, action in ACTION_PAGES:
         opts = model._meta
@@ -172,6 +178,9 @@ def posted_pages(client) -> list[tuple[str, HttpResponse]]:
         row = model._default_manager.order_by("-pk").first()
         response = client.post(url, {"action": action, ACTION_CHECKBOX_NAME: [row.pk]})
         shown.append((f"{url} (action {action})", response))
+    # The chat link page with its one-time code.
+    link = reverse("admin:console_chat_link")
+    shown.append((f"{link} (code)", client.post(link)))
     # The policy change's preview: the diff and the replay of the recent actions and tool calls.
     page = reverse("admin:policies_workerpolicy_change_policy")
     form = client.get(page).context["form"]
@@ -198,19 +207,30 @@ def test_every_console_page_reads_in_chinese(chinese_client, records):
     )
 
 
-def test_the_owner_digests_read_in_chinese_on_a_chinese_channel(records):
+def test_the_owner_digests_and_reports_read_in_chinese_on_a_chinese_channel(records):
+    """The digests, and the report a worker's request for approval raises, as the channel
+    reads them (``notifications.render``)."""
     LearningMemoryUpdate.objects.update(review="pending")
     fleet = records
     fleet.event("friction", "policy_blocked")
+    for name in (digests.DAILY_SCORECARD, digests.WEEKLY_LEARNING):
+        assert [report.channel.name for report in digest_enqueue(name=name)] == [CHANNEL]
+    # A release needs the risk reviewer: the service raises the self-heal request's report.
+    asked = client_for(fleet.worker).post(
+        "/api/v1/worker-repair-events",
+        event_body(action="release", message="JOB-1 的租約已過期", evidence="lease_expired"),
+        format="json",
+    )
+    assert asked.status_code == 201, asked.content
 
     left = {}
-    for name in (digests.DAILY_SCORECARD, digests.WEEKLY_LEARNING):
-        reports = digest_enqueue(name=name)
-        assert [report.channel.name for report in reports] == [CHANNEL]
-        message = render(reports[0])
+    reports = OwnerReport.objects.filter(channel__name=CHANNEL).order_by("pk")
+    assert reports.count() >= 4  # the fixture's report, the two digests, the request's
+    for report in reports:
+        message = render(report)
         english = [run for line in message.text.splitlines() for run in english_runs(line)]
         if english:
-            left[name] = english
-    assert left == {}, "English left in the digests:\n" + "\n".join(
-        f"{name}: {english}" for name, english in left.items()
+            left[f"{report.source} #{report.pk}"] = english
+    assert left == {}, "English left in the reports:\n" + "\n".join(
+        f"{source}: {english}" for source, english in left.items()
     )

@@ -51,6 +51,10 @@ ALLOWED = frozenset(
         "HTTP",
         "HTTPS",
         "HMAC",
+        "POST",
+        "IANA",  # the time zone database ("IANA 時區")
+        "Markdown",
+        "glob",  # the pattern syntax ("glob 樣式")
         "MCP",
         "SHA",
         "CI",
