@@ -17,8 +17,9 @@ from django.utils.translation import ngettext
 from core.roles import acts_as_decider, roles_of
 from dashboards import charts, milestones, selectors
 from dashboards.scorecard import MAX_DAYS, build_scorecard
+from dashboards.templatetags.console import label
 from policies.models import Proposal
-from repairs.models import SelfHealRequest, Worker
+from repairs.models import SelfHealRequest
 
 SCORECARD_CHOICES = (1, 7, 30, 90)
 # The events-per-day chart covers the scorecard's window, but never fewer days than a week
@@ -111,12 +112,12 @@ def console_home(request: HttpRequest) -> dict:
             ],
             "workers_total": sum(card["workers"]["by_status"].values()),
             "worker_statuses": [
-                (Worker.Status(status).label if status in Worker.Status.values else status, n)
+                (label(status, "worker_status"), n)
                 for status, n in card["workers"]["by_status"].items()
             ],
             "charts": {
                 "gates": charts.bar_chart(
-                    list(events["by_gate"].items()),
+                    [(label(gate, "gate"), n) for gate, n in events["by_gate"].items()],
                     label=_("Repair events by gate, %(days)s d") % {"days": days},
                 ),
                 "classes": charts.bar_chart(

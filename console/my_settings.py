@@ -29,9 +29,27 @@ def _zone_choices() -> list[tuple[str, str]]:
     return [("", gettext_lazy("Console default")), *((zone, zone) for zone in zones)]
 
 
+class _LanguageSelect(forms.Select):
+    """Each language named in itself ("English"), its option saying so with ``lang``, as the
+    header's language switch does."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):  # type: ignore[no-untyped-def]
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if value:
+            option["attrs"]["lang"] = value
+        return option
+
+
 class MySettingsForm(forms.Form):
-    language = forms.ChoiceField(label=gettext_lazy("Language"), required=False)
-    time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"), required=False)
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language"), required=False, widget=_LanguageSelect
+    )
+    # IANA zone names are codes ("Asia/Taipei", "Japan"): not words to translate.
+    time_zone = forms.ChoiceField(
+        label=gettext_lazy("Time zone"),
+        required=False,
+        widget=forms.Select(attrs={"translate": "no"}),
+    )
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

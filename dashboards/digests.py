@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from core.clock import when
 from core.money import money
 from dashboards.scorecard import build_scorecard
-from dashboards.templatetags.console import duration
+from dashboards.templatetags.console import duration, label
 from learning.models import LearningMemoryUpdate
 from policies.models import Proposal
 from policies.selectors import open_question_count
@@ -51,7 +51,13 @@ def daily_scorecard() -> dict[str, Any]:
         "start": when(now - timedelta(days=1)),
         "end": when(now),
     }
-    day = period + "\n" + _line(_("by gate"), by_gate) + "\n" + _line(_("verdicts"), by_decision)
+    day = "\n".join(
+        [
+            period,
+            _line(_("by gate"), by_gate, "gate"),
+            _line(_("verdicts"), by_decision, "verdict"),
+        ]
+    )
     return {
         "title": _("Daily scorecard: %(n)s repair events in 24 h") % {"n": sum(by_gate.values())},
         "status": "warning" if waiting else "normal",
@@ -70,9 +76,10 @@ def daily_scorecard() -> dict[str, Any]:
     }
 
 
-def _line(label: str, counts: dict[str, int]) -> str:
-    shown = ", ".join(f"{key} {n}" for key, n in sorted(counts.items())) or _("none")
-    return f"{label}: {shown}"
+def _line(heading: str, counts: dict[str, int], vocabulary: str) -> str:
+    """``heading: label n, label n``, the codes counted by shown by their labels."""
+    shown = ", ".join(f"{label(key, vocabulary)} {n}" for key, n in sorted(counts.items()))
+    return f"{heading}: {shown or _('none')}"
 
 
 def scorecard_lines(card: dict) -> str:
@@ -177,8 +184,12 @@ def weekly_learning_review() -> dict[str, Any]:
     done = [
         period,
         _("top error classes: ") + (", ".join(f"{name} {n}" for name, n in top) or _("none")),
-        _line(_("new lessons by kind"), dict(new.values_list("kind").annotate(n=Count("id")))),
-        _line(_("proposals decided"), decided),
+        _line(
+            _("new lessons by kind"),
+            dict(new.values_list("kind").annotate(n=Count("id"))),
+            "lesson_kind",
+        ),
+        _line(_("proposals decided"), decided, "proposal_status"),
     ]
     sections = [
         _section(
@@ -224,10 +235,10 @@ def weekly_learning_review() -> dict[str, Any]:
 
 
 def _lesson(update: LearningMemoryUpdate) -> str:
-    scope = update.team or "fleet"
+    scope = update.team or _("fleet")
     return (
         f"- [{scope}] {update.error_class} P{update.next_round_priority}: {update.lesson} "
-        f"({update.occurrences}x, {update.review})"
+        f"({update.occurrences}x, {label(update.review, 'review')})"
     )
 
 

@@ -5,6 +5,7 @@ structured ``fields`` stay stable (``created_at`` in ISO 8601 UTC)."""
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.audience import speaking_to
 from core.clock import when
@@ -12,7 +13,12 @@ from notifications.buttons import buttons_for
 from notifications.models import OwnerReport
 from notifications.transports import Message
 
-_MARKERS = {"normal": "", "warning": "[WARNING] ", "critical": "[CRITICAL] "}
+# Read in the channel's language, as the rest of the message.
+_MARKERS = {"warning": gettext_lazy("[WARNING]"), "critical": gettext_lazy("[CRITICAL]")}
+
+
+def _marker(status: str) -> str:
+    return f"{_MARKERS[status]} " if status in _MARKERS else ""
 
 
 def render(report: OwnerReport) -> Message:
@@ -34,7 +40,8 @@ def _written(report: OwnerReport) -> Message:
         )
         if part
     )
-    lines = [f"{_MARKERS.get(report.status, '')}{report.title}"]
+    marker = _marker(report.status)
+    lines = [f"{marker}{report.title}"]
     if who:
         lines.append(who)
     for label, value in (
@@ -57,7 +64,7 @@ def _written(report: OwnerReport) -> Message:
         source=report.source,
         status=report.status,
         title=report.title,
-        subject=f"[PLS] {_MARKERS.get(report.status, '')}{report.title}",
+        subject=f"[PLS] {marker}{report.title}",
         text="\n".join(lines),
         fields={
             "id": report.pk,

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.db.models import TextChoices
+from django.utils.translation import gettext_lazy as _
 
 from core.redaction import redact
 from core.roles import RISK_REVIEWER
@@ -31,9 +33,19 @@ BUDGETED = ("retry", "touch")
 # rerunning a pipeline, proposing) act on what their target names, for the job: both count.
 JOB_SCOPED = ("release", "reclaim", "touch", "retry")
 
-ALLOWED = "allowed"
-NEEDS_APPROVAL = "needs_approval"
-DENIED = "denied"
+
+class Decision(TextChoices):
+    """A verdict's decision on an action; the API, the events and the metrics keep the codes,
+    the console shows the labels."""
+
+    ALLOWED = "allowed", _("allowed")
+    NEEDS_APPROVAL = "needs_approval", _("needs approval")
+    DENIED = "denied", _("denied")
+
+
+ALLOWED = Decision.ALLOWED.value
+NEEDS_APPROVAL = Decision.NEEDS_APPROVAL.value
+DENIED = Decision.DENIED.value
 
 
 class UnknownAction(ValueError):

@@ -1,8 +1,13 @@
 """Formatting for the console home's figures."""
 
 from django import template
+from django.db.models import TextChoices
 
 from core.money import money
+from learning.models import LearningMemoryUpdate
+from policies.ladder import Decision
+from policies.models import Proposal
+from repairs.models import Gate, SelfHealRequest, Worker
 
 register = template.Library()
 
@@ -31,3 +36,24 @@ def percent(fraction: float | None) -> str:
 def cents(amount: int | None) -> str:
     """Hundredths of the budget currency, written for the reader's language."""
     return "—" if amount is None else money(amount)
+
+
+# The codes the scorecard counts by, each vocabulary with the labels a person reads; the API
+# keeps the codes.
+VOCABULARIES: dict[str, type[TextChoices]] = {
+    "gate": Gate,
+    "verdict": Decision,
+    "self_heal": SelfHealRequest.Status,
+    "lesson_kind": LearningMemoryUpdate.Kind,
+    "review": LearningMemoryUpdate.Review,
+    "proposal_status": Proposal.Status,
+    "worker_status": Worker.Status,
+}
+
+
+@register.filter
+def label(code: str, vocabulary: str) -> str:
+    """The label of ``code`` in ``vocabulary`` (see ``VOCABULARIES``); an unknown code as
+    it is."""
+    choices = VOCABULARIES[vocabulary]
+    return str(choices(code).label) if code in choices.values else code

@@ -70,11 +70,11 @@ def test_the_review_goes_through_the_outbox_with_the_weeks_lessons(week):
     )
     assert (
         "New lessons (1):\n- [alpha] context_fetch_failed P2: Retry the context fetch once "
-        "after a pause. (1x, pending)"
+        "after a pause. (1x, Pending)"
     ) in report.progress
     assert (
         "Learned again (1):\n- [alpha] artifact_missing P3: Upload the artifact before "
-        "completing. (6x, pending)"
+        "completing. (6x, Pending)"
     ) in report.progress
     assert "A lesson nobody met this week." not in report.progress
 
@@ -93,8 +93,8 @@ def test_the_review_ranks_the_top_error_classes(week):
     period, top, *_rest = report["done"].splitlines()
     assert period.startswith("from ") and period.endswith("(Asia/Taipei)")  # the week, local
     assert top == ("top error classes: context_fetch_failed 3, approval_wait 1, test_failed 1")
-    assert "new lessons by kind: policy_friction 1, repair_lesson 1" not in report["done"]
-    assert "new lessons by kind: repair_lesson 1" in report["done"]
+    assert "new lessons by kind: Policy friction 1, Repair lesson 1" not in report["done"]
+    assert "new lessons by kind: Repair lesson 1" in report["done"]
 
 
 def test_the_review_asks_for_the_pending_lessons_to_be_reviewed(week):

@@ -2,10 +2,11 @@
 
 import ast
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 from django.conf import settings
+
+from tests.i18n.unmarked import visible_pieces
 
 PO = Path(settings.BASE_DIR) / "locale" / "zh_Hant" / "LC_MESSAGES" / "django.po"
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%%")
@@ -44,36 +45,9 @@ def shown_pattern(msgid: str) -> re.Pattern[str] | None:
     return re.compile(r"\b" + r".{1,80}?".join(part for part in parts if part.strip()))
 
 
-class _Visible(HTMLParser):
-    HIDDEN = {"script", "style", "title", "svg"}
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.HIDDEN:
-            self.hidden += 1
-        for name, value in attrs:  # what a person reads or hears without it being text
-            if name in {"placeholder", "aria-label", "title"} and value:
-                self.parts.append(value)
-            if name == "value" and tag == "input" and value and dict(attrs).get("type") == "submit":
-                self.parts.append(value)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.HIDDEN:
-            self.hidden -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
-
-
 def visible_text(html: str) -> str:
-    parser = _Visible()
-    parser.feed(html)
-    return " ".join(" ".join(parser.parts).split())
+    """What a person reads on the page, in one line (``unmarked.visible_pieces``)."""
+    return " ".join(visible_pieces(html))
 
 
 def english_left(html: str, entries: list[str]) -> list[str]:

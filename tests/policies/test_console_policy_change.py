@@ -91,7 +91,7 @@ def test_the_preview_simulates_the_draft_on_the_recent_events(client, owner, pag
         ("needs_approval → allowed", 1)
     ]
     html = response.content.decode()
-    assert "needs_approval → allowed: 1" in html
+    assert "needs approval → allowed: 1" in html  # the page shows the labels
     assert 'name="_confirm"' in html
     assert WorkerPolicy.objects.count() == 1  # a preview writes nothing
 

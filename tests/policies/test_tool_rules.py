@@ -201,5 +201,5 @@ def test_the_console_preview_shows_the_tool_calls_that_would_change(client, owne
 
     assert response.status_code == 200
     content = response.content.decode()
-    assert "allowed → needs_approval: 1" in content
+    assert "allowed → needs approval: 1" in content  # the page shows the labels
     assert "deploys: rerun_pipeline" in content

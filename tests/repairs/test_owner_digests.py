@@ -21,8 +21,9 @@ def test_the_daily_scorecard_counts_the_days_events_and_what_waits(worker_client
 
     assert report.source == "digest.daily_scorecard"
     assert report.title == "Daily scorecard: 2 repair events in 24 h"
-    assert "friction 1" in report.done and "stuck_claim 1" in report.done
-    assert "needs_approval 1" in report.done
+    # The codes counted by read as their labels.
+    assert "Friction 1" in report.done and "Stuck claim 1" in report.done
+    assert "needs approval 1" in report.done
     assert report.progress.startswith("1 self-heal request(s) pending")
     assert "3 open policy question(s)" in report.progress
     assert report.status == "warning"
