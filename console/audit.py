@@ -24,6 +24,13 @@ from core.pagination import NewestFirst
 from core.permissions import RolePermissions
 
 ACTIONS = {ADDITION: "addition", CHANGE: "change", DELETION: "deletion"}
+# The channels as the console names them; the API and the filter's parameter keep the codes.
+CHANNEL_LABELS = {
+    audit.CONSOLE: _("console"),
+    audit.API: _("API"),
+    audit.CHAT: _("chat"),
+    audit.COMMAND: _("command"),
+}
 
 
 def audit_trail() -> QuerySet[LogEntry]:
@@ -99,7 +106,7 @@ class ChannelFilter(admin.SimpleListFilter):
     parameter_name = "via"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(channel, channel) for channel in audit.CHANNELS]
+        return [(channel, CHANNEL_LABELS[channel]) for channel in audit.CHANNELS]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -128,6 +135,10 @@ class AuditTrailAdmin(ExportableAdmin, ReadOnlyAdmin):
         "action_flag",
         "action_time",
     ]
+    # The entry page shows what the list shows: the channel, the action and the message as
+    # a person reads them, not the stored ``[channel]`` prefix and flag.
+    fields = ["action_time", "user", "channel", "action", "content_type", "object_link", "message"]
+    readonly_fields = fields
     search_fields = ["object_repr", "change_message", "user__username"]
     date_hierarchy = "action_time"
     list_select_related = ["user", "content_type"]
@@ -139,11 +150,11 @@ class AuditTrailAdmin(ExportableAdmin, ReadOnlyAdmin):
 
     @admin.display(description=_("channel"))
     def channel(self, entry: LogEntry) -> str:
-        return audit.channel_of(entry)
+        return CHANNEL_LABELS[audit.channel_of(entry)]
 
     @admin.display(description=_("action"), ordering="action_flag")
     def action(self, entry: LogEntry) -> str:
-        return ACTIONS.get(entry.action_flag, str(entry.action_flag))
+        return entry.get_action_flag_display()
 
     @admin.display(description=_("object"), ordering="object_repr")
     def object_link(self, entry: LogEntry) -> str:
@@ -154,4 +165,7 @@ class AuditTrailAdmin(ExportableAdmin, ReadOnlyAdmin):
 
     @admin.display(description=_("message"))
     def message(self, entry: LogEntry) -> str:
-        return audit.message_of(entry)
+        text = audit.message_of(entry)
+        if audit.written_in_english(entry):
+            return format_html('<span lang="en">{}</span>', text)
+        return text

@@ -18,6 +18,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR, ChangeList
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -30,6 +31,7 @@ from rest_framework import serializers
 
 from core import exports
 from core.exceptions import DomainError
+from core.permissions_shown import permission_label
 from core.roles import acts_as_decider
 
 # The submit button of an intermediate page; without it the action only asks.
@@ -56,7 +58,16 @@ class ConsoleChangeList(ChangeList):
 
 
 class ConsoleListAdmin(admin.ModelAdmin):
-    """Every list of the console uses ``ConsoleChangeList``, whichever app registered it."""
+    """Every list of the console uses ``ConsoleChangeList``, whichever app registered it;
+    every choice of permissions (the User and Group forms) reads in the person's language."""
+
+    def formfield_for_manytomany(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelMultipleChoiceField | None:
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.related_model is Permission:
+            field.label_from_instance = permission_label  # type: ignore[method-assign]
+        return field
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         changelist = super().get_changelist(request, **kwargs)

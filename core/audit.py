@@ -117,6 +117,14 @@ def channel_of(entry: LogEntry) -> str:
     return match.group(1) if match else CONSOLE
 
 
+def written_in_english(entry: LogEntry) -> bool:
+    """Whether the entry's message is one ``audit_record`` wrote: a record kept as it was
+    written, in English (like a log line, the same text for every reader and for search).
+    The admin's own entries are Django's structured messages, read in the reader's
+    language."""
+    return bool(_PREFIX.match(entry.change_message or ""))
+
+
 def message_of(entry: LogEntry) -> str:
     """The entry's message without its channel prefix, as Django would show it."""
     text = entry.get_change_message()

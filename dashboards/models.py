@@ -9,6 +9,7 @@ size of the events table. See ``dashboards.services.event_rollup_advance``.
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class EventDayCount(models.Model):
@@ -34,7 +35,7 @@ class EventDayCount(models.Model):
         ]
         # The scorecard's own right, so workers (who may read their own events) do not read
         # the fleet's figures; people in every human role hold it (migration 0002).
-        permissions = [("view_scorecard", "Can read the reliability scorecard")]
+        permissions = [("view_scorecard", _("Can read the reliability scorecard"))]
 
     def __str__(self) -> str:
         return f"{self.day} {self.gate}/{self.error_class}: {self.count}"

@@ -519,7 +519,7 @@ class OwnerReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} [{self.status}] {self.title[:60]}"
+        return f"#{self.pk} [{self.get_status_display()}] {self.title[:60]}"
 
     @property
     def went_to(self) -> str:

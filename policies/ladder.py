@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.db.models import TextChoices
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.redaction import redact
@@ -126,13 +127,14 @@ def judge(policy: Policy, *, action: str, resources: Sequence[str] = (), spent: 
 
     if action in OBSERVE:
         # Observing changes nothing, so it stays allowed even on a protected resource.
-        return Verdict(ALLOWED, action, "L0", "Observing is always allowed.")
+        return Verdict(ALLOWED, action, "L0", gettext("Observing is always allowed."))
     if action in FORBIDDEN:
         return Verdict(
             DENIED,
             action,
             "L3",
-            f"{action} is forbidden under every policy; no approval can allow it.",
+            gettext("%(action)s is forbidden under every policy; no approval can allow it.")
+            % {"action": action},
         )
     patterns = [*protected_floor(), *policy.protected_resources]
     for resource in resources:
@@ -143,7 +145,11 @@ def judge(policy: Policy, *, action: str, resources: Sequence[str] = (), spent: 
                 DENIED,
                 action,
                 "L3",
-                f"{named} is a protected resource (matches {pattern!r}); workers never act on it.",
+                gettext(
+                    "%(resource)s is a protected resource (matches %(pattern)r); "
+                    "workers never act on it."
+                )
+                % {"resource": named, "pattern": pattern},
             )
     if action in RISKY:
         if policy.approval_matrix.get(action) == NO_APPROVAL:
@@ -151,30 +157,44 @@ def judge(policy: Policy, *, action: str, resources: Sequence[str] = (), spent: 
                 ALLOWED,
                 action,
                 "L2",
-                f"{action} is a risky action the policy allows without approval.",
+                gettext("%(action)s is a risky action the policy allows without approval.")
+                % {"action": action},
             )
-        return _escalate(policy, action, f"{action} is a risky action and needs approval.")
+        return _escalate(
+            policy,
+            action,
+            gettext("%(action)s is a risky action and needs approval.") % {"action": action},
+        )
 
     if action == "touch" and not policy.allow_auto_touch:
-        return _escalate(policy, action, "The policy does not allow automatic touch.")
+        return _escalate(policy, action, gettext("The policy does not allow automatic touch."))
     if action in BUDGETED:
         budget = policy.max_auto_retries
         if spent >= budget:
             return _escalate(
                 policy,
                 action,
-                f"Over budget: {spent} of {budget} automatic {action}(s) already used for this "
-                "job and error class.",
+                gettext(
+                    "Over budget: %(spent)s of %(budget)s automatic %(action)s(s) already used "
+                    "for this job and error class."
+                )
+                % {"spent": spent, "budget": budget, "action": action},
                 retries_left=0,
             )
         return Verdict(
             ALLOWED,
             action,
             "L1",
-            f"Automatic {action} {spent + 1} of {budget} for this job and error class.",
+            gettext("Automatic %(action)s %(count)s of %(budget)s for this job and error class.")
+            % {"action": action, "count": spent + 1, "budget": budget},
             retries_left=budget - spent - 1,
         )
-    return Verdict(ALLOWED, action, "L1", f"{action} is a safe action under the policy.")
+    return Verdict(
+        ALLOWED,
+        action,
+        "L1",
+        gettext("%(action)s is a safe action under the policy.") % {"action": action},
+    )
 
 
 def _escalate(policy: Policy, action: str, reason: str, retries_left: int | None = None) -> Verdict:
@@ -183,7 +203,8 @@ def _escalate(policy: Policy, action: str, reason: str, retries_left: int | None
         NEEDS_APPROVAL,
         action,
         "L2",
-        f"{reason} Approval by {approver} required.",
+        gettext("%(reason)s Approval by %(approver)s required.")
+        % {"reason": reason, "approver": approver},
         retries_left=retries_left,
         approver_role=approver,
     )

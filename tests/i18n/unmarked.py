@@ -15,6 +15,7 @@ fingerprint) or quoted as a literal (``'none'``). The names below read the same 
 and are let through.
 """
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -115,6 +116,10 @@ _VOID = {
     "track",
     "wbr",
 }
+# Django's admin draws a boolean as an icon whose alt is "True", "False" or "None" with no
+# way to translate it (django.contrib.admin.templatetags.admin_list._boolean_icon): the
+# icon itself (a tick, a cross) is what a person reads.
+_BOOLEAN_ICON = re.compile(r"/admin/img/icon-(yes|no|unknown)(\.[0-9a-f]+)?\.svg$")
 _READ_ATTRIBUTES = {"placeholder", "aria-label", "title", "alt"}
 _BUTTON_TYPES = {"submit", "button", "reset"}
 
@@ -146,6 +151,8 @@ class _Pieces(HTMLParser):
             return
         if tag == "input" and attributes.get("type") == "hidden":
             return
+        if tag == "img" and _BOOLEAN_ICON.search(attributes.get("src") or ""):
+            return  # Django writes a yes/no icon's alt as the Python value (admin_list)
         for name, value in attrs:
             if value and name in _READ_ATTRIBUTES:
                 self.pieces.append(value)
@@ -212,10 +219,22 @@ def english_runs(text: str) -> list[str]:
     return runs
 
 
+def _json_document(piece: str) -> bool:
+    if not piece.startswith(("[", "{")):
+        return False
+    try:
+        json.loads(piece)
+    except ValueError:
+        return False
+    return True
+
+
 def unmarked_english(html: str) -> list[str]:
     """Every run of English words a person can read on the page, in order, once each."""
     found: list[str] = []
     for piece in visible_pieces(html):
+        if _json_document(piece):
+            continue  # a read-only JSON field's value: data a person or a machine wrote
         for run in english_runs(piece):
             if run not in found:
                 found.append(run)
