@@ -58,11 +58,12 @@ max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 _SHM = "/dev/shm"  # noqa: S108
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", _SHM if os.path.isdir(_SHM) else None)
 
-# Header limits, answered by gunicorn itself (an HTML page, then the connection closes) before
-# the app sees the request, so they are set above anything the API reads: a header field of up
-# to 16 KiB reaches Django, which answers a header it refuses (an over-long Idempotency-Key)
-# with a problem document. The request line (method, path and query) stays at gunicorn's 4094
-# bytes (414 beyond), at most 100 header fields (431 beyond).
+# Header limits, answered by gunicorn itself (a problem document from post_worker_init's
+# handler below, then the connection closes) before the app sees the request, so they are set
+# above anything the API reads: a header field of up to 16 KiB reaches Django, which answers
+# a header it refuses (an over-long Idempotency-Key) with a problem document naming it. The
+# request line (method, path and query) stays at gunicorn's 4094 bytes (414 beyond), at most
+# 100 header fields (431 beyond).
 limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 4094)
 limit_request_fields = _int("GUNICORN_LIMIT_REQUEST_FIELDS", 100)
 limit_request_field_size = _int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 16 * 1024)
@@ -112,6 +113,61 @@ def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
+    """gunicorn refuses an over-long request line (414) and too many or too large header
+    fields (431) itself, before the app sees the request, and answered them with an HTML
+    page. Every other error is an RFC 9457 problem document, so these are made one too, in
+    the console's language (no header was read to choose another). Whatever else gunicorn
+    refuses (malformed HTTP: 400) is still its own page. A hook on the worker rather than a
+    worker class: GUNICORN_WORKER_CLASS keeps naming any class, and sync with threads still
+    becomes gthread, as gunicorn decides."""
+    import json
+
+    from django.conf import settings
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+    from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
+    from gunicorn.util import write_nonblock
+
+    from core.problems import PROBLEM_CONTENT_TYPE, problem
+
+    as_html = worker.handle_error
+    cfg = worker.cfg
+
+    def handle_error(req, client, addr, exc) -> None:  # type: ignore[no-untyped-def]
+        # The thread's language may be the last request's; these answers take the console's.
+        with translation.override(settings.LANGUAGE_CODE):
+            if isinstance(exc, LimitRequestLine):
+                status, reason, slug = 414, "URI Too Long", "request-line-too-long"
+                title = _("Request line too long")
+                detail = _(
+                    "The request line (method, path and query) is longer than %(limit)s bytes."
+                ) % {"limit": cfg.limit_request_line}
+            elif isinstance(exc, LimitRequestHeaders):
+                status, reason = 431, "Request Header Fields Too Large"
+                slug = "request-header-fields-too-large"
+                title = _("Request header fields too large")
+                detail = _(
+                    "The request has more than %(fields)s header fields, or one longer than "
+                    "%(size)s bytes."
+                ) % {"fields": cfg.limit_request_fields, "size": cfg.limit_request_field_size}
+            else:
+                as_html(req, client, addr, exc)
+                return
+        worker.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        body = json.dumps(problem(status, title, detail, slug), ensure_ascii=False).encode()
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: {PROBLEM_CONTENT_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        try:
+            write_nonblock(client, head.encode("latin-1") + body)
+        except Exception:  # the client went away: nothing to answer
+            worker.log.debug("Failed to send error message.")
+
+    worker.handle_error = handle_error
 
 
 def pre_request(worker, req) -> None:  # type: ignore[no-untyped-def]

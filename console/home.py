@@ -33,25 +33,27 @@ class PendingApproval:
     may_decide: bool
     overdue: bool
     age_seconds: float
+    refusal: str  # why this person may not decide it ("" when they may)
 
 
 def pending_approvals(user: AbstractBaseUser, roles: frozenset[str], now: datetime) -> dict:
-    """The buttons follow ``SelfHealRequest.may_be_decided_by``, the rule the service checks
-    again when one is pressed."""
+    """The buttons and the reason shown without them follow
+    ``SelfHealRequest.refusal_for``, the rule the service checks again when one is pressed."""
     limit = settings.PLS_CONSOLE_PENDING_LIMIT
     rows, total = selectors.pending_self_heal_requests(limit=limit)
     can_change = user.has_perm("repairs.change_selfhealrequest")
-    items = [
-        PendingApproval(
-            request=heal,
-            may_decide=can_change
-            and heal.may_be_decided_by(user, roles=roles)
-            and heal.expires_at > now,
-            overdue=heal.expires_at <= now,
-            age_seconds=(now - heal.created_at).total_seconds(),
+    items = []
+    for heal in rows:
+        refusal = heal.refusal_for(user, roles=roles)
+        items.append(
+            PendingApproval(
+                request=heal,
+                may_decide=can_change and not refusal and heal.expires_at > now,
+                overdue=heal.expires_at <= now,
+                age_seconds=(now - heal.created_at).total_seconds(),
+                refusal=refusal,
+            )
         )
-        for heal in rows
-    ]
     return {
         "items": items,
         "total": total,

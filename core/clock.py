@@ -76,11 +76,17 @@ def local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=console_zone())
 
 
+def local_month(moment: datetime) -> date:
+    """The 1st of the month ``moment`` falls in on the console's calendar: the month a
+    monthly quota (a worker's budget, LINE's message limit) counts it in."""
+    return local_date(moment).replace(day=1)
+
+
 def next_month_start(moment: datetime) -> datetime:
     """Midnight of the 1st of the month after ``moment`` on the console's calendar, when
     monthly quotas (a budget, LINE's message limit) start again."""
-    day = local_date(moment)
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    first = local_month(moment)
+    year, month = (first.year + 1, 1) if first.month == 12 else (first.year, first.month + 1)
     return local_midnight(date(year, month, 1))
 
 

@@ -3,7 +3,8 @@
 Kombu answers a passive queue declaration with the queue's message count, whatever the
 transport: on Redis the length of the queue's lists (one per priority step), on the
 filesystem broker the number of message files for the queue. One connection per scrape,
-one try, short timeouts: a broker that does not answer leaves the gauge out, never the page.
+one try, short timeouts: a broker that does not answer leaves the gauge out, never the page,
+and sets ``pls_broker_up`` to 0.
 """
 
 import logging
@@ -45,11 +46,20 @@ class QueueDepthCollector(Collector):
         self.app = app
 
     def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "pls_broker_up",
+            "1 when the Celery broker answered this scrape, 0 when it did not (/ready does "
+            "not fail on it: reports wait in the outbox meanwhile).",
+        )
         try:
             depths = queue_depths(self.app, timeout=settings.PLS_BROKER_PUBLISH_TIMEOUT_SECONDS)
         except Exception as exc:  # any broker or transport error: the rest of /metrics stands
             logger.warning("queue depths unavailable: %s", type(exc).__name__)
+            up.add_metric([], 0)
+            yield up
             return
+        up.add_metric([], 1)
+        yield up
         family = GaugeMetricFamily(
             "pls_celery_queue_messages", "Tasks waiting in each Celery queue.", labels=["queue"]
         )

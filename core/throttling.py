@@ -1,5 +1,7 @@
 """The API's per-worker rate limit: a worker (or person) sending requests faster than
 ``PLS_WORKER_RATE_LIMIT`` gets ``429`` with ``Retry-After`` while everyone else is served.
+The chat interactions endpoint, which no user signs, is limited per channel in the same
+way (``PLS_CHANNEL_RATE_LIMIT``).
 
 One fixed-window counter per caller in the cache, shared by every web process. On Redis a
 request costs one round trip (``INCR`` and ``EXPIRE`` pipelined on a key named after the
@@ -43,7 +45,7 @@ _cache_paused_until = 0.0  # time.monotonic(); per process, races between thread
 
 
 @functools.lru_cache(maxsize=16)
-def parse_rate(rate: str) -> tuple[int, int] | None:
+def parse_rate(rate: str, variable: str = "PLS_WORKER_RATE_LIMIT") -> tuple[int, int] | None:
     """``"600/min"`` → ``(600, 60)``, ``"100/10s"`` → ``(100, 10)``, ``""`` → None (no limit).
 
     The period is ``s``, ``min``, ``h`` or ``d`` (also ``sec``, ``minute``, ``hour``,
@@ -55,7 +57,7 @@ def parse_rate(rate: str) -> tuple[int, int] | None:
     match = _RATE.fullmatch(rate.lower())
     if match is None or int(match["count"]) < 1 or match["length"] == "0":
         raise ImproperlyConfigured(
-            f"PLS_WORKER_RATE_LIMIT={rate!r}: expected '<requests>/<period>', e.g. '600/min' "
+            f"{variable}={rate!r}: expected '<requests>/<period>', e.g. '600/min' "
             "or '100/10s' (period s, min, h or d), or empty for no limit"
         )
     period = int(match["length"] or 1) * _SECONDS[match["unit"][0]]
@@ -114,28 +116,30 @@ def _count(key: str, period: int) -> int | None:
         return None
 
 
-class WorkerRateThrottle:
-    """At most ``PLS_WORKER_RATE_LIMIT`` requests per window from one caller.
+class _RateThrottle:
+    """At most the rate in ``settings.<setting>`` requests per window from one caller, as
+    ``caller`` names it (None: not counted). The setting is read per request, so tests and
+    operators can change it without a restart of the throttle class."""
 
-    The caller is the request's user: a worker acts through its own user (one per worker,
-    whichever of its tokens it uses), a person through theirs (session or HTTP Basic).
-    Unauthenticated requests are refused before throttling, so they are not counted here.
-    The setting is read per request, so tests and operators can change it without a
-    restart of the throttle class.
-    """
+    setting = ""
 
     def __init__(self) -> None:
         self._wait: int | None = None
 
+    def caller(self, request: Any, view: Any) -> str | None:
+        raise NotImplementedError
+
     def allow_request(self, request: Any, view: Any) -> bool:
-        rate = parse_rate(settings.PLS_WORKER_RATE_LIMIT)
-        user = getattr(request, "user", None)
-        if rate is None or user is None or not user.is_authenticated:
+        rate = parse_rate(getattr(settings, self.setting), self.setting)
+        if rate is None:
+            return True
+        caller = self.caller(request, view)
+        if caller is None:
             return True
         limit, period = rate
         now = time.time()
         window = int(now // period)
-        count = _count(f"pls:rate:{user.pk}:{period}:{window}", period)
+        count = _count(f"pls:rate:{caller}:{period}:{window}", period)
         if count is None or count <= limit:
             return True
         self._wait = max(1, math.ceil((window + 1) * period - now))
@@ -149,3 +153,32 @@ class WorkerRateThrottle:
 
     def wait(self) -> int | None:
         return self._wait
+
+
+class WorkerRateThrottle(_RateThrottle):
+    """At most ``PLS_WORKER_RATE_LIMIT`` requests per window from one caller.
+
+    The caller is the request's user: a worker acts through its own user (one per worker,
+    whichever of its tokens it uses), a person through theirs (session or HTTP Basic).
+    Unauthenticated requests are refused before throttling, so they are not counted here.
+    """
+
+    setting = "PLS_WORKER_RATE_LIMIT"
+
+    def caller(self, request: Any, view: Any) -> str | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return str(user.pk)
+
+
+class ChannelRateThrottle(_RateThrottle):
+    """At most ``PLS_CHANNEL_RATE_LIMIT`` interactions per window posted for one channel
+    (``POST /api/v1/channels/{id}/interactions``), which no user signs: the provider does.
+    They are counted before the signature is checked, as the limit bounds what anyone can
+    make the console spend on one channel; forged requests count too."""
+
+    setting = "PLS_CHANNEL_RATE_LIMIT"
+
+    def caller(self, request: Any, view: Any) -> str | None:
+        return f"channel:{view.kwargs['pk']}"

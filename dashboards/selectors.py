@@ -26,7 +26,7 @@ from django.db.models.functions import Cast
 from django.db.models.lookups import GreaterThanOrEqual
 
 from artifacts.models import ArtifactGateCheck
-from core.clock import local_date, local_midnight
+from core.clock import local_date, local_midnight, local_month
 from dashboards.models import EventDayCount, OutcomeDayCount, RollupMark
 from dashboards.services import (
     EVENTS_MARK,
@@ -299,10 +299,9 @@ def learning_counts(*, since: datetime) -> Counter:
 
 def _spent(now: datetime) -> Case:
     """This month's spend: a spend counted for an earlier month is 0 now, as the budget
-    service starts each month at 0."""
-    month = local_date(now).replace(day=1)
+    service starts each month at 0 (its month is ``local_month`` too)."""
     return Case(
-        When(budget_month=month, then=F("month_spend_cents")),
+        When(budget_month=local_month(now), then=F("month_spend_cents")),
         default=Value(0),
         output_field=IntegerField(),
     )

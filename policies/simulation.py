@@ -87,20 +87,54 @@ def policy_draft(base: WorkerPolicy, changes: dict[str, Any]) -> WorkerPolicy:
     return draft
 
 
+class _Tally:
+    """Verdict counts actually given and under a draft, the changes between them and the
+    first few examples of each change: what ``simulate`` and ``simulate_tool_calls`` share."""
+
+    def __init__(self) -> None:
+        self.actual: Counter[str] = Counter()
+        self.simulated: Counter[str] = Counter()
+        self.changed: Counter[str] = Counter()
+        self.examples: dict[str, list[dict]] = defaultdict(list)
+        self.considered = 0
+
+    def count(self, was: str, now: str) -> str | None:
+        """Counts one verdict. Returns its change (``was → now``) when that change still
+        wants an example, so the caller builds the row only then."""
+        self.considered += 1
+        self.actual[was] += 1
+        self.simulated[now] += 1
+        if was == now:
+            return None
+        change = f"{was} → {now}"
+        self.changed[change] += 1
+        return change if len(self.examples[change]) < EXAMPLES_PER_CHANGE else None
+
+    def example(self, change: str, row: dict) -> None:
+        self.examples[change].append(row)
+
+    def result(self, considered_key: str) -> dict[str, Any]:
+        return {
+            considered_key: self.considered,
+            "actual": dict(self.actual),
+            "simulated": dict(self.simulated),
+            "unchanged": self.considered - sum(self.changed.values()),
+            "changed": [
+                {"change": change, "count": count, "examples": self.examples[change]}
+                for change, count in self.changed.most_common()
+            ],
+        }
+
+
 def simulate(draft: WorkerPolicy, actions: Iterable[PastAction]) -> dict[str, Any]:
     """Verdict counts actually given and under ``draft``, the changes between them and a few
     examples of each change. ``actions`` must come oldest first: the retry budget depends on
     what each worker already spent on a job and error class."""
     spent: Counter[tuple[str, str, str, str]] = Counter()
-    actual: Counter[str] = Counter()
-    simulated: Counter[str] = Counter()
-    changed: Counter[str] = Counter()
-    examples: dict[str, list[dict]] = defaultdict(list)
-    considered = 0
+    tally = _Tally()
     for past in actions:
         if past.action not in ladder.KNOWN_ACTIONS:
             continue
-        considered += 1
         key = (past.worker, past.job_ref, past.error_class, past.action)
         # Everything the event named, the job and the target alike (an event recorded
         # before job-scoped actions were held to their job may name both).
@@ -109,48 +143,31 @@ def simulate(draft: WorkerPolicy, actions: Iterable[PastAction]) -> dict[str, An
         if verdict.decision == ladder.ALLOWED and past.action in ladder.BUDGETED:
             spent[key] += 1
         was = past.decision or "none"
-        actual[was] += 1
-        simulated[verdict.decision] += 1
-        if was != verdict.decision:
-            change = f"{was} → {verdict.decision}"
-            changed[change] += 1
-            if len(examples[change]) < EXAMPLES_PER_CHANGE:
-                examples[change].append(
-                    {
-                        "event": past.event,
-                        "worker": past.worker,
-                        "job": past.job_ref or None,
-                        "error_class": past.error_class,
-                        "action": past.action,
-                        "occurred_at": past.occurred_at.isoformat(),
-                        "actual": was,
-                        "simulated": verdict.decision,
-                        "reason": verdict.reason,
-                    }
-                )
-    return {
-        "events_considered": considered,
-        "actual": dict(actual),
-        "simulated": dict(simulated),
-        "unchanged": considered - sum(changed.values()),
-        "changed": [
-            {"change": change, "count": count, "examples": examples[change]}
-            for change, count in changed.most_common()
-        ],
-    }
+        change = tally.count(was, verdict.decision)
+        if change is not None:
+            tally.example(
+                change,
+                {
+                    "event": past.event,
+                    "worker": past.worker,
+                    "job": past.job_ref or None,
+                    "error_class": past.error_class,
+                    "action": past.action,
+                    "occurred_at": past.occurred_at.isoformat(),
+                    "actual": was,
+                    "simulated": verdict.decision,
+                    "reason": verdict.reason,
+                },
+            )
+    return tally.result("events_considered")
 
 
 def simulate_tool_calls(draft: WorkerPolicy, calls: Iterable[PastToolCall]) -> dict[str, Any]:
     """Each recorded tool call read by ``draft``'s tool rules and judged by the ladder: the
     verdict counts then and under the draft, and examples of the calls whose verdict would
     change. The retry budget is not replayed: a budgeted action counts as unspent."""
-    actual: Counter[str] = Counter()
-    simulated: Counter[str] = Counter()
-    changed: Counter[str] = Counter()
-    examples: dict[str, list[dict]] = defaultdict(list)
-    considered = 0
+    tally = _Tally()
     for call in calls:
-        considered += 1
         reading = read_call(
             draft.tool_rules,
             draft.tool_default,
@@ -159,14 +176,10 @@ def simulate_tool_calls(draft: WorkerPolicy, calls: Iterable[PastToolCall]) -> d
         )
         resources = ladder.named_resources(job=call.job_ref, target=reading.target)
         verdict = ladder.judge(draft, action=reading.action, resources=resources)
-        actual[call.decision] += 1
-        simulated[verdict.decision] += 1
-        if call.decision == verdict.decision:
-            continue
-        change = f"{call.decision} → {verdict.decision}"
-        changed[change] += 1
-        if len(examples[change]) < EXAMPLES_PER_CHANGE:
-            examples[change].append(
+        change = tally.count(call.decision, verdict.decision)
+        if change is not None:
+            tally.example(
+                change,
                 {
                     "decision_id": call.decision_id,
                     "worker": call.worker,
@@ -176,15 +189,6 @@ def simulate_tool_calls(draft: WorkerPolicy, calls: Iterable[PastToolCall]) -> d
                     "actual": f"{call.decision} ({call.rule}: {call.action})",
                     "simulated": f"{verdict.decision} ({reading.rule}: {reading.action})",
                     "reason": verdict.reason,
-                }
+                },
             )
-    return {
-        "calls_considered": considered,
-        "actual": dict(actual),
-        "simulated": dict(simulated),
-        "unchanged": considered - sum(changed.values()),
-        "changed": [
-            {"change": change, "count": count, "examples": examples[change]}
-            for change, count in changed.most_common()
-        ],
-    }
+    return tally.result("calls_considered")

@@ -127,10 +127,11 @@ def test_queue_depth_counts_the_tasks_waiting_on_a_filesystem_broker(client, tmp
 
     assert value(text, "pls_celery_queue_messages", queue="artifacts") == 2
     assert value(text, "pls_celery_queue_messages", queue="celery") == 0
+    assert "pls_broker_up 1.0" in text
 
 
 @pytest.mark.skipif(not REDIS_SERVER, reason="needs the redis-server binary")
-def test_queue_depth_reads_redis_and_a_broker_that_is_down_leaves_only_its_gauge_out(
+def test_queue_depth_reads_redis_and_a_broker_that_is_down_leaves_its_gauge_out_and_is_down(
     client, tmp_path, monkeypatch
 ):
     from core.tasks import scheduler_tick
@@ -143,13 +144,16 @@ def test_queue_depth_reads_redis_and_a_broker_that_is_down_leaves_only_its_gauge
         with app.connection_for_write() as connection:
             for priority in (0, 5, 9):  # one Redis list per priority step: all are counted
                 scheduler_tick.apply_async(priority=priority, connection=connection)
-        assert value(scrape(client), "pls_celery_queue_messages", queue="celery") == 3
+        text = scrape(client)
+        assert value(text, "pls_celery_queue_messages", queue="celery") == 3
+        assert "pls_broker_up 1.0" in text
     finally:
         redis.stop()
 
     text = scrape(client)
 
     assert "pls_celery_queue_messages" not in text
+    assert "pls_broker_up 0.0" in text  # said, where /ready no longer fails on it
     assert "pls_repair_events_total" in text
 
 

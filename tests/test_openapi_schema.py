@@ -84,3 +84,16 @@ def test_the_main_requests_carry_examples_their_schema_accepts(schema):
         for name, example in body["examples"].items():
             errors = [error.message for error in validator.iter_errors(example["value"])]
             assert not errors, (method, path, name, errors)
+
+
+def test_the_chat_interactions_endpoint_is_documented_without_a_credential(schema):
+    operation = schema["paths"]["/api/v1/channels/{id}/interactions"]["post"]
+
+    assert operation["tags"] == ["self-heal"]
+    assert "security" not in operation  # the provider signs it, not a console credential
+    assert set(operation["requestBody"]["content"]) == {
+        "application/json",
+        "application/x-www-form-urlencoded",
+    }
+    for status in ("401", "404", "429"):
+        assert "application/problem+json" in operation["responses"][status]["content"], status

@@ -72,12 +72,14 @@ def test_api_answers_503_with_retry_after_while_the_database_is_down(
     assert response.json()["type"].endswith("/database-unavailable")
 
 
-def test_ready_fails_naming_the_broker_when_it_is_unreachable(client, db, settings):
+def test_ready_stays_ready_while_the_broker_is_unreachable_and_says_so(client, db, settings):
+    # Reports and their outbox rows commit in the database; the broker only hurries them.
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
 
     response = client.get("/ready")
 
-    assert response.status_code == 503
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
     assert response.json()["checks"]["broker"].startswith("ConnectionError")
     assert response.json()["checks"]["database"] == "ok"
 

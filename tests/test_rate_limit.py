@@ -31,10 +31,10 @@ def own_counts(settings):
     throttling._cache_paused_until = 0.0
 
 
-def rate(settings, value: str) -> int:
+def rate(settings, value: str, setting: str = "PLS_WORKER_RATE_LIMIT") -> int:
     """Sets the rate and returns its period, having waited for a fresh window if the
     current one is nearly over (a storm split across two windows would pass twice)."""
-    settings.PLS_WORKER_RATE_LIMIT = value
+    setattr(settings, setting, value)
     _, period = throttling.parse_rate(value)
     left = period - time.time() % period
     if left < min(5.0, period * 0.6):
@@ -166,3 +166,8 @@ def test_rates_are_read_like_drfs_with_an_optional_period_count(value, parsed):
 def test_a_malformed_rate_is_refused(value):
     with pytest.raises(ImproperlyConfigured, match="PLS_WORKER_RATE_LIMIT"):
         throttling.parse_rate(value)
+
+
+def test_a_malformed_channel_rate_is_refused_naming_its_setting():
+    with pytest.raises(ImproperlyConfigured, match="PLS_CHANNEL_RATE_LIMIT='fast'"):
+        throttling.parse_rate("fast", "PLS_CHANNEL_RATE_LIMIT")

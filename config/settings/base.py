@@ -252,6 +252,8 @@ PLS_API_AREAS = {
     "/api/v1/milestones": "dashboards",
     "/api/v1/workers": "operations",
     "/api/v1/audit-trail": "operations",
+    # What people do with a report's buttons in chat, posted by Telegram, Slack, Discord, LINE.
+    "/api/v1/channels": "self-heal",
 }
 
 # Largest request body the API accepts; larger ones are answered 413 before they are read.
@@ -628,6 +630,10 @@ PLS_WORKER_RATE_LIMIT = env.str("PLS_WORKER_RATE_LIMIT", default="600/min")
 from core.throttling import parse_rate  # noqa: E402 - the format lives with the throttle
 
 parse_rate(PLS_WORKER_RATE_LIMIT)  # a malformed rate stops the process here, not each request
+# Chat interactions (POST /api/v1/channels/{id}/interactions) per channel and window, signed
+# or not: the provider signs them, so there is no user to count them by.
+PLS_CHANNEL_RATE_LIMIT = env.str("PLS_CHANNEL_RATE_LIMIT", default="600/min")
+parse_rate(PLS_CHANNEL_RATE_LIMIT, "PLS_CHANNEL_RATE_LIMIT")
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["core.throttling.WorkerRateThrottle"]
 if REDIS_URL:
     # The cache is on the request path (the rate limit, drain-queued marks). redis-py waits

@@ -43,3 +43,4 @@ ARTIFACT_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 # No rate limit: suites send bursts from one worker. tests/test_rate_limit.py and the fault
 # drills (tests/faults) set a rate of their own.
 PLS_WORKER_RATE_LIMIT = ""
+PLS_CHANNEL_RATE_LIMIT = ""

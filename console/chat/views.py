@@ -13,27 +13,52 @@ call that fails loses nothing but the confirmation; the decision stands either w
 import logging
 
 import requests
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    permission_classes,
+    throttle_classes,
+)
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 
 from console.chat.decide import callback_handle
 from console.chat.providers import PROVIDERS, Call, Unreadable
 from core import http
 from core.problems import problem_response
+from core.throttling import ChannelRateThrottle
 from notifications.models import Channel
 
 logger = logging.getLogger(__name__)
 
 
-@csrf_exempt  # no cookies here: every request is authenticated by its provider signature
-def channel_interactions(request: HttpRequest, pk: int) -> HttpResponse:
-    if request.method != "POST":
-        response = problem_response(
-            405, "Method not allowed", f"{request.method} is not allowed here; POST is."
-        )
-        response["Allow"] = "POST"
-        return response
+@extend_schema(
+    summary="What people do with a report's buttons in chat",
+    description=(
+        "Posted by Telegram, Slack, Discord and LINE, signed the provider's way with the "
+        "channel's secret (a bad signature: 401). The body and the 200 answer are the "
+        "provider's own. Limited per channel by PLS_CHANNEL_RATE_LIMIT, signed or not."
+    ),
+    request={
+        "application/json": OpenApiTypes.OBJECT,
+        "application/x-www-form-urlencoded": OpenApiTypes.OBJECT,
+    },
+    responses={
+        200: OpenApiResponse(description="Handled; the answer is the provider's own"),
+        401: OpenApiResponse(description="The provider's signature is missing or not valid"),
+        404: OpenApiResponse(description="No such channel, or one that takes no interactions"),
+    },
+    auth=[],
+)
+@api_view(["POST"])
+@authentication_classes([])  # no cookies or tokens: the provider's signature is checked below
+@permission_classes([AllowAny])
+@throttle_classes([ChannelRateThrottle])
+def channel_interactions(request: Request, pk: int) -> HttpResponse:
     channel = get_object_or_404(Channel, pk=pk)
     provider_class = PROVIDERS.get(channel.kind)
     if provider_class is None or not channel.takes_interactions:

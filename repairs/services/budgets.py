@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import CHANGE, audit_record
-from core.clock import console_zone, local_date, zone_label
+from core.clock import console_zone, local_month, zone_label
 from core.exceptions import DomainError, NotAllowed
 from core.money import money
 from core.roles import PLS_OWNER, has_role
@@ -37,8 +37,9 @@ class UsageRecorded:
 
 
 def budget_month_of(moment: datetime) -> date:
-    """The budget month ``moment`` falls in: its 1st, on the console's calendar."""
-    return local_date(moment).replace(day=1)
+    """The budget month ``moment`` falls in: its 1st, on the console's calendar. It ends at
+    ``core.clock.next_month_start(moment)``."""
+    return local_month(moment)
 
 
 def month_spend(worker: Worker, *, now: datetime | None = None) -> int:

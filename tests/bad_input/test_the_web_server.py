@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from core.problems import PROBLEM_CONTENT_TYPE
 from repairs.models import RepairEvent
@@ -32,7 +33,7 @@ def server(django_db_setup, tmp_path_factory) -> Iterator[int]:
     folder: Path = tmp_path_factory.mktemp("web")
     started: list[Process] = []
     try:
-        _, base = gunicorn(folder, env={}, track=started)
+        _, base = gunicorn(folder, env={"PLS_LANGUAGE": "zh-hant"}, track=started)
         yield int(base.rsplit(":", 1)[1])
     finally:
         for process in started:
@@ -232,3 +233,59 @@ def test_an_over_long_idempotency_key_is_a_400_problem_naming_the_header(server,
     assert response.getheader("Content-Type") == PROBLEM_CONTENT_TYPE
     assert json.loads(response.read())["errors"][0]["pointer"] == "#/Idempotency-Key"
     assert not RepairEvent.objects.exists()
+
+
+def _refused_by_gunicorn(port: int, request: bytes) -> RawResponse:
+    """gunicorn's own answer to ``request``, which it refuses before the app sees it; the
+    connection is closed after it, as announced."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(request)
+    answer = _read_response(sock)
+    assert answer.headers["connection"] == "close"
+    assert _connection_closed(sock)
+    sock.close()
+    return answer
+
+
+def test_an_over_long_request_line_is_a_414_problem(server):
+    answer = _refused_by_gunicorn(server, _request("GET", "/health?q=" + "x" * 5000, {}))
+
+    assert answer.status == 414
+    assert answer.headers["content-type"] == PROBLEM_CONTENT_TYPE
+    body = answer.json()
+    assert body["status"] == 414
+    assert body["type"].endswith("/request-line-too-long")
+    assert "4094" in body["detail"]
+    # No header was read to choose a language: the console's (PLS_LANGUAGE, the server's).
+    with translation.override("zh-hant"):
+        assert (
+            body["title"]
+            == translation.gettext("Request line too long")
+            != ("Request line too long")
+        )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {f"X-Field-{n}": "1" for n in range(101)},  # more fields than gunicorn's 100
+        {"X-Large": "x" * (17 * 1024)},  # one over GUNICORN_LIMIT_REQUEST_FIELD_SIZE (16 KiB)
+    ],
+    ids=["too-many-fields", "a-field-too-large"],
+)
+def test_too_many_or_too_large_header_fields_are_a_431_problem(server, headers):
+    answer = _refused_by_gunicorn(server, _request("GET", "/health", headers))
+
+    assert answer.status == 431
+    assert answer.headers["content-type"] == PROBLEM_CONTENT_TYPE
+    body = answer.json()
+    assert body["status"] == 431
+    assert body["type"].endswith("/request-header-fields-too-large")
+    assert "100" in body["detail"] and "16384" in body["detail"]
+
+
+def test_malformed_http_is_still_gunicorns_own_400(server):
+    answer = _refused_by_gunicorn(server, b"GET /health HTTP/1.1\r\nBad Header: x\r\n\r\n")
+
+    assert answer.status == 400
+    assert answer.headers["content-type"] == "text/html"

@@ -26,6 +26,14 @@ def approval_rows(html: str) -> list[tuple[int, bool]]:
     ]
 
 
+def refusal_shown(html: str, heal: SelfHealRequest) -> str | None:
+    """The reason the request's row gives for showing no buttons, if any."""
+    row = re.search(rf'data-request="{heal.pk}">(.*?)</tr>', html, re.S)
+    assert row is not None
+    said = re.search(r'<span class="quiet refusal">([^<]*)</span>', row[1])
+    return said[1] if said else None
+
+
 def test_pending_approvals_are_listed_oldest_first_with_their_age(client, reviewer, fleet):
     newer = fleet.request(created=fleet.ago(minutes=5))
     older = fleet.request(created=fleet.ago(hours=3))
@@ -52,7 +60,11 @@ def test_only_requests_this_person_may_decide_are_highlighted_with_buttons(
     assert dict(approval_rows(html)) == {for_reviewer.pk: True, for_owner.pk: False, own.pk: False}
     assert html.count('value="approve"') == html.count('value="reject"') == 1
     assert decide_url(for_reviewer) in html
-    assert "your own request" in html and "for pls_owner" in html
+    # Without the buttons, the row says why, in the words of the rule the service applies.
+    assert refusal_shown(html, own) == own.refusal_for(reviewer)
+    assert refusal_shown(html, own) == "Nobody decides their own request; another person must."
+    assert refusal_shown(html, for_owner) == "Only the pls_owner role decides this request."
+    assert refusal_shown(html, for_reviewer) is None
 
 
 def test_the_reviewer_approves_from_the_home_and_the_request_leaves_the_queue(

@@ -91,9 +91,8 @@ def test_reports_made_while_redis_is_down_are_accepted_and_delivered_in_order_af
     held = [pk for pk, state in channel_reports(channel) if state == "pending"]
     assert len(held) >= WORKERS * EVENTS_EACH  # one self-heal request pending per event
     ready = requests.get(f"{base}/ready", timeout=(2, 10))
-    assert ready.status_code == 503  # the load balancer is told, with the reason
-    assert ready.headers["Content-Type"] == "application/problem+json"
-    assert ready.json()["checks"]["broker"] != "ok"
+    assert ready.status_code == 200  # still taking reports: the pod stays in the Service
+    assert ready.json()["checks"]["broker"] != "ok"  # and says what is down
     assert ready.json()["checks"]["database"] == "ok"
 
     # Long enough for beat's sweep (every second) and the worker's first reconnection

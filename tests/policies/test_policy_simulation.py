@@ -1,7 +1,17 @@
 """Replaying the window's actions through a draft policy, next to what was decided."""
 
+from datetime import UTC, datetime
+
 import pytest
 
+from policies.models import WorkerPolicy
+from policies.simulation import (
+    EXAMPLES_PER_CHANGE,
+    PastAction,
+    PastToolCall,
+    simulate_tool_calls,
+)
+from policies.simulation import simulate as simulate_actions
 from tests.factories import event_body
 
 EVENTS = "/api/v1/worker-repair-events"
@@ -100,3 +110,31 @@ def test_the_record_of_a_raised_proposal_is_not_replayed(worker_client, owner, s
     result = simulate(session_client(owner))
 
     assert result["events_considered"] == 2  # not the repair_suggested "propose" record
+
+
+def test_both_simulations_count_every_change_but_keep_only_the_first_examples():
+    """``simulate`` and ``simulate_tool_calls`` share one tally: every changed verdict is
+    counted, and each change keeps its first EXAMPLES_PER_CHANGE rows, oldest first."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    many = EXAMPLES_PER_CHANGE + 3
+    draft = WorkerPolicy()  # diagnosing and reading are observing: allowed under any policy
+    actions = [
+        PastAction(n, "w", f"JOB-{n}", "E", "diagnose", "", "denied", at) for n in range(many)
+    ]
+    calls = [
+        PastToolCall(n, "w", f"JOB-{n}", "Read", {"file_path": "a"}, "r", "diagnose", "denied", at)
+        for n in range(many)
+    ] + [
+        PastToolCall(99, "w", "JOB-99", "Read", {"file_path": "a"}, "r", "diagnose", "allowed", at)
+    ]
+
+    by_action = simulate_actions(draft, actions)
+    by_call = simulate_tool_calls(draft, calls)
+
+    assert by_action["events_considered"] == many and by_call["calls_considered"] == many + 1
+    assert by_action["actual"] == {"denied": many} and by_action["simulated"] == {"allowed": many}
+    assert by_call["simulated"] == {"allowed": many + 1} and by_call["unchanged"] == 1
+    for result, key in ((by_action, "event"), (by_call, "decision_id")):
+        (change,) = result["changed"]
+        assert change["change"] == "denied → allowed" and change["count"] == many
+        assert [row[key] for row in change["examples"]] == list(range(EXAMPLES_PER_CHANGE))

@@ -1,6 +1,7 @@
 """The verdict log (issue 14 item 4): shown read-only in the console, counted on the
 scorecard, purged after ``PLS_RETAIN_VERDICTS_DAYS`` while the requests it opened stay."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -76,3 +77,34 @@ def test_old_verdicts_are_purged_and_the_requests_they_opened_stay(verdicts, set
     assert not ToolVerdict.objects.exists()
     assert set(SelfHealRequest.objects.values_list("pk", flat=True)) == requests != set()
     assert set(RepairEvent.objects.values_list("pk", flat=True)) == events
+
+
+def test_the_console_home_draws_the_verdict_counts_by_decision_and_rule(verdicts, client, viewer):
+    client.force_login(viewer)
+
+    html = client.get("/admin/?days=1").content.decode()
+
+    tile = re.search(r'id="tile-tool-verdicts">(.*?)</div>', html, re.S)
+    assert tile is not None
+    assert '<span class="figure">4</span>' in tile[1]
+    assert "1 denied, 1 needing approval" in tile[1]
+    assert row(html, "tool-verdicts-by-decision") == "allowed 2 · needs_approval 1 · denied 1"
+    assert row(html, "tool-verdicts-by-rule") == (
+        "read-only shell 2 · docker restart or stop 1 · git force push 1"
+    )
+
+
+def test_the_console_home_says_when_no_tool_call_was_judged(client, viewer):
+    client.force_login(viewer)
+
+    html = client.get("/admin/").content.decode()
+
+    assert row(html, "tool-verdicts-by-decision") == "allowed 0 · needs_approval 0 · denied 0"
+    assert "No tool call in the window." in row(html, "tool-verdicts-by-rule")
+
+
+def row(html: str, row_id: str) -> str:
+    """The text of the scorecard breakdown's row ``row_id``."""
+    found = re.search(rf'<tr id="{row_id}"><th[^>]*>[^<]*</th><td>(.*?)</td></tr>', html, re.S)
+    assert found is not None, row_id
+    return found[1]

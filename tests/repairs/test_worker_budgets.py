@@ -9,6 +9,7 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
+from core.clock import next_month_start
 from core.money import money
 from notifications.models import OwnerReport
 from repairs.models import Worker
@@ -139,6 +140,23 @@ def test_the_spend_rolls_over_at_local_midnight_not_at_0800(budgeted):
 
     assert (after.worker.budget_month, after.worker.month_spend_cents) == (date(2026, 12, 1), 100)
     assert not after.paused
+
+
+@pytest.mark.parametrize("zone", ["Asia/Taipei", "UTC", "America/New_York"])
+def test_the_budget_month_ends_when_the_next_monthly_quota_starts(zone):
+    """One clock for every monthly quota: the budget month a moment counts in ends exactly
+    when LINE's message quota starts again (core.clock.next_month_start)."""
+    with override_settings(TIME_ZONE=zone):
+        for moment in (
+            datetime(2026, 12, 31, 15, 59, tzinfo=UTC),
+            datetime(2026, 12, 31, 16, 0, tzinfo=UTC),
+            datetime(2027, 1, 1, 4, 59, tzinfo=UTC),
+            datetime(2027, 1, 1, 5, 0, tzinfo=UTC),
+        ):
+            month = budget_month_of(moment)
+            starts = next_month_start(moment)
+            assert budget_month_of(starts - timedelta(microseconds=1)) == month
+            assert budget_month_of(starts) == starts.date() > month
 
 
 @override_settings(TIME_ZONE="UTC")
