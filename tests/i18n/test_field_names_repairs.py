@@ -44,7 +44,7 @@ def english_field_names(model) -> set[str]:
 CHINESE = {
     "/admin/repairs/repairevent/": {"發生時間", "關卡", "錯誤類別", "工作參照", "重複次數"},
     "/admin/repairs/job/": {"外部 ID", "標題", "優先順序", "卡住時間", "建立時間", "團隊"},
-    "/admin/repairs/selfhealrequest/": {"核准者角色", "決定者", "涉及資源"},
+    "/admin/repairs/selfhealrequest/": {"核准者角色", "決策者", "涉及資源"},
     "/admin/artifacts/artifactgatecheck/": {"失敗的網址", "嘗試次數", "建立時間"},
 }
 
