@@ -90,7 +90,8 @@ def repair_event_report(
     """
     if action and action not in ladder.KNOWN_ACTIONS:
         raise UnknownActionError(
-            f"Unknown action {action!r}. Known actions: {', '.join(ladder.KNOWN_ACTIONS)}.",
+            _("Unknown action %(action)s. Known actions: %(known)s.")
+            % {"action": repr(action), "known": ", ".join(ladder.KNOWN_ACTIONS)},
             known_actions=list(ladder.KNOWN_ACTIONS),
         )
     resources = _resources_touched(action, job_ref, target)
@@ -414,7 +415,8 @@ def repair_event_resolve(
         if not updated:
             event.refresh_from_db(fields=["outcome", "resolved_at"])
             raise OutcomeAlreadyRecorded(
-                f"Event #{event.pk} already has the outcome {event.outcome!r}.",
+                _("Event #%(event)s already has the outcome %(outcome)s.")
+                % {"event": event.pk, "outcome": repr(event.outcome)},
                 outcome=event.outcome,
             )
         event.outcome, event.resolved_at, event.resolved_by = outcome, now, by
