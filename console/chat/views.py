@@ -15,6 +15,7 @@ import logging
 import requests
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 
 from console.chat.decide import callback_handle
@@ -30,7 +31,10 @@ logger = logging.getLogger(__name__)
 def channel_interactions(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         response = problem_response(
-            405, "Method not allowed", f"{request.method} is not allowed here; POST is."
+            405,
+            gettext("Method Not Allowed"),
+            gettext("%(method)s is not allowed here; POST is.") % {"method": request.method},
+            "method-not-allowed",
         )
         response["Allow"] = "POST"
         return response
@@ -39,7 +43,7 @@ def channel_interactions(request: HttpRequest, pk: int) -> HttpResponse:
     if provider_class is None or not channel.takes_interactions:
         logger.warning("interaction for channel %s, which takes none", channel)
         return problem_response(
-            404, "Not found", "This channel takes no interactions.", "not-found"
+            404, gettext("Not Found"), gettext("This channel takes no interactions."), "not-found"
         )
     provider = provider_class(channel)
     refused = provider.verify(request)
@@ -47,14 +51,14 @@ def channel_interactions(request: HttpRequest, pk: int) -> HttpResponse:
         logger.warning("interaction for channel %s refused: %s", channel, refused)
         return problem_response(
             401,
-            "Unauthorized",
-            f"The request's signature is not valid: {refused}.",
+            gettext("Unauthorized"),
+            gettext("The request's signature is not valid: %(refusal)s.") % {"refusal": refused},
             "bad-signature",
         )
     try:
         callbacks = provider.parse(request)
     except Unreadable as error:
-        return problem_response(400, "Bad request", str(error), "bad-interaction")
+        return problem_response(400, gettext("Bad Request"), str(error), "bad-interaction")
     handled = [(cb, callback_handle(channel=channel, callback=cb)) for cb in callbacks]
     answer = provider.answer(handled)
     for call in answer.calls:
