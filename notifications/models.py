@@ -494,7 +494,7 @@ class ChatLinkCode(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"link code of {self.user} until {self.expires_at:%H:%M} UTC"
+        return f"link code of {self.user} until {when(self.expires_at)}"
 
     def is_usable(self, now: datetime) -> bool:
         return self.used_at is None and now < self.expires_at

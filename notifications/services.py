@@ -16,8 +16,9 @@ from django.db.models import Min, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
-from core.audience import speaking_to
+from core.audience import later, speaking_to
 from core.audit import ADDITION, CHANGE, DELETION, audit_record
 from core.clock import local_date
 from core.logs import current_request_id
@@ -266,11 +267,27 @@ def channel_failed_report(
     if report.source == "channel.failed":
         # A broken channel reporting another broken channel would ping-pong forever.
         return []
-    went = f"went to the fallback {handed_to.name} instead" if handed_to else "was marked failed"
-    title = (
-        f"Channel {channel.name} refused a report permanently; fix it"
+    title = later(
+        _("Channel %(channel)s refused a report permanently; fix it")
         if handed_to
-        else f"Channel {channel.name} refused a report permanently; fix it, then replay"
+        else _("Channel %(channel)s refused a report permanently; fix it, then replay"),
+        channel=channel.name,
+    )
+    done = (
+        later(
+            _("Report #%(id)s (%(source)s) went to the fallback %(fallback)s instead: %(error)s"),
+            id=report.pk,
+            source=report.source,
+            fallback=handed_to.name,
+            error=error,
+        )
+        if handed_to
+        else later(
+            _("Report #%(id)s (%(source)s) was marked failed: %(error)s"),
+            id=report.pk,
+            source=report.source,
+            error=error,
+        )
     )
     return _enqueue(
         source="channel.failed",
@@ -280,9 +297,14 @@ def channel_failed_report(
         worker="",
         task_id=str(report.pk),
         progress="",
-        done=f"Report #{report.pk} ({report.source}) {went}: {error}",
-        next_step=f"Check channel {channel.name} ({channel.get_kind_display()}) in the console, "
-        "then replay its failed reports.",
+        done=done,
+        next_step=later(
+            _(
+                "Check channel %(channel)s (%(kind)s) in the console, then replay its failed reports."
+            ),
+            channel=channel.name,
+            kind=Channel.Kind(channel.kind).label,
+        ),
         role=PLS_OWNER,
         dedup_key=f"channel.failed:{channel.name}",
         error_class="",
