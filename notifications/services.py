@@ -300,7 +300,8 @@ def channel_failed_report(
         done=done,
         next_step=later(
             _(
-                "Check channel %(channel)s (%(kind)s) in the console, then replay its failed reports."
+                "Check channel %(channel)s (%(kind)s) in the console, then replay its failed "
+                "reports."
             ),
             channel=channel.name,
             kind=Channel.Kind(channel.kind).label,
