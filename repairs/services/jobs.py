@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from core.audit import ADDITION, audit_record
 from core.clock import when
@@ -43,7 +43,7 @@ CLAIM_WITHOUT_JOB = "claim_without_job"
 REQUEUED_FIX = "release, then re-claim"
 PROGRESS_MAX_CHARS = 4000
 _TITLE_MAX_CHARS = max_chars(Job, "title")
-RECOVERY_HINT = _lazy(
+RECOVERY_HINT = gettext_lazy(
     "Recover it by the runbook: its holder releases it, then it is claimed again (or another "
     "worker reclaims it); the policy governs each step."
 )
@@ -227,7 +227,7 @@ def job_heartbeat(*, worker: Worker, external_id: str, progress: str | None = No
     now = timezone.now()
     with transaction.atomic():
         job = _job_locked(external_id)
-        job_holder_required(job, worker, _lazy("heartbeats it"))
+        job_holder_required(job, worker, gettext_lazy("heartbeats it"))
         if job.status != JobStatus.CLAIMED:
             raise JobStateConflict(
                 (
@@ -259,7 +259,7 @@ def job_complete(*, job: Job, worker: Worker) -> Job:
     """
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        job_holder_required(locked, worker, _lazy("completes it"))
+        job_holder_required(locked, worker, gettext_lazy("completes it"))
         if locked.status == JobStatus.COMPLETED:
             return locked
         if locked.status != JobStatus.CLAIMED:

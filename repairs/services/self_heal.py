@@ -8,7 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.translation import gettext as __
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import broker
@@ -46,7 +46,7 @@ def self_heal_request_decide(
             raise NotAllowed(refused)
         if locked.status != Status.PENDING:
             raise RequestAlreadyDecided(
-                __("Self-heal request #%(id)s is already %(status)s.")
+                gettext("Self-heal request #%(id)s is already %(status)s.")
                 % {"id": locked.pk, "status": locked.status},
                 current_status=locked.status,
             )
@@ -71,7 +71,7 @@ def self_heal_request_decide(
     if expired:
         # Raised after the commit, so the expiry itself is kept.
         raise RequestExpired(
-            __("Self-heal request #%(id)s expired at %(expired)s; the worker must ask again.")
+            gettext("Self-heal request #%(id)s expired at %(expired)s; the worker must ask again.")
             % {"id": locked.pk, "expired": locked.expires_at.isoformat()},
             current_status=Status.EXPIRED,
         )
