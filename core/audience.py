@@ -5,7 +5,7 @@ notification channel's are its audience's, and its reports and digests are writt
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
@@ -50,7 +50,7 @@ def later(message: str | Promise, /, **params: Any) -> Promise:
         text = str(message)
         return text % {name: _read(value) for name, value in params.items()} if params else text
 
-    return lazy(read, str)()
+    return cast(Promise, lazy(read, str)())
 
 
 def _read(value: Any) -> Any:

@@ -116,7 +116,7 @@ def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
     report_enqueue(
         source="self_heal.expired" if status == Status.EXPIRED else "self_heal.decided",
         title=later(
-            _SETTLED_BY[status] if request.decided_by_id else _SETTLED[status],
+            _SETTLED_BY[Status(status)] if request.decided_by_id else _SETTLED[Status(status)],
             id=request.pk,
             what=_what(request),
             by=str(request.decided_by),

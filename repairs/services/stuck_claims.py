@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -163,20 +164,33 @@ def job_self_heal_carry_out(*, request: SelfHealRequest) -> str:
         policy_current(cached=True), action=request.action, resources=request.resources
     )
     job = Job.objects.select_for_update().filter(external_id=job_ref).first()
+    # Why nothing was done, read in each channel's language (core.audience.later).
+    why: str | Promise
     if not job_ref or not request.touches(job_ref):
-        why = _(
-            "the request named %(named)s, not the job %(job)s; an approval acts on what it "
-            "names only"
-        ) % {"named": request.resources_shown or _("no resource"), "job": job_ref or "-"}
+        why = later(
+            gettext_lazy(
+                "the request named %(named)s, not the job %(job)s; an approval acts on what it "
+                "names only"
+            ),
+            named=request.resources_shown or gettext_lazy("no resource"),
+            job=job_ref or "-",
+        )
     elif verdict.decision == ladder.DENIED:
-        why = _("the policy in force denies it now: %(reason)s") % {"reason": verdict.reason}
+        why = later(
+            gettext_lazy("the policy in force denies it now: %(reason)s"), reason=verdict.reason
+        )
     elif job is None:
-        why = f"no job {job_ref} is registered"
+        why = later(gettext_lazy("no job %(job)s is registered"), job=job_ref)
     elif request.action == RELEASE:
         if job.is_held_by(worker) and job.status in HELD:
             _let_go(job, worker)
             return f"released {job.external_id}"
-        why = f"{worker.name} no longer holds {job.external_id} ({job.status})"
+        why = later(
+            gettext_lazy("%(worker)s no longer holds %(job)s (%(status)s)"),
+            worker=worker.name,
+            job=job.external_id,
+            status=job.status,
+        )
     else:
         paused = Worker.objects.filter(pk=worker.pk, status=WorkerStatus.PAUSED).exists()
         if _reclaimable(job, now) and not paused:
