@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 RULE_KEYS = ("name", "tool", "input", "action", "target", "must_match", "must_not_match")
 # Where a call's subject is read from, in this order.
 SUBJECT_KEYS = ("command", "cmd", "file_path", "notebook_path", "path", "url", "query", "sql")
@@ -62,33 +64,49 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 def rule_problems(rule: Any, known_actions: Sequence[str]) -> list[str]:
     """What is wrong with one rule, in words that name it; [] for a good rule."""
     if not isinstance(rule, dict):
-        return [f"A tool rule must be an object, not {type(rule).__name__}."]
+        return [_("A tool rule must be an object, not %(type)s.") % {"type": type(rule).__name__}]
     name = rule.get("name")
     if not isinstance(name, str) or not name.strip():
-        return ["Every tool rule needs a name."]
+        return [_("Every tool rule needs a name.")]
     problems = []
     unknown = sorted(set(rule) - set(RULE_KEYS))
     if unknown:
-        problems.append(f"Tool rule {name!r}: unknown keys {', '.join(unknown)}.")
+        problems.append(
+            _("Tool rule %(name)s: unknown keys %(keys)s.")
+            % {"name": repr(name), "keys": ", ".join(unknown)}
+        )
     if rule.get("action") not in known_actions:
         problems.append(
-            f"Tool rule {name!r}: action {rule.get('action')!r} is not a ladder action."
+            _("Tool rule %(name)s: action %(action)s is not a ladder action.")
+            % {"name": repr(name), "action": repr(rule.get("action"))}
         )
     patterns = {}
     for key in ("tool", "input"):
         pattern = rule.get(key, "")
         if not isinstance(pattern, str):
-            problems.append(f"Tool rule {name!r}: {key} must be a regular expression string.")
+            problems.append(
+                _("Tool rule %(name)s: %(key)s must be a regular expression string.")
+                % {"name": repr(name), "key": key}
+            )
             continue
         try:
             patterns[key] = _compiled(pattern)
         except re.error as exc:
-            problems.append(f"Tool rule {name!r}: the {key} pattern does not compile ({exc}).")
+            problems.append(
+                _("Tool rule %(name)s: the %(key)s pattern does not compile (%(error)s).")
+                % {"name": repr(name), "key": key, "error": exc}
+            )
     target = rule.get("target", "")
     if not isinstance(target, str):
-        problems.append(f"Tool rule {name!r}: target must name a group of the input pattern.")
+        problems.append(
+            _("Tool rule %(name)s: target must name a group of the input pattern.")
+            % {"name": repr(name)}
+        )
     elif target and "input" in patterns and target not in patterns["input"].groupindex:
-        problems.append(f"Tool rule {name!r}: the input pattern has no group named {target!r}.")
+        problems.append(
+            _("Tool rule %(name)s: the input pattern has no group named %(target)s.")
+            % {"name": repr(name), "target": repr(target)}
+        )
     if "input" in patterns:
         problems += _example_problems(name, rule, patterns["input"])
     return problems
@@ -99,19 +117,26 @@ def _example_problems(name: str, rule: dict, pattern: re.Pattern[str]) -> list[s
     for key, wanted in (("must_match", True), ("must_not_match", False)):
         examples = rule.get(key, [])
         if not isinstance(examples, list) or not all(isinstance(e, str) for e in examples):
-            problems.append(f"Tool rule {name!r}: {key} must be a list of strings.")
+            problems.append(
+                _("Tool rule %(name)s: %(key)s must be a list of strings.")
+                % {"name": repr(name), "key": key}
+            )
             continue
         for example in examples:
             if bool(pattern.search(example)) != wanted:
-                verb = "match" if wanted else "not match"
-                problems.append(f"Tool rule {name!r}: the example {example!r} should {verb}.")
+                should = (
+                    _("Tool rule %(name)s: the example %(example)s should match.")
+                    if wanted
+                    else _("Tool rule %(name)s: the example %(example)s should not match.")
+                )
+                problems.append(should % {"name": repr(name), "example": repr(example)})
     return problems
 
 
 def rules_problems(rules: Any, known_actions: Sequence[str]) -> list[str]:
     """Every problem of an ordered rule list: each rule's, and names used twice."""
     if not isinstance(rules, list):
-        return ["tool_rules must be a list of rules."]
+        return [_("tool_rules must be a list of rules.")]
     problems = []
     seen: set[str] = set()
     for rule in rules:
@@ -119,7 +144,7 @@ def rules_problems(rules: Any, known_actions: Sequence[str]) -> list[str]:
         name = rule.get("name") if isinstance(rule, dict) else None
         if isinstance(name, str):
             if name in seen:
-                problems.append(f"Tool rule {name!r} is named twice.")
+                problems.append(_("Tool rule %(name)s is named twice.") % {"name": repr(name)})
             seen.add(name)
     return problems
 

@@ -91,6 +91,30 @@ def test_a_field_error_is_in_the_callers_language_and_its_pointer_and_code_are_n
     assert chinese["type"] == english["type"]
 
 
+def test_a_tool_rule_problem_is_in_the_callers_language_under_its_field(owner, session_client):
+    client = session_client(owner)
+    policy = client.get("/api/v1/worker-policy/current").json()
+    bad = {
+        "name": "deploys",
+        "tool": "Bash",
+        "input": r"\bdeploy\s+(?P<target>\S+)",
+        "action": "rerun_pipeline",
+        "target": "target",
+        "must_match": ["ship web"],
+    }
+    body = {"tool_rules": [bad], "rationale": "deploys need approval"}
+
+    chinese, english = both(client, "patch", f"/api/v1/worker-policy/{policy['id']}", body)
+
+    assert [e["detail"] for e in english["errors"]] == [
+        "Tool rule 'deploys': the example 'ship web' should match."
+    ]
+    assert [e["detail"] for e in chinese["errors"]] == [
+        "工具規則 'deploys'：範例 'ship web' 應該符合。"
+    ]
+    assert [e["pointer"] for e in chinese["errors"]] == [e["pointer"] for e in english["errors"]]
+
+
 # --- Chat answers -------------------------------------------------------------------------
 
 
