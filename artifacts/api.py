@@ -36,15 +36,17 @@ class ArtifactUrlField(serializers.CharField):
         url = super().to_internal_value(data)
         refusal = scheme_refusal(url)
         if refusal is not None:
-            raise serializers.ValidationError(f"Refused: {refusal}.", code="scheme")
+            raise serializers.ValidationError(
+                _("Refused: %(refusal)s.") % {"refusal": refusal}, code="scheme"
+            )
         try:
             _valid_url(url)
         except Exception as invalid:  # Django's ValidationError
-            raise serializers.ValidationError("Enter a valid http(s) URL.") from invalid
+            raise serializers.ValidationError(_("Enter a valid http(s) URL.")) from invalid
         if "@" in (url.split("//", 1)[1].split("/", 1)[0]):
             # The URL would be stored and shown with the password in it.
             raise serializers.ValidationError(
-                "Credentials in the URL are refused: an artifact must open without them.",
+                _("Credentials in the URL are refused: an artifact must open without them."),
                 code="credentials",
             )
         return url
@@ -90,7 +92,8 @@ class ArtifactCheckInput(serializers.Serializer):
     def validate_upload_files(self, value: list) -> list:
         if len(value) > settings.ARTIFACT_MAX_UPLOADS:
             raise serializers.ValidationError(
-                f"At most {settings.ARTIFACT_MAX_UPLOADS} upload files per check."
+                _("At most %(count)s upload files per check.")
+                % {"count": settings.ARTIFACT_MAX_UPLOADS}
             )
         return value
 
@@ -165,14 +168,19 @@ class ArtifactCheckListCreateApi(ExportableList):
     def post(self, request: Request) -> Response:
         worker = worker_for_user(request.user)
         if worker is None:
-            raise exceptions.PermissionDenied("Only workers submit artifact checks.")
+            raise exceptions.PermissionDenied(_("Only workers submit artifact checks."))
         payload = ArtifactCheckInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         job = Job.objects.filter(external_id=data["job"]).first()
         if job is None:
             raise exceptions.ValidationError(
-                {"job": [f"No job with external id {data['job']!r}; register it first."]}
+                {
+                    "job": [
+                        _("No job with external id %(job)s; register it first.")
+                        % {"job": repr(data["job"])}
+                    ]
+                }
             )
         check = artifact_check_submit(
             worker=worker,
@@ -220,6 +228,9 @@ class JobCompleteApi(APIView):
     def post(self, request: Request, external_id: str) -> Response:
         job = Job.objects.filter(external_id=external_id).first()
         if job is None:
-            raise JobNotFound(f"No job with external id {external_id!r}.", job=external_id)
+            raise JobNotFound(
+                _("No job with external id %(job)s.") % {"job": repr(external_id)},
+                job=external_id,
+            )
         completed = artifact_guard_job_complete(job=job, worker=worker_for_user(request.user))
         return Response(JobCompleteOutput(completed).data)

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from artifacts import metrics
@@ -27,6 +28,7 @@ from artifacts.selectors import (
     artifact_checks_unsent,
 )
 from core import broker
+from core.audience import later
 from core.exceptions import DomainError
 from core.retention import DEFAULT_BATCH, update_in_batches
 from core.roles import PLS_OWNER
@@ -72,11 +74,13 @@ def artifact_check_submit(
             raise UrlRefused(f"{url}: {refusal}.", url=url)
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        job_holder_required(locked, worker, "submits artifact checks for it")
+        job_holder_required(locked, worker, _("submits artifact checks for it"))
         if locked.status not in SUBMITTABLE:
             raise JobStateConflict(
-                f"Job {locked.external_id} is {locked.status}; artifacts are checked while "
-                "the job is claimed.",
+                gettext(
+                    "Job %(job)s is %(status)s; artifacts are checked while the job is claimed."
+                )
+                % {"job": locked.external_id, "status": locked.status},
                 job=locked.external_id,
                 job_status=locked.status,
             )
@@ -179,10 +183,15 @@ def artifact_guard_job_complete(*, job: Job, worker: Worker) -> Job:
     """
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        job_holder_required(locked, worker, "completes it")
-        refusal = _guard_refusal(locked, worker, artifact_check_latest(job=locked))
+        job_holder_required(locked, worker, _("completes it"))
+        latest = artifact_check_latest(job=locked)
+        refusal = _guard_refusal(locked, worker, latest)
         if refusal is None:
             return job_complete(job=locked, worker=worker)
+        # The event's message is in the console's language whoever asked, so that repeats
+        # share one fingerprint; the 409 is in the caller's.
+        with translation.override(settings.LANGUAGE_CODE):
+            recorded = _guard_refusal(locked, worker, latest) or refusal
     # After the lock is released: nothing was changed, and the record of the refusal must
     # outlive the 409.
     with transaction.atomic():
@@ -192,7 +201,7 @@ def artifact_guard_job_complete(*, job: Job, worker: Worker) -> Job:
             error_class="completion_blocked",
             job_ref=locked.external_id,
             phase="complete",
-            message=f"Completion of {locked.external_id} refused: {refusal.detail}",
+            message=f"Completion of {locked.external_id} refused: {recorded.detail}",
             evidence=_refusal_evidence(refusal),
             # Enforcement, not an error to repair: the failed check's own event already
             # counts towards its fingerprint's repair proposal.
@@ -310,15 +319,25 @@ def _record(check: ArtifactGateCheck, error_class: str, evidence: list[Evidence]
         return
     report_enqueue(
         source=f"artifact_guard.{check.status}",
-        title=f"Artifact check #{check.pk} of {job.external_id} {check.status}",
+        title=later(
+            _("Artifact check #%(id)s of %(job)s failed")
+            if check.status == Status.FAILED
+            else _("Artifact check #%(id)s of %(job)s could not run"),
+            id=check.pk,
+            job=job.external_id,
+        ),
         status="warning",
         team=worker.team,
         worker=worker.name,
         task_id=job.external_id,
         progress=check.reason,
-        next_step=(
-            f"{job.external_id} cannot complete until a new check passes; "
-            f"{worker.name} fixes the artifact and submits one."
+        next_step=later(
+            _(
+                "%(job)s cannot complete until a new check passes; %(worker)s fixes the "
+                "artifact and submits one."
+            ),
+            job=job.external_id,
+            worker=worker.name,
         ),
         role=PLS_OWNER,
         dedup_key=f"artifact_guard.{check.status}:{check.pk}",
@@ -347,11 +366,13 @@ def _guard_refusal(
     job: Job, worker: Worker, latest: ArtifactGateCheck | None
 ) -> GuardNotPassed | None:
     """Why the job may not complete, or None when its latest check passed."""
-    poll = "poll GET /api/v1/artifact-gate-checks/{pk} and complete once it has passed"
     if latest is None:
         return GuardNotPassed(
-            f"Job {job.external_id} has no artifact check; submit one (POST "
-            "/api/v1/artifact-gate-checks) and complete once it has passed.",
+            gettext(
+                "Job %(job)s has no artifact check; submit one (POST "
+                "/api/v1/artifact-gate-checks) and complete once it has passed."
+            )
+            % {"job": job.external_id},
             guard="no_check",
             job=job.external_id,
             check=None,
@@ -361,8 +382,11 @@ def _guard_refusal(
     common = {"job": job.external_id, "check": latest.pk, "check_status": latest.status}
     if latest.worker_id != worker.pk:
         return GuardNotPassed(
-            f"The latest artifact check of {job.external_id} (#{latest.pk}) was submitted by "
-            f"{latest.worker.name}, a previous holder; submit a check of your own.",
+            gettext(
+                "The latest artifact check of %(job)s (#%(check)s) was submitted by %(worker)s, "
+                "a previous holder; submit a check of your own."
+            )
+            % {"job": job.external_id, "check": latest.pk, "worker": latest.worker.name},
             guard="other_worker",
             reason="the latest check is a previous holder's",
             failing_url=None,
@@ -370,8 +394,11 @@ def _guard_refusal(
         )
     if latest.status in (Status.PENDING, Status.RUNNING):
         return GuardNotPassed(
-            f"The latest artifact check of {job.external_id} (#{latest.pk}) is still "
-            f"{latest.status}; {poll.format(pk=latest.pk)}.",
+            gettext(
+                "The latest artifact check of %(job)s (#%(check)s) is still %(status)s; poll "
+                "GET /api/v1/artifact-gate-checks/%(check)s and complete once it has passed."
+            )
+            % {"job": job.external_id, "check": latest.pk, "status": latest.status},
             guard=latest.status,
             reason=f"the check is {latest.status}",
             failing_url=None,
@@ -379,8 +406,11 @@ def _guard_refusal(
         )
     if latest.status == Status.FAILED:
         return GuardNotPassed(
-            f"The latest artifact check of {job.external_id} (#{latest.pk}) failed: "
-            f"{latest.reason}. Fix the artifact and submit a new check.",
+            gettext(
+                "The latest artifact check of %(job)s (#%(check)s) failed: %(reason)s. Fix the "
+                "artifact and submit a new check."
+            )
+            % {"job": job.external_id, "check": latest.pk, "reason": latest.reason},
             guard="failed",
             reason=latest.reason,
             failing_url=latest.failing_url,
@@ -388,8 +418,8 @@ def _guard_refusal(
         )
     if latest.status == Status.ERROR:
         return GuardNotPassed(
-            f"The latest artifact check of {job.external_id} (#{latest.pk}) could not run: "
-            f"{latest.reason}.",
+            gettext("The latest artifact check of %(job)s (#%(check)s) could not run: %(reason)s.")
+            % {"job": job.external_id, "check": latest.pk, "reason": latest.reason},
             guard="error",
             reason=latest.reason,
             failing_url=None,

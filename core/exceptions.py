@@ -16,7 +16,9 @@ class DomainError(Exception):
     # Lazy: the problem document's title follows the request's language.
     title: str | Promise = _("Request could not be processed")
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(self, detail: str | Promise, **extra: Any) -> None:
+        # A lazy text is read now, in the language of whoever caused it.
+        detail = str(detail)
         super().__init__(detail)
         self.detail = detail
         self.extra = extra

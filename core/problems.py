@@ -108,7 +108,7 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
             body, status=503, content_type=PROBLEM_CONTENT_TYPE, headers={"Retry-After": "5"}
         )
     if isinstance(exc, RequestDataTooBig):
-        exc = exceptions.APIException("The request body is too large.")
+        exc = exceptions.APIException(gettext("The request body is too large."))
         exc.status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +149,8 @@ class _RateThrottle:
 
         raise Throttled(
             wait=self._wait,
-            detail=f"This caller sent more than {limit} requests in {period} s.",
+            detail=gettext("This caller sent more than %(limit)s requests in %(period)s s.")
+            % {"limit": limit, "period": period},
         )
 
     def wait(self) -> int | None:

@@ -69,7 +69,7 @@ class LearningUpdateEditInput(serializers.Serializer):
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if not data:
-            raise serializers.ValidationError("Give lesson, fix or next_round_priority.")
+            raise serializers.ValidationError(_("Give lesson, fix or next_round_priority."))
         return data
 
 
@@ -203,7 +203,9 @@ class PromptPackApi(APIView):
             if team is None:
                 team = worker.team
             elif team != worker.team:
-                raise NotAllowed(f"A worker fetches its own team's pack ({worker.team}).")
+                raise NotAllowed(
+                    _("A worker fetches its own team's pack (%(team)s).") % {"team": worker.team}
+                )
         pack = prompt_pack_export(team=team or "", by=request.user)
         filename = f"prompt-pack-{team or 'fleet'}.md"
         return Response(

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.clock import when
 from learning.models import LearningMemoryUpdate
 
 Kind = LearningMemoryUpdate.Kind
@@ -23,10 +24,10 @@ def prompt_pack_markdown(
     else:
         scope = title = _("the whole fleet")
     generated = ngettext(
-        "Generated %(at)s UTC by the PLS Ops Console from %(n)s accepted lesson of %(scope)s.",
-        "Generated %(at)s UTC by the PLS Ops Console from %(n)s accepted lessons of %(scope)s.",
+        "Generated %(at)s by the PLS Ops Console from %(n)s accepted lesson of %(scope)s.",
+        "Generated %(at)s by the PLS Ops Console from %(n)s accepted lessons of %(scope)s.",
         len(lessons),
-    ) % {"at": f"{now:%Y-%m-%d %H:%M}", "n": len(lessons), "scope": scope}
+    ) % {"at": when(now), "n": len(lessons), "scope": scope}
     if left_out:
         generated += " " + ngettext(
             "%(n)s less urgent lesson was left out.",

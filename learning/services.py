@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Least
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import CHANGE, audit_record
@@ -154,15 +155,15 @@ def may_review(user: User | AnonymousUser) -> bool:
 
 
 def _review(
-    update: LearningMemoryUpdate, by: User, allowed_from: Iterable[str], verb: str
+    update: LearningMemoryUpdate, by: User, allowed_from: Iterable[str], refusal: Promise
 ) -> LearningMemoryUpdate:
     """Locks the row and checks the reviewer and the transition; the caller writes."""
     if not may_review(by):
-        raise NotAllowed("Only the PLS owner or the risk reviewer reviews lessons.")
+        raise NotAllowed(_("Only the PLS owner or the risk reviewer reviews lessons."))
     locked = LearningMemoryUpdate.objects.select_for_update().get(pk=update.pk)
     if locked.review not in allowed_from:
         raise ReviewNotAllowed(
-            f"Learning update #{locked.pk} is {locked.review}; it cannot be {verb}.",
+            refusal % {"id": locked.pk, "review": locked.review},
             review=locked.review,
         )
     return locked
@@ -177,7 +178,12 @@ def _reviewed(locked: LearningMemoryUpdate, by: User, fields: list[str], message
 def learning_update_accept(*, update: LearningMemoryUpdate, by: User) -> LearningMemoryUpdate:
     """Accepts a lesson into its team's prompt pack (a retired one may come back)."""
     with transaction.atomic():
-        locked = _review(update, by, [Review.PENDING, Review.RETIRED], "accepted")
+        locked = _review(
+            update,
+            by,
+            [Review.PENDING, Review.RETIRED],
+            _("Learning update #%(id)s is %(review)s; it cannot be accepted."),
+        )
         locked.review = Review.ACCEPTED
         _reviewed(locked, by, ["review"], "Accepted into the prompt pack.")
     return locked
@@ -187,7 +193,12 @@ def learning_update_retire(*, update: LearningMemoryUpdate, by: User) -> Learnin
     """Takes a lesson out of the prompt pack. It is kept, and still counted if learned again,
     so a reviewer sees when a retired lesson keeps coming back."""
     with transaction.atomic():
-        locked = _review(update, by, [Review.PENDING, Review.ACCEPTED], "retired")
+        locked = _review(
+            update,
+            by,
+            [Review.PENDING, Review.ACCEPTED],
+            _("Learning update #%(id)s is %(review)s; it cannot be retired."),
+        )
         locked.review = Review.RETIRED
         _reviewed(locked, by, ["review"], "Retired from the prompt pack.")
     return locked
@@ -207,7 +218,12 @@ def learning_update_edit(
     pointer to that one (retire one of the two instead).
     """
     with transaction.atomic():
-        locked = _review(update, by, Review.values, "edited")
+        locked = _review(
+            update,
+            by,
+            Review.values,
+            _("Learning update #%(id)s is %(review)s; it cannot be edited."),
+        )
         fields = []
         if lesson is not None:
             locked.lesson = redact(lesson).text.strip()
@@ -239,9 +255,16 @@ def learning_update_edit(
 def learning_update_share(*, update: LearningMemoryUpdate, by: User) -> LearningMemoryUpdate:
     """Makes a team's lesson fleet-wide: every team's prompt pack carries it from now on."""
     with transaction.atomic():
-        locked = _review(update, by, Review.values, "shared")
+        locked = _review(
+            update,
+            by,
+            Review.values,
+            _("Learning update #%(id)s is %(review)s; it cannot be shared."),
+        )
         if not locked.team:
-            raise ReviewNotAllowed(f"Learning update #{locked.pk} is already fleet-wide.")
+            raise ReviewNotAllowed(
+                _("Learning update #%(id)s is already fleet-wide.") % {"id": locked.pk}
+            )
         team, locked.team = locked.team, ""
         _unique_or_refuse(locked)
         try:
@@ -267,8 +290,11 @@ def _unique_or_refuse(update: LearningMemoryUpdate) -> None:
     )
     if twin is not None:
         raise LessonAlreadyRecorded(
-            f"Learning update #{twin} already says this for "
-            f"{update.team or 'the whole fleet'}; retire one of the two instead.",
+            _(
+                "Learning update #%(id)s already says this for %(scope)s; retire one of the "
+                "two instead."
+            )
+            % {"id": twin, "scope": update.team or _("the whole fleet")},
             update=twin,
         )
 

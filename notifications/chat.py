@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.audit import ADDITION, CHAT, DELETION, audit_record
 from core.retention import DEFAULT_BATCH, delete_in_batches
@@ -56,14 +57,14 @@ def chat_identity_link(
         link_code = ChatLinkCode.objects.filter(code_hash=_hash(code)).first()
         if link_code is None or not link_code.is_usable(now):
             raise LinkRefused(
-                "This code is unknown, used or expired. Ask the console for a new one."
+                gettext("This code is unknown, used or expired. Ask the console for a new one.")
             )
         taken = ChatLinkCode.objects.filter(pk=link_code.pk, used_at__isnull=True).update(
             used_at=now
         )
         if not taken:
             raise LinkRefused(
-                "This code is unknown, used or expired. Ask the console for a new one."
+                gettext("This code is unknown, used or expired. Ask the console for a new one.")
             )
         identity, _created = ChatIdentity.objects.update_or_create(
             kind=channel.kind,

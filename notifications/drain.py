@@ -24,7 +24,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from core.clock import when
 from notifications import metrics
 from notifications.fallback import fallback_target, outbox_hand_over_held, reports_hand_over
 from notifications.grouping import group_closes, group_members, render_group
@@ -270,7 +272,7 @@ def _drain_leased(run: _Run, max_count: int, result: DrainResult) -> None:
             closes = group_closes(report)
             if closes is not None and closes > timezone.now():
                 # Its group still takes reports; nothing newer may overtake it.
-                result.stopped = f"grouping until {closes:%H:%M:%S} UTC"
+                result.stopped = f"grouping until {when(closes, seconds=True)}"
                 _drain_later(channel, closes - timezone.now())
                 return
             members = group_members(report, taken=run.taken)
@@ -349,7 +351,9 @@ def _fail(channel: Channel, members: list[OwnerReport], error: str) -> None:
             Channel.objects.filter(pk=channel.pk).update(
                 last_error=error, permanent_error_total=F("permanent_error_total") + 1
             )
-        reports_hand_over(channel=channel, reports=members, reason=f"refused: {error}")
+        reports_hand_over(
+            channel=channel, reports=members, reason=_("refused: %(error)s") % {"error": error}
+        )
         channel_failed_report(channel=channel, report=report, error=error, handed_to=fallback)
         return
     with transaction.atomic():
@@ -413,7 +417,10 @@ def _retry_later(channel: Channel, report: OwnerReport, error: TransportError) -
     channel.failure_streak = streak
     attempts = report.attempts + 1
     if channel.fallback_id is not None and attempts >= settings.PLS_FALLBACK_AFTER_ATTEMPTS:
-        reason = f"{attempts} attempts failed, the last: {error.message}"
+        reason = _("%(attempts)s attempts failed, the last: %(error)s") % {
+            "attempts": attempts,
+            "error": error.message,
+        }
         if reports_hand_over(channel=channel, reports=[report], reason=reason):
             return
     _drain_later(channel, delay)
@@ -459,7 +466,7 @@ def _preview(channel: Channel, max_count: int, result: DrainResult) -> DrainResu
                 would_send[report.dedup_key] = report.pk
             closes = group_closes(report)
             if closes is not None and closes > timezone.now():
-                result.stopped = f"grouping until {closes:%H:%M:%S} UTC"
+                result.stopped = f"grouping until {when(closes, seconds=True)}"
                 return result
             members = group_members(report, taken=grouped)
             grouped.update(m.pk for m in members)

@@ -20,6 +20,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.clock import when
 from notifications.leases import lease_acquire, lease_release
@@ -59,13 +60,13 @@ def fallback_target(channel: Channel, report: OwnerReport) -> Channel | None:
     """The first channel down the fallback chain this report has not been through."""
     visited = {channel.pk}
     origin = report.fallback_for
-    for _ in range(_MAX_HOPS):
+    for _hop in range(_MAX_HOPS):
         if origin is None:
             break
         visited.add(origin.channel_id)  # type: ignore[arg-type]
         origin = origin.fallback_for
     target = channel.fallback
-    for _ in range(_MAX_HOPS):
+    for _hop in range(_MAX_HOPS):
         if target is None or target.pk not in visited:
             return target
         visited.add(target.pk)
@@ -75,7 +76,9 @@ def fallback_target(channel: Channel, report: OwnerReport) -> Channel | None:
 
 def _hand_over(report: OwnerReport, channel: Channel, target: Channel, reason: str) -> bool:
     claimed = OwnerReport.objects.filter(pk=report.pk, channel=channel, state=Pending).update(
-        state=OwnerReport.State.HANDED_OVER, last_error=f"{reason}; handed to fallback {target}"
+        state=OwnerReport.State.HANDED_OVER,
+        last_error=_("%(reason)s; handed to fallback %(channel)s")
+        % {"reason": reason, "channel": target},
     )
     if not claimed:
         return False
@@ -128,9 +131,10 @@ def outbox_hand_over_held(*, now: datetime | None = None) -> int:
             continue  # a drain has it; the next sweep looks again
         try:
             reason = (
-                f"paused until {when(channel.paused_until)}"
+                _("paused until %(until)s") % {"until": when(channel.paused_until)}
                 if channel.is_paused(now)
-                else f"held over {channel.fallback_age()} while the channel fails"
+                else _("held over %(age)s while the channel fails")
+                % {"age": channel.fallback_age()}
             )
             handed += reports_hand_over(channel=channel, reports=reports, reason=reason)
         finally:

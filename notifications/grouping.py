@@ -14,7 +14,9 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
+from core.audience import speaking_to
 from notifications.models import OwnerReport, Status
 from notifications.render import render
 from notifications.transports import Message
@@ -66,12 +68,28 @@ def render_group(members: Sequence[OwnerReport]) -> Message:
     status = max((m.status for m in members), key=Status.values.index)
     marker = {"warning": "[WARNING] ", "critical": "[CRITICAL] "}.get(status, "")
     span = int((last.created_at - first.created_at).total_seconds())
-    title = f"{len(members)} reports of {first.source} ({first.error_class}) in {span} s"
-    lines = [f"{marker}{title}", f"First {min(shown, len(members))}:"]
-    lines += [f"• {member.title}" for member in members[:shown]]
-    if len(members) > shown:
-        lines.append(f"… and {len(members) - shown} more (reports #{first.pk} to #{last.pk})")
-    lines.append(f"— {first.source} · group #{first.pk} ({len(members)} reports)")
+    channel = first.channel
+    with speaking_to(
+        language=channel.language if channel else "",
+        time_zone=channel.time_zone if channel else "",
+    ):
+        title = _("%(count)s reports of %(source)s (%(error_class)s) in %(span)s s") % {
+            "count": len(members),
+            "source": first.source,
+            "error_class": first.error_class,
+            "span": span,
+        }
+        lines = [f"{marker}{title}", _("First %(count)s:") % {"count": min(shown, len(members))}]
+        lines += [f"• {member.title}" for member in members[:shown]]
+        if len(members) > shown:
+            lines.append(
+                _("… and %(count)s more (reports #%(first)s to #%(last)s)")
+                % {"count": len(members) - shown, "first": first.pk, "last": last.pk}
+            )
+        lines.append(
+            _("— %(source)s · group #%(id)s (%(count)s reports)")
+            % {"source": first.source, "id": first.pk, "count": len(members)}
+        )
     fields = render(first).fields
     fields.update(
         status=status,

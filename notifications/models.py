@@ -618,7 +618,7 @@ class ChatLinkCode(models.Model):
         verbose_name_plural = _("chat link codes")
 
     def __str__(self) -> str:
-        return f"link code of {self.user} until {self.expires_at:%H:%M} UTC"
+        return f"link code of {self.user} until {when(self.expires_at)}"
 
     def is_usable(self, now: datetime) -> bool:
         return self.used_at is None and now < self.expires_at

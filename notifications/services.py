@@ -15,8 +15,10 @@ from django.db import models, transaction
 from django.db.models import Min, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
-from core.audience import speaking_to
+from core.audience import later, speaking_to
 from core.audit import ADDITION, CHANGE, DELETION, audit_record
 from core.clock import local_date
 from core.logs import current_request_id
@@ -51,14 +53,14 @@ def _matching_channels(*, role: str, team: str, status: str) -> QuerySet[Channel
 def report_enqueue(
     *,
     source: str,
-    title: str,
+    title: str | Promise,
     status: str = "normal",
     team: str = "",
     worker: str = "",
     task_id: str = "",
-    progress: str = "",
-    done: str = "",
-    next_step: str = "",
+    progress: str | Promise = "",
+    done: str | Promise = "",
+    next_step: str | Promise = "",
     role: str = "",
     dedup_key: str = "",
     error_class: str = "",
@@ -76,6 +78,10 @@ def report_enqueue(
     dropped. Never raises for a broker or channel problem: sending happens later, elsewhere.
     Reports with an ``error_class`` are grouped with those of the same source and class
     raised within ``PLS_NOTIFY_GROUP_WAIT_SECONDS`` (notifications.grouping).
+
+    ``title``, ``progress``, ``done`` and ``next_step`` may be lazy texts
+    (``core.audience.later``): each channel's row is then written in its own language and
+    time zone.
 
     ``link`` is the console path of the record the report is about (a ``reverse()`` of its
     admin page); the message shows it under ``PLS_PUBLIC_URL``. ``decision_kind`` and
@@ -109,19 +115,6 @@ def _enqueue(
         raise ValueError(f"status must be one of {Status.values}, not {fields['status']!r}")
     if bool(fields.get("decision_kind")) != (fields.get("decision_id") is not None):
         raise ValueError("decision_kind and decision_id go together")
-    for name in OwnerReport.CONTENT_FIELDS:
-        if name not in fields:
-            continue
-        if name in _FREE_TEXT:
-            # Callers pass redacted text; this is the second net, since a report leaves the
-            # building.
-            fields[name] = redact(fields[name]).text
-        # Cut to the column, never refused: a long title must not fail the caller's change.
-        column = OwnerReport._meta.get_field(name)
-        limit = column.max_length if isinstance(column, models.Field) else None
-        if limit:
-            fields[name] = fields[name][:limit]
-
     targets: list[Channel]
     if channel is not None:
         named = Channel.objects.filter(name=channel).first()
@@ -143,19 +136,49 @@ def _enqueue(
     fields["request_id"] = current_request_id()
     if not targets:
         reports = [
-            OwnerReport.objects.create(state=OwnerReport.State.UNROUTED, created_at=now, **fields)
+            OwnerReport.objects.create(
+                state=OwnerReport.State.UNROUTED, created_at=now, **_written(fields, None)
+            )
         ]
         logger.info("report %s has no matching channel yet; kept unrouted", fields["source"])
         return reports
 
     reports = OwnerReport.objects.bulk_create(
         [
-            OwnerReport(channel=c, state=OwnerReport.State.PENDING, created_at=now, **fields)
+            OwnerReport(
+                channel=c, state=OwnerReport.State.PENDING, created_at=now, **_written(fields, c)
+            )
             for c in targets
         ]
     )
     request_drain_on_commit([c.pk for c in targets])
     return reports
+
+
+def _written(fields: dict[str, Any], channel: Channel | None) -> dict[str, Any]:
+    """The report's fields as ``channel`` reads them: a lazy text (``core.audience.later``)
+    is written in the channel's language and time zone (no channel: the console's)."""
+    with speaking_to(
+        language=channel.language if channel else "",
+        time_zone=channel.time_zone if channel else "",
+    ):
+        written = {
+            name: str(value) if isinstance(value, Promise) else value
+            for name, value in fields.items()
+        }
+    for name in OwnerReport.CONTENT_FIELDS:
+        if name not in written:
+            continue
+        if name in _FREE_TEXT:
+            # Callers pass redacted text; this is the second net, since a report leaves the
+            # building.
+            written[name] = redact(written[name]).text
+        # Cut to the column, never refused: a long title must not fail the caller's change.
+        column = OwnerReport._meta.get_field(name)
+        limit = column.max_length if isinstance(column, models.Field) else None
+        if limit:
+            written[name] = written[name][:limit]
+    return written
 
 
 def request_drain_on_commit(channel_ids: Iterable[int]) -> None:
@@ -244,11 +267,27 @@ def channel_failed_report(
     if report.source == "channel.failed":
         # A broken channel reporting another broken channel would ping-pong forever.
         return []
-    went = f"went to the fallback {handed_to.name} instead" if handed_to else "was marked failed"
-    title = (
-        f"Channel {channel.name} refused a report permanently; fix it"
+    title = later(
+        _("Channel %(channel)s refused a report permanently; fix it")
         if handed_to
-        else f"Channel {channel.name} refused a report permanently; fix it, then replay"
+        else _("Channel %(channel)s refused a report permanently; fix it, then replay"),
+        channel=channel.name,
+    )
+    done = (
+        later(
+            _("Report #%(id)s (%(source)s) went to the fallback %(fallback)s instead: %(error)s"),
+            id=report.pk,
+            source=report.source,
+            fallback=handed_to.name,
+            error=error,
+        )
+        if handed_to
+        else later(
+            _("Report #%(id)s (%(source)s) was marked failed: %(error)s"),
+            id=report.pk,
+            source=report.source,
+            error=error,
+        )
     )
     return _enqueue(
         source="channel.failed",
@@ -258,9 +297,15 @@ def channel_failed_report(
         worker="",
         task_id=str(report.pk),
         progress="",
-        done=f"Report #{report.pk} ({report.source}) {went}: {error}",
-        next_step=f"Check channel {channel.name} ({channel.get_kind_display()}) in the console, "
-        "then replay its failed reports.",
+        done=done,
+        next_step=later(
+            _(
+                "Check channel %(channel)s (%(kind)s) in the console, then replay its failed "
+                "reports."
+            ),
+            channel=channel.name,
+            kind=Channel.Kind(channel.kind).label,
+        ),
         role=PLS_OWNER,
         dedup_key=f"channel.failed:{channel.name}",
         error_class="",

@@ -6,6 +6,7 @@ import django_filters
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -110,7 +111,7 @@ class PolicyFieldsInput(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {name: ["Not a field of the worker policy."] for name in unknown}
+                    {name: [gettext("Not a field of the worker policy.")] for name in unknown}
                 )
         return policy_values(super().to_internal_value(data))
 
@@ -124,7 +125,8 @@ class PolicyFieldsInput(serializers.Serializer):
         forbidden = sorted(set(matrix) & set(ladder.FORBIDDEN))
         if forbidden:
             raise serializers.ValidationError(
-                f"{', '.join(forbidden)} can never be approved: it is denied under every policy."
+                gettext("%(actions)s can never be approved: it is denied under every policy.")
+                % {"actions": ", ".join(forbidden)}
             )
         _refuse_unapprovable(matrix)
         unbounded = sorted(
@@ -134,8 +136,11 @@ class PolicyFieldsInput(serializers.Serializer):
         )
         if unbounded:
             raise serializers.ValidationError(
-                f'{", ".join(unbounded)} over budget always needs approval; "{NO_APPROVAL}" '
-                "is for risky actions only."
+                gettext(
+                    '%(actions)s over budget always needs approval; "%(no_approval)s" is for '
+                    "risky actions only."
+                )
+                % {"actions": ", ".join(unbounded), "no_approval": NO_APPROVAL}
             )
         return matrix
 
@@ -147,13 +152,21 @@ class PolicyFieldsInput(serializers.Serializer):
             strange = sorted(set(timing) - set(REMINDER_KINDS))
             if strange:
                 raise serializers.ValidationError(
-                    f"{action}: {', '.join(strange)} is not one of {', '.join(REMINDER_KINDS)}."
+                    gettext("%(action)s: %(keys)s is not one of %(kinds)s.")
+                    % {
+                        "action": action,
+                        "keys": ", ".join(strange),
+                        "kinds": ", ".join(REMINDER_KINDS),
+                    }
                 )
             remind, escalate = timing.get("remind_after"), timing.get("escalate_after")
             if remind and escalate and escalate <= remind:
                 raise serializers.ValidationError(
-                    f"{action}: escalate_after ({escalate} s) must come after remind_after "
-                    f"({remind} s)."
+                    gettext(
+                        "%(action)s: escalate_after (%(escalate)s s) must come after "
+                        "remind_after (%(remind)s s)."
+                    )
+                    % {"action": action, "escalate": escalate, "remind": remind}
                 )
         return {
             action: {kind: timing.get(kind) for kind in REMINDER_KINDS}
@@ -166,8 +179,8 @@ def _refuse_unapprovable(actions: Iterable[str]) -> None:
     unknown = sorted(set(actions) - approvable)
     if unknown:
         raise serializers.ValidationError(
-            f"Not actions that can need approval: {', '.join(unknown)}. "
-            f"Use any of {', '.join(sorted(approvable))}."
+            gettext("Not actions that can need approval: %(actions)s. Use any of %(known)s.")
+            % {"actions": ", ".join(unknown), "known": ", ".join(sorted(approvable))}
         )
 
 

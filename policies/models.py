@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.roles import RISK_REVIEWER
+from policies.seeded import seeded_text
 from policies.tool_rules import default_tool_rules, rules_problems
 
 L2_ACTIONS = (
@@ -279,7 +280,16 @@ class Proposal(models.Model):
         indexes = [models.Index(fields=["status", "kind"], name="proposal_status_kind")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.title}"
+        return f"#{self.pk} {self.title_display}"
+
+    @property
+    def title_display(self) -> str:
+        """The title in the reader's language when a migration seeded it (policies.seeded)."""
+        return seeded_text(self.title)
+
+    @property
+    def detail_display(self) -> str:
+        return seeded_text(self.detail)
 
     @property
     def is_undecided(self) -> bool:

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audience import later
 from core.audit import ADDITION, CHANGE, audit_record
 from core.exceptions import NotAllowed
 from core.roles import PLS_OWNER, acts_as_decider, has_role
@@ -78,15 +79,20 @@ def _apply(
     """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise InvalidPolicyChange(f"Not policy fields: {', '.join(sorted(unknown))}.")
+        raise InvalidPolicyChange(
+            _("Not policy fields: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
     _floor_kept(changes)
     current = WorkerPolicy.objects.select_for_update().order_by("-version").first()
     if current is None:
         raise WorkerPolicy.DoesNotExist("No worker policy: run `manage.py migrate`.")
     if expected is not None and current.pk != expected.pk:
         raise StalePolicyVersion(
-            f"Version {expected.version} is no longer current (v{current.version} is); re-read "
-            "the policy and apply the change to the current version.",
+            _(
+                "Version %(version)s is no longer current (v%(current)s is); re-read the "
+                "policy and apply the change to the current version."
+            )
+            % {"version": expected.version, "current": current.version},
             current_version=current.version,
         )
 
@@ -112,7 +118,7 @@ def _apply(
         following.answered_questions[key] = answer
         diff["answered_questions"] = [current.answered_questions.get(key), answer]
     if not diff:
-        raise InvalidPolicyChange("The change sets every field to its current value.")
+        raise InvalidPolicyChange(_("The change sets every field to its current value."))
     problems = following.tool_rule_problems()
     if problems:
         raise InvalidPolicyChange(" ".join(problems), problems=problems)
@@ -208,12 +214,17 @@ def proposal_for_repeat(
         return _repeat_counted(undecided.get(), worker), False
     report_enqueue(
         source="proposal.created",
-        title=f"Repair proposal #{proposal.pk}: {error_class} repeated {repeats} times",
+        title=later(
+            gettext_lazy("Repair proposal #%(id)s: %(error_class)s repeated %(count)s times"),
+            id=proposal.pk,
+            error_class=error_class,
+            count=repeats,
+        ),
         status="warning",
         worker=worker,
         task_id=f"proposal-{proposal.pk}",
         progress=proposal.title,
-        next_step="Adopt or reject it in the console (Proposals).",
+        next_step=gettext_lazy("Adopt or reject it in the console (Proposals)."),
         dedup_key=f"proposal.created:{proposal.pk}",
         link=reverse("admin:policies_proposal_change", args=[proposal.pk]),
         decision_kind=DecisionKind.PROPOSAL,
@@ -287,7 +298,8 @@ def _decide(
     _check_decider(proposal, user)
     if not proposal.is_undecided:
         raise ProposalAlreadyDecided(
-            f"Proposal #{proposal.pk} was already {proposal.status}.",
+            _("Proposal #%(id)s was already %(status)s.")
+            % {"id": proposal.pk, "status": proposal.status},
             current_status=proposal.status,
         )
     if decision != Decision.ADOPT and policy_change:
@@ -355,7 +367,7 @@ def _check_decider(proposal: Proposal, user: User) -> None:
     if proposal.kind == Proposal.Kind.POLICY_QUESTION:
         # An answer writes a policy version, whatever it says.
         if not policy_change_allowed(user):
-            raise NotAllowed("Only the PLS owner answers policy questions.")
+            raise NotAllowed(_("Only the PLS owner answers policy questions."))
         return
     if not acts_as_decider(user):
-        raise NotAllowed("Only the PLS owner or the risk reviewer decides proposals.")
+        raise NotAllowed(_("Only the PLS owner or the risk reviewer decides proposals."))

@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -23,15 +24,15 @@ class WorkerTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(_("Use 'Authorization: Bearer <token>'."))
         try:
             raw = header[1].decode()
         except UnicodeDecodeError as exc:
-            raise exceptions.AuthenticationFailed("The token is not valid.") from exc
+            raise exceptions.AuthenticationFailed(_("The token is not valid.")) from exc
         token = worker_token_authenticate(raw)
         if token is None:
             metrics.auth_failures.inc()
-            raise exceptions.AuthenticationFailed("The token is unknown or revoked.")
+            raise exceptions.AuthenticationFailed(_("The token is unknown or revoked."))
         bind_actor(worker=token.worker.name)
         return token.worker.user, token
 

@@ -615,6 +615,8 @@ AXES_RESET_ON_SUCCESS = True
 # restarts, and the owner reads lockouts in the console (Axes → Access attempts).
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+# Renders that template with the cool-off in the reader's words (console/lockout.py).
+AXES_LOCKOUT_CALLABLE = "console.lockout.lockout_response"
 
 # --- Load and fault tolerance (issue 7) ---------------------------------------------------------
 # Requests one worker (a person: one user) may send to the API per window, as

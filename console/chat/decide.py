@@ -7,10 +7,13 @@ audit entry (``[chat]``) name the channel and the chat identity that decided.
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from console.chat.providers import Callback, Outcome
+from core.audience import speaking_to
 from core.audit import CHAT, audit_via
 from core.exceptions import DomainError
+from core.profiles import profile_for
 from notifications.buttons import Pressed, pressed
 from notifications.chat import (
     LinkRefused,
@@ -32,13 +35,34 @@ _LINK_COMMANDS = ("/link", "link")
 def link_instructions() -> str:
     """Short enough for Telegram's 200-character callback answer, even with a long URL."""
     path = reverse("admin:console_chat_link")
-    where = f"{settings.PLS_PUBLIC_URL}{path}" if settings.PLS_PUBLIC_URL else f"console {path}"
-    return f"To link: take a code at {where}, then send /link <code>"
+    where = (
+        f"{settings.PLS_PUBLIC_URL}{path}"
+        if settings.PLS_PUBLIC_URL
+        else _("console %(path)s") % {"path": path}
+    )
+    return _("To link: take a code at %(where)s, then send /link <code>") % {"where": where}
 
 
 def callback_handle(*, channel: Channel, callback: Callback) -> Outcome | None:
     """The outcome of one callback, or None when there is nothing to say (a replay, an
-    update we do not act on)."""
+    update we do not act on).
+
+    The answer is written in the channel's language and time zone; on a channel that sets
+    none, in those of the linked person who acted (blank: the console's)."""
+    identity = (
+        chat_identity_for(kind=channel.kind, provider_user_id=callback.user_id)
+        if callback.user_id and not (channel.language and channel.time_zone)
+        else None
+    )
+    person = profile_for(identity.user) if identity is not None else None
+    with speaking_to(
+        language=channel.language or (person.language if person else ""),
+        time_zone=channel.time_zone or (person.time_zone if person else ""),
+    ):
+        return _handled(channel, callback)
+
+
+def _handled(channel: Channel, callback: Callback) -> Outcome | None:
     if callback.ping or not callback.event_id:
         return None
     words = callback.text.split()
@@ -51,10 +75,13 @@ def callback_handle(*, channel: Channel, callback: Callback) -> Outcome | None:
         return _link(channel, callback, words[1] if len(words) > 1 else "")
     button = pressed(callback.data)
     if button is None:
-        return Outcome("This button is not one of the console's.")
+        return Outcome(_("This button is not one of the console's."))
     identity = chat_identity_for(kind=channel.kind, provider_user_id=callback.user_id)
     if identity is None:
-        return Outcome(f"This chat account is not linked: nothing decided. {link_instructions()}")
+        return Outcome(
+            _("This chat account is not linked: nothing decided. %(instructions)s")
+            % {"instructions": link_instructions()}
+        )
     with audit_via(CHAT):
         if button.kind == DecisionKind.SELF_HEAL_REQUEST:
             return _self_heal(channel, identity, button)
@@ -74,8 +101,8 @@ def _link(channel: Channel, callback: Callback, code: str) -> Outcome:
     except LinkRefused as refused:
         return Outcome(str(refused))
     return Outcome(
-        f"Linked to console user {identity.user.get_username()}: the buttons you press "
-        "decide as them."
+        _("Linked to console user %(user)s: the buttons you press decide as them.")
+        % {"user": identity.user.get_username()}
     )
 
 
@@ -87,9 +114,15 @@ def _self_heal(channel: Channel, identity: ChatIdentity, button: Pressed) -> Out
     user = identity.user
     request = SelfHealRequest.objects.filter(pk=button.record_id).first()
     if request is None:
-        return Outcome(f"Self-heal request #{button.record_id} does not exist.", settled=True)
+        return Outcome(
+            _("Self-heal request #%(id)s does not exist.") % {"id": button.record_id},
+            settled=True,
+        )
     if not user.has_perm("repairs.change_selfhealrequest"):
-        return Outcome(f"{user.get_username()} may not decide self-heal requests; nothing changed.")
+        return Outcome(
+            _("%(user)s may not decide self-heal requests; nothing changed.")
+            % {"user": user.get_username()}
+        )
     try:
         decided = self_heal_request_decide(
             request=request,
@@ -100,9 +133,16 @@ def _self_heal(channel: Channel, identity: ChatIdentity, button: Pressed) -> Out
     except (RequestAlreadyDecided, RequestExpired) as settled:
         return Outcome(settled.detail, settled=True)
     except DomainError as refused:  # four-eyes, the wrong role, a worker
-        return Outcome(f"{refused.detail} Nothing changed.")
+        return Outcome(_("%(refusal)s Nothing changed.") % {"refusal": refused.detail})
+    said = (
+        _("Self-heal request #%(id)s approved by %(user)s.")
+        if decided.status == SelfHealRequest.Status.APPROVED
+        else _("Self-heal request #%(id)s rejected by %(user)s.")
+        if decided.status == SelfHealRequest.Status.REJECTED
+        else _("Self-heal request #%(id)s %(status)s by %(user)s.")
+    )
     return Outcome(
-        f"Self-heal request #{decided.pk} {decided.status} by {user.get_username()}.",
+        said % {"id": decided.pk, "status": decided.status, "user": user.get_username()},
         settled=True,
     )
 
@@ -111,9 +151,13 @@ def _proposal(channel: Channel, identity: ChatIdentity, button: Pressed) -> Outc
     user = identity.user
     proposal = Proposal.objects.filter(pk=button.record_id).first()
     if proposal is None:
-        return Outcome(f"Proposal #{button.record_id} does not exist.", settled=True)
+        return Outcome(
+            _("Proposal #%(id)s does not exist.") % {"id": button.record_id}, settled=True
+        )
     if not user.has_perm("policies.change_proposal"):
-        return Outcome(f"{user.get_username()} may not decide proposals; nothing changed.")
+        return Outcome(
+            _("%(user)s may not decide proposals; nothing changed.") % {"user": user.get_username()}
+        )
     decision = PolicyDecision.Decision.ADOPT if button.approve else PolicyDecision.Decision.REJECT
     try:
         proposal_decide(
@@ -125,6 +169,10 @@ def _proposal(channel: Channel, identity: ChatIdentity, button: Pressed) -> Outc
     except ProposalAlreadyDecided as settled:
         return Outcome(settled.detail, settled=True)
     except DomainError as refused:
-        return Outcome(f"{refused.detail} Nothing changed.")
-    done = "adopted" if button.approve else "rejected"
-    return Outcome(f"Proposal #{proposal.pk} {done} by {user.get_username()}.", settled=True)
+        return Outcome(_("%(refusal)s Nothing changed.") % {"refusal": refused.detail})
+    said = (
+        _("Proposal #%(id)s adopted by %(user)s.")
+        if button.approve
+        else _("Proposal #%(id)s rejected by %(user)s.")
+    )
+    return Outcome(said % {"id": proposal.pk, "user": user.get_username()}, settled=True)

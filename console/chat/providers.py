@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 
 from notifications.models import Channel
 
@@ -78,7 +79,7 @@ def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise Unreadable("The body is not JSON.") from None
+        raise Unreadable(gettext("The body is not JSON.")) from None
 
 
 def _fresh(timestamp: str) -> str:
@@ -127,7 +128,7 @@ class Telegram(Provider):
     def parse(self, request: HttpRequest) -> list[Callback]:
         update = _json(request.body)
         if not isinstance(update, dict) or "update_id" not in update:
-            raise Unreadable("Not a Telegram Update.")
+            raise Unreadable(gettext("Not a Telegram Update."))
         event_id = f"update:{update['update_id']}"
         query = update.get("callback_query")
         if isinstance(query, dict):
@@ -228,7 +229,7 @@ class Slack(Provider):
                 k: v[0] for k, v in parse_qs(request.body.decode(), strict_parsing=True).items()
             }
         except (ValueError, UnicodeDecodeError):
-            raise Unreadable("Not a form-encoded Slack request.") from None
+            raise Unreadable(gettext("Not a form-encoded Slack request.")) from None
         if "payload" not in form:  # a slash command
             return [
                 Callback(
@@ -313,7 +314,7 @@ class Discord(Provider):
     def parse(self, request: HttpRequest) -> list[Callback]:
         interaction = _json(request.body)
         if not isinstance(interaction, dict):
-            raise Unreadable("Not a Discord interaction.")
+            raise Unreadable(gettext("Not a Discord interaction."))
         kind = interaction.get("type")
         if kind == 1:
             return [Callback(event_id="", ping=True)]
@@ -373,7 +374,7 @@ class Line(Provider):
     def parse(self, request: HttpRequest) -> list[Callback]:
         body = _json(request.body)
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
-            raise Unreadable("Not a LINE webhook.")
+            raise Unreadable(gettext("Not a LINE webhook."))
         callbacks = []
         for event in body["events"]:
             source = event.get("source") or {}

@@ -15,6 +15,7 @@ import logging
 import requests
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import (
@@ -64,7 +65,7 @@ def channel_interactions(request: Request, pk: int) -> HttpResponse:
     if provider_class is None or not channel.takes_interactions:
         logger.warning("interaction for channel %s, which takes none", channel)
         return problem_response(
-            404, "Not found", "This channel takes no interactions.", "not-found"
+            404, gettext("Not Found"), gettext("This channel takes no interactions."), "not-found"
         )
     provider = provider_class(channel)
     refused = provider.verify(request)
@@ -72,14 +73,14 @@ def channel_interactions(request: Request, pk: int) -> HttpResponse:
         logger.warning("interaction for channel %s refused: %s", channel, refused)
         return problem_response(
             401,
-            "Unauthorized",
-            f"The request's signature is not valid: {refused}.",
+            gettext("Unauthorized"),
+            gettext("The request's signature is not valid: %(refusal)s.") % {"refusal": refused},
             "bad-signature",
         )
     try:
         callbacks = provider.parse(request)
     except Unreadable as error:
-        return problem_response(400, "Bad request", str(error), "bad-interaction")
+        return problem_response(400, gettext("Bad Request"), str(error), "bad-interaction")
     handled = [(cb, callback_handle(channel=channel, callback=cb)) for cb in callbacks]
     answer = provider.answer(handled)
     for call in answer.calls:

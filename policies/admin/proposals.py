@@ -118,7 +118,7 @@ class ProposalAdmin(ReadOnlyAdmin):
 
     list_display = [
         "id",
-        "title",
+        "title_display",
         "kind",
         "status",
         "occurrences",
@@ -126,14 +126,14 @@ class ProposalAdmin(ReadOnlyAdmin):
         "short_fingerprint",
         "updated_at",
     ]
-    list_display_links = ["id", "title"]
+    list_display_links = ["id", "title_display"]
     list_filter = ["kind", "status"]
     search_fields = ["title", "fingerprint", "error_class", "question_key"]
     fields = [
         "kind",
         "status",
-        "title",
-        "detail",
+        "title_display",
+        "detail_display",
         "question_key",
         "error_class",
         "fingerprint",
@@ -144,11 +144,27 @@ class ProposalAdmin(ReadOnlyAdmin):
         "created_at",
         "updated_at",
     ]
-    readonly_fields = ["suggested_change", "decision_records", "created_at", "updated_at"]
+    readonly_fields = [
+        "title_display",
+        "detail_display",
+        "suggested_change",
+        "decision_records",
+        "created_at",
+        "updated_at",
+    ]
     actions = ["adopt", "reject", "defer"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Proposal]:
         return proposal_list()
+
+    # A seeded policy question reads in the reader's language (policies.seeded).
+    @admin.display(description=Proposal._meta.get_field("title").verbose_name, ordering="title")
+    def title_display(self, proposal: Proposal) -> str:
+        return proposal.title_display
+
+    @admin.display(description=Proposal._meta.get_field("detail").verbose_name)
+    def detail_display(self, proposal: Proposal) -> str:
+        return proposal.detail_display
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return may_decide(request, "policies.change_proposal")

@@ -63,7 +63,7 @@ class OutcomeFields(ShallowFieldsSerializer):
         lesson_given = data.get("lesson") or data.get("fix") or data.get("next_round_priority")
         if lesson_given and data.get("outcome") != Outcome.RESOLVED:
             raise serializers.ValidationError(
-                {"outcome": ["A lesson, fix or priority goes with outcome 'resolved'."]}
+                {"outcome": [_("A lesson, fix or priority goes with outcome 'resolved'.")]}
             )
         return data
 
@@ -144,7 +144,7 @@ class RepairEventInput(OutcomeFields):
 
     def validate_occurred_at(self, value: datetime) -> datetime:
         if value > timezone.now() + CLOCK_SKEW:
-            raise serializers.ValidationError("occurred_at lies in the future.")
+            raise serializers.ValidationError(_("occurred_at lies in the future."))
         return value
 
 
@@ -285,7 +285,7 @@ class RepairEventListCreateApi(ExportableList):
     def post(self, request: Request) -> Response:
         worker = worker_for_user(request.user)
         if worker is None:
-            raise exceptions.PermissionDenied("Only workers report repair events.")
+            raise exceptions.PermissionDenied(_("Only workers report repair events."))
         payload = RepairEventInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -327,8 +327,10 @@ class RepairEventOutcomeApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         if worker_for_user(request.user) is None:
             raise exceptions.PermissionDenied(
-                "Only the worker that reported an event reports its outcome; the owner "
-                "marks events resolved in the console."
+                _(
+                    "Only the worker that reported an event reports its outcome; the owner "
+                    "marks events resolved in the console."
+                )
             )
         payload = RepairOutcomeInput(data=request.data)
         payload.is_valid(raise_exception=True)

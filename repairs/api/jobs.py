@@ -64,7 +64,7 @@ class JobInput(serializers.Serializer):
     def validate_external_id(self, value: str) -> str:
         if not EXTERNAL_ID.match(value) or value == "claim-next":
             raise serializers.ValidationError(
-                "Use 1 to 200 visible ASCII characters without '/' (it is part of URLs)."
+                _("Use 1 to 200 visible ASCII characters without '/' (it is part of URLs).")
             )
         return value
 

@@ -2,6 +2,7 @@
 lists and searches them. It lives in repairs because a lesson may name one of the reporting
 worker's repair events; the review, the detail and the prompt pack are learning's own API."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
@@ -47,7 +48,7 @@ class LearningUpdateListCreateApi(ExportableList):
     def post(self, request: Request) -> Response:
         worker = worker_for_user(request.user)
         if worker is None:
-            raise exceptions.PermissionDenied("Only workers report learning updates.")
+            raise exceptions.PermissionDenied(_("Only workers report learning updates."))
         payload = LearningUpdateInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -56,7 +57,12 @@ class LearningUpdateListCreateApi(ExportableList):
             event = repair_event_list(user=request.user).filter(pk=data["event"]).first()
             if event is None:
                 raise exceptions.ValidationError(
-                    {"event": [f"Event #{data['event']} is not one of this worker's events."]}
+                    {
+                        "event": [
+                            _("Event #%(event)s is not one of this worker's events.")
+                            % {"event": data["event"]}
+                        ]
+                    }
                 )
         learned = learning_update_record(
             worker=worker,

@@ -152,7 +152,7 @@ class ToolVerdictListCreateApi(ExportableList):
         started = time.perf_counter()
         worker = worker_for_user(request.user)
         if worker is None:
-            raise exceptions.PermissionDenied("Only workers ask for tool verdicts.")
+            raise exceptions.PermissionDenied(_("Only workers ask for tool verdicts."))
         payload = ToolVerdictInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data

@@ -11,8 +11,10 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
+from core.audience import later
 from core.audit import CHANGE, audit_record
 from core.clock import console_zone, local_month, zone_label
 from core.exceptions import DomainError, NotAllowed
@@ -58,7 +60,7 @@ def worker_usage_add(*, worker: Worker, cents: int, now: datetime | None = None)
     concurrent reports from one worker add up and cross each threshold once.
     """
     if cents <= 0:
-        raise InvalidUsage("Usage is a positive number of cents.", cents=cents)
+        raise InvalidUsage(str(_("Usage is a positive number of cents.")), cents=cents)
     now = now or timezone.now()
     month = budget_month_of(now)
     warned = paused = False
@@ -93,12 +95,21 @@ def worker_usage_add(*, worker: Worker, cents: int, now: datetime | None = None)
             fields.append("budget_warned_month")
             report_enqueue(
                 source="worker.budget_warning",
-                title=(f"{locked.name} has used {spend * 100 // budget} % of its monthly budget"),
+                title=later(
+                    _("%(worker)s has used %(percent)s %% of its monthly budget"),
+                    worker=locked.name,
+                    percent=spend * 100 // budget,
+                ),
                 status="warning",
                 team=locked.team,
                 worker=locked.name,
-                progress=f"{_money(spend)} of {_money(budget)} spent in {month:%Y-%m}.",
-                next_step=(
+                progress=later(
+                    _("%(spent)s of %(budget)s spent in %(month)s."),
+                    spent=_money_read(spend),
+                    budget=_money_read(budget),
+                    month=f"{month:%Y-%m}",
+                ),
+                next_step=_(
                     "Raise the budget in the console, or the worker is paused when it reaches "
                     "100 %."
                 ),
@@ -113,7 +124,7 @@ def worker_usage_add(*, worker: Worker, cents: int, now: datetime | None = None)
 def worker_pause(*, worker: Worker, reason: str, by: User) -> bool:
     """The owner pauses a worker: it takes no new work (its claims answer 423 with
     ``reason``) until resumed. Returns False if it was paused already."""
-    _require_owner(by, "pauses")
+    _require_owner(by, _("Only the PLS owner pauses workers."))
     with transaction.atomic():
         locked = Worker.objects.select_for_update().get(pk=worker.pk)
         if locked.status == WorkerStatus.PAUSED:
@@ -128,7 +139,7 @@ def worker_pause(*, worker: Worker, reason: str, by: User) -> bool:
 def worker_resume(*, worker: Worker, by: User) -> bool:
     """The owner resumes a paused worker: running if it still holds a claimed job, idle
     otherwise; the pause reason is cleared. Returns False if it was not paused."""
-    _require_owner(by, "resumes")
+    _require_owner(by, _("Only the PLS owner resumes workers."))
     with transaction.atomic():
         locked = Worker.objects.select_for_update().get(pk=worker.pk)
         if locked.status != WorkerStatus.PAUSED:
@@ -140,7 +151,9 @@ def worker_resume(*, worker: Worker, by: User) -> bool:
         audit_record(user=by, obj=locked, action_flag=CHANGE, message=f"Resumed ({locked.status}).")
         report_enqueue(
             source="worker.resumed",
-            title=f"{locked.name} resumed by {by.get_username()}",
+            title=later(
+                _("%(worker)s resumed by %(by)s"), worker=locked.name, by=by.get_username()
+            ),
             status="normal",
             team=locked.team,
             worker=locked.name,
@@ -157,20 +170,24 @@ def _pause(worker: Worker, reason: str, *, by: str) -> None:
     worker.save(update_fields=["status", "paused_reason"])
     report_enqueue(
         source="worker.paused",
-        title=f"{worker.name} paused ({by})",
+        title=later(_("%(worker)s paused (%(by)s)"), worker=worker.name, by=by),
         status="critical" if by == "budget" else "warning",
         team=worker.team,
         worker=worker.name,
         progress=worker.paused_reason,
-        next_step="Resume it in the console (Workers → Resume) when it may work again.",
+        next_step=_("Resume it in the console (Workers → Resume) when it may work again."),
         dedup_key=f"worker.paused:{worker.pk}:{timezone.now().isoformat()}",
         link=reverse("admin:repairs_worker_change", args=[worker.pk]),
     )
 
 
-def _require_owner(user: User | AnonymousUser, verb: str) -> None:
+def _require_owner(user: User | AnonymousUser, refusal: str | Promise) -> None:
     if not has_role(user, PLS_OWNER):
-        raise NotAllowed(f"Only the PLS owner {verb} workers.")
+        raise NotAllowed(str(refusal))
+
+
+# An amount in the language of whoever reads it (a report's channel).
+_money_read = lazy(money, str)
 
 
 def _money(cents: int) -> str:

@@ -11,9 +11,10 @@ from django.db.models import CharField, F, Model
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core.audience import later, when_read
 from core.audit import CHANGE, audit_record
-from core.clock import console_zone, when
 from core.redaction import redact, redact_clipped
 from notifications.models import DecisionKind
 from notifications.services import report_enqueue
@@ -89,7 +90,8 @@ def repair_event_report(
     """
     if action and action not in ladder.KNOWN_ACTIONS:
         raise UnknownActionError(
-            f"Unknown action {action!r}. Known actions: {', '.join(ladder.KNOWN_ACTIONS)}.",
+            _("Unknown action %(action)s. Known actions: %(known)s.")
+            % {"action": repr(action), "known": ", ".join(ladder.KNOWN_ACTIONS)},
             known_actions=list(ladder.KNOWN_ACTIONS),
         )
     resources = _resources_touched(action, job_ref, target)
@@ -337,15 +339,28 @@ def self_heal_request_open(
     )
     report_enqueue(
         source="self_heal.pending",
-        title=f"{worker.name} asks to {request.action} {request.resources_shown}".strip(),
+        title=later(
+            gettext_lazy("%(worker)s asks to %(action)s %(resources)s"),
+            worker=worker.name,
+            action=request.action,
+            resources=request.resources_shown,
+        )
+        if request.resources_shown
+        else later(
+            gettext_lazy("%(worker)s asks to %(action)s"), worker=worker.name, action=request.action
+        ),
         status="warning",
         team=worker.team,
         worker=worker.name,
         task_id=event.job_ref,
         progress=verdict.reason,
-        next_step=(
-            f"Approve or reject self-heal request #{request.pk} before "
-            f"{when(request.expires_at, zone=console_zone())} ({request.approver_role})."
+        next_step=later(
+            gettext_lazy(
+                "Approve or reject self-heal request #%(id)s before %(expires)s (%(role)s)."
+            ),
+            id=request.pk,
+            expires=when_read(request.expires_at),
+            role=request.approver_role,
         ),
         role=request.approver_role,
         dedup_key=f"self_heal.pending:{request.pk}",
@@ -400,7 +415,8 @@ def repair_event_resolve(
         if not updated:
             event.refresh_from_db(fields=["outcome", "resolved_at"])
             raise OutcomeAlreadyRecorded(
-                f"Event #{event.pk} already has the outcome {event.outcome!r}.",
+                _("Event #%(event)s already has the outcome %(outcome)s.")
+                % {"event": event.pk, "outcome": repr(event.outcome)},
                 outcome=event.outcome,
             )
         event.outcome, event.resolved_at, event.resolved_by = outcome, now, by

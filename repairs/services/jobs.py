@@ -13,6 +13,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.audit import ADDITION, audit_record
 from core.clock import when
@@ -40,7 +43,7 @@ CLAIM_WITHOUT_JOB = "claim_without_job"
 REQUEUED_FIX = "release, then re-claim"
 PROGRESS_MAX_CHARS = 4000
 _TITLE_MAX_CHARS = max_chars(Job, "title")
-RECOVERY_HINT = (
+RECOVERY_HINT = gettext_lazy(
     "Recover it by the runbook: its holder releases it, then it is claimed again (or another "
     "worker reclaims it); the policy governs each step."
 )
@@ -72,7 +75,7 @@ def job_create(
         if not Job.objects.filter(external_id=external_id).exists():
             raise
         raise JobAlreadyExists(
-            f"Job {external_id} is already registered.", job=external_id
+            _("Job %(job)s is already registered.") % {"job": external_id}, job=external_id
         ) from None
 
 
@@ -154,8 +157,11 @@ def job_claim(*, worker: Worker, external_id: str, token: WorkerToken | None = N
     if job is None:
         event = _claim_without_job_record(worker=worker, external_id=external_id, token=token)
         raise JobNotFound(
-            f"No job {external_id} is registered; the claim was recorded as stuck_claim "
-            f"event #{event.pk} ({CLAIM_WITHOUT_JOB}).",
+            _(
+                "No job %(job)s is registered; the claim was recorded as stuck_claim event "
+                "#%(event)s (%(error_class)s)."
+            )
+            % {"job": external_id, "event": event.pk, "error_class": CLAIM_WITHOUT_JOB},
             job=external_id,
             event=event.pk,
             gate=Gate.STUCK_CLAIM,
@@ -184,23 +190,32 @@ def _claim_without_job_record(
 def _refuse_claim(job: Job, worker: Worker, now: datetime) -> None:
     if job.status == JobStatus.COMPLETED:
         raise JobStateConflict(
-            f"Job {job.external_id} is completed.", job=job.external_id, job_status=job.status
+            _("Job %(job)s is completed.") % {"job": job.external_id},
+            job=job.external_id,
+            job_status=job.status,
         )
     if job.status == JobStatus.STUCK:
         raise JobStateConflict(
-            f"Job {job.external_id} is stuck (since {when(job.stuck_at, seconds=True)}). "
-            + RECOVERY_HINT,
+            _("Job %(job)s is stuck (since %(since)s). %(hint)s")
+            % {
+                "job": job.external_id,
+                "since": when(job.stuck_at, seconds=True),
+                "hint": RECOVERY_HINT,
+            },
             job=job.external_id,
             job_status=job.status,
         )
     expired = job.lease_expires_at is not None and job.lease_expires_at <= now
     raise JobHeld(
-        f"Job {job.external_id} is held by another worker"
-        + (
-            "; its lease has expired, so taking it is a reclaim, which the policy governs."
+        (
+            _(
+                "Job %(job)s is held by another worker; its lease has expired, so taking it is "
+                "a reclaim, which the policy governs."
+            )
             if expired
-            else f" until {when(job.lease_expires_at, seconds=True)}."
-        ),
+            else _("Job %(job)s is held by another worker until %(until)s.")
+        )
+        % {"job": job.external_id, "until": when(job.lease_expires_at, seconds=True)},
         job=job.external_id,
         holder=job.claimed_by.name if job.claimed_by is not None else None,
         lease_expires_at=job.lease_expires_at.isoformat() if job.lease_expires_at else None,
@@ -212,11 +227,15 @@ def job_heartbeat(*, worker: Worker, external_id: str, progress: str | None = No
     now = timezone.now()
     with transaction.atomic():
         job = _job_locked(external_id)
-        job_holder_required(job, worker, "heartbeats it")
+        job_holder_required(job, worker, gettext_lazy("heartbeats it"))
         if job.status != JobStatus.CLAIMED:
             raise JobStateConflict(
-                f"Job {job.external_id} is {job.status}; a heartbeat cannot renew it."
-                + (f" {RECOVERY_HINT}" if job.status == JobStatus.STUCK else ""),
+                (
+                    _("Job %(job)s is %(status)s; a heartbeat cannot renew it. %(hint)s")
+                    if job.status == JobStatus.STUCK
+                    else _("Job %(job)s is %(status)s; a heartbeat cannot renew it.")
+                )
+                % {"job": job.external_id, "status": job.status, "hint": RECOVERY_HINT},
                 job=job.external_id,
                 job_status=job.status,
             )
@@ -240,13 +259,13 @@ def job_complete(*, job: Job, worker: Worker) -> Job:
     """
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
-        job_holder_required(locked, worker, "completes it")
+        job_holder_required(locked, worker, gettext_lazy("completes it"))
         if locked.status == JobStatus.COMPLETED:
             return locked
         if locked.status != JobStatus.CLAIMED:
             raise JobStateConflict(
-                f"Job {locked.external_id} is {locked.status}; it cannot be completed. "
-                + RECOVERY_HINT,
+                _("Job %(job)s is %(status)s; it cannot be completed. %(hint)s")
+                % {"job": locked.external_id, "status": locked.status, "hint": RECOVERY_HINT},
                 job=locked.external_id,
                 job_status=locked.status,
             )
@@ -270,16 +289,19 @@ def _job_locked(external_id: str) -> Job:
         .first()
     )
     if job is None:
-        raise JobNotFound(f"No job {external_id} is registered.", job=external_id)
+        raise JobNotFound(
+            _("No job %(job)s is registered.") % {"job": external_id}, job=external_id
+        )
     return job
 
 
-def job_holder_required(job: Job, worker: Worker, doing: str) -> None:
+def job_holder_required(job: Job, worker: Worker, doing: str | Promise) -> None:
     """``NotHolder`` unless ``worker`` holds ``job``: the one answer a non-holder reads,
     whichever service it called (``doing``: "heartbeats it", "completes it", …)."""
     if not job.is_held_by(worker):
         raise NotHolder(
-            f"{worker.name} does not hold job {job.external_id}; only its holder {doing}.",
+            _("%(worker)s does not hold job %(job)s; only its holder %(doing)s.")
+            % {"worker": worker.name, "job": job.external_id, "doing": doing},
             job=job.external_id,
         )
 
@@ -292,8 +314,8 @@ def _refuse_if_paused(worker: Worker) -> None:
 
 def _paused(worker: Worker, reason: str) -> WorkerPaused:
     return WorkerPaused(
-        f"{worker.name} is paused: {(reason or 'paused by its owner').rstrip('.')}. It takes "
-        "no new work until its owner resumes it.",
+        _("%(worker)s is paused: %(reason)s. It takes no new work until its owner resumes it.")
+        % {"worker": worker.name, "reason": (reason or _("paused by its owner")).rstrip(".")},
         paused_reason=reason,
     )
 

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from core.clock import when
+from core.audience import later, when_read
 from notifications.models import DecisionKind
 from notifications.services import report_enqueue
 from policies.models import WorkerPolicy
@@ -85,15 +86,33 @@ def _content(request: SelfHealRequest, now: datetime) -> dict[str, Any]:
     """What a reminder and an escalation say, with the request's page and its buttons."""
     worker = request.worker
     waited = int((now - request.created_at).total_seconds() // 60)
-    on = f" on {request.resources_shown}" if request.resources else ""
+    what = (
+        later(
+            _("%(action)s on %(resources)s"),
+            action=request.action,
+            resources=request.resources_shown,
+        )
+        if request.resources
+        else request.action
+    )
     return {
         "team": worker.team,
         "worker": worker.name,
         "task_id": request.event.job_ref,
-        "progress": f"Waiting for a decision for {waited} min. {request.reason}".strip(),
-        "next_step": (
-            f"Approve or reject self-heal request #{request.pk} ({request.action}{on}) before "
-            f"{when(request.expires_at)} ({request.approver_role})."
+        "progress": later(
+            _("Waiting for a decision for %(minutes)s min. %(reason)s"),
+            minutes=waited,
+            reason=request.reason,
+        ),
+        "next_step": later(
+            _(
+                "Approve or reject self-heal request #%(id)s (%(what)s) before %(expires)s "
+                "(%(role)s)."
+            ),
+            id=request.pk,
+            what=what,
+            expires=when_read(request.expires_at),
+            role=request.approver_role,
         ),
         "link": reverse("admin:repairs_selfhealrequest_change", args=[request.pk]),
         "decision_kind": DecisionKind.SELF_HEAL_REQUEST,
@@ -104,8 +123,11 @@ def _content(request: SelfHealRequest, now: datetime) -> dict[str, Any]:
 def _remind(request: SelfHealRequest, now: datetime) -> None:
     report_enqueue(
         source="self_heal.reminder",
-        title=f"Reminder: self-heal request #{request.pk} from {request.worker.name} is "
-        f"still pending",
+        title=later(
+            _("Reminder: self-heal request #%(id)s from %(worker)s is still pending"),
+            id=request.pk,
+            worker=request.worker.name,
+        ),
         status="warning",
         role=request.approver_role,
         dedup_key=f"self_heal.remind:{request.pk}",
@@ -118,8 +140,11 @@ def _escalate(request: SelfHealRequest, now: datetime) -> None:
     A channel that takes both gets one: the second is its dedup key's duplicate."""
     fields = {
         "source": "self_heal.escalated",
-        "title": f"Escalated: self-heal request #{request.pk} from {request.worker.name} is "
-        f"unanswered",
+        "title": later(
+            _("Escalated: self-heal request #%(id)s from %(worker)s is unanswered"),
+            id=request.pk,
+            worker=request.worker.name,
+        ),
         "status": "critical",
         "dedup_key": f"self_heal.escalate:{request.pk}",
         **_content(request, now),

@@ -7,8 +7,12 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core import broker
+from core.audience import later
 from core.audit import CHANGE, audit_record
 from core.exceptions import NotAllowed
 from core.http import BlockedAddress, post_json
@@ -42,7 +46,8 @@ def self_heal_request_decide(
             raise NotAllowed(refused)
         if locked.status != Status.PENDING:
             raise RequestAlreadyDecided(
-                f"Self-heal request #{locked.pk} is already {locked.status}.",
+                gettext("Self-heal request #%(id)s is already %(status)s.")
+                % {"id": locked.pk, "status": locked.status},
                 current_status=locked.status,
             )
         expired = locked.expires_at <= now
@@ -56,8 +61,8 @@ def self_heal_request_decide(
                 user=user,
                 obj=locked,
                 action_flag=CHANGE,
-                message=f"{'Approved' if approve else 'Rejected'} {locked.action}{_on(locked)} "
-                f"for {locked.worker}" + (f": {note}" if note else "."),
+                message=f"{'Approved' if approve else 'Rejected'} {locked.action}"
+                f"{_resources_on(locked)} for {locked.worker}" + (f": {note}" if note else "."),
             )
             if approve:
                 # An approved release or reclaim happens now, with the approval: the worker
@@ -66,8 +71,8 @@ def self_heal_request_decide(
     if expired:
         # Raised after the commit, so the expiry itself is kept.
         raise RequestExpired(
-            f"Self-heal request #{locked.pk} expired at {locked.expires_at.isoformat()}; the "
-            "worker must ask again.",
+            gettext("Self-heal request #%(id)s expired at %(expired)s; the worker must ask again.")
+            % {"id": locked.pk, "expired": locked.expires_at.isoformat()},
             current_status=Status.EXPIRED,
         )
     return locked
@@ -108,21 +113,25 @@ def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
     request.decided_at = now
     request.save(update_fields=["status", "decided_by", "decided_at", "note"])
     worker = request.worker
-    decided = f" by {request.decided_by}" if request.decided_by_id else ""
     report_enqueue(
         source="self_heal.expired" if status == Status.EXPIRED else "self_heal.decided",
-        title=f"Self-heal request #{request.pk} ({request.action}{_on(request)}) {status}{decided}",
+        title=later(
+            _SETTLED_BY[Status(status)] if request.decided_by_id else _SETTLED[Status(status)],
+            id=request.pk,
+            what=_what(request),
+            by=str(request.decided_by),
+        ),
         status="warning" if status == Status.EXPIRED else "normal",
         team=worker.team,
         worker=worker.name,
         task_id=request.event.job_ref,
         progress=request.note,
         next_step=(
-            "The worker asks again or records the blocker."
+            _("The worker asks again or records the blocker.")
             if status == Status.EXPIRED
-            else f"The worker may {request.action} now."
+            else later(_("The worker may %(action)s now."), action=request.action)
             if status == Status.APPROVED
-            else "The worker records the blocker and moves on."
+            else _("The worker records the blocker and moves on.")
         ),
         dedup_key=f"self_heal.{status}:{request.pk}",
         link=reverse("admin:repairs_selfhealrequest_change", args=[request.pk]),
@@ -137,8 +146,30 @@ def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
         transaction.on_commit(lambda: broker.publish(self_heal_callback_send, [[request.pk]]))
 
 
-def _on(request: SelfHealRequest) -> str:
+def _resources_on(request: SelfHealRequest) -> str:
     return f" on {request.resources_shown}" if request.resources else ""
+
+
+def _what(request: SelfHealRequest) -> str | Promise:
+    """The request's action, and what it acts on, as a report names them."""
+    if not request.resources:
+        return request.action
+    return later(
+        _("%(action)s on %(resources)s"), action=request.action, resources=request.resources_shown
+    )
+
+
+# A settled request's report title, by its status (and by whom it was decided).
+_SETTLED = {
+    Status.APPROVED: _("Self-heal request #%(id)s (%(what)s) approved"),
+    Status.REJECTED: _("Self-heal request #%(id)s (%(what)s) rejected"),
+    Status.EXPIRED: _("Self-heal request #%(id)s (%(what)s) expired"),
+}
+_SETTLED_BY = {
+    Status.APPROVED: _("Self-heal request #%(id)s (%(what)s) approved by %(by)s"),
+    Status.REJECTED: _("Self-heal request #%(id)s (%(what)s) rejected by %(by)s"),
+    Status.EXPIRED: _("Self-heal request #%(id)s (%(what)s) expired by %(by)s"),
+}
 
 
 def callback_payload(request: SelfHealRequest) -> dict:

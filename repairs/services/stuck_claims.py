@@ -12,8 +12,11 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core.audience import later
 from notifications.services import report_enqueue
 from policies import ladder
 from policies.selectors import policy_current
@@ -72,10 +75,11 @@ def job_release(
     now = timezone.now()
     with transaction.atomic():
         job = _job_locked(external_id)
-        job_holder_required(job, worker, "releases it")
+        job_holder_required(job, worker, gettext_lazy("releases it"))
         if job.status not in HELD:
             raise JobStateConflict(
-                f"Job {job.external_id} is {job.status}; only a claimed or stuck job is released.",
+                _("Job %(job)s is %(status)s; only a claimed or stuck job is released.")
+                % {"job": job.external_id, "status": job.status},
                 job=job.external_id,
                 job_status=job.status,
             )
@@ -114,14 +118,14 @@ def job_reclaim(
             if job.status == JobStatus.CLAIMED and not job.is_held_by(worker):
                 _refuse_claim(job, worker, now)
             raise JobStateConflict(
-                f"Job {job.external_id} is {job.status}"
-                + (
-                    " and its lease runs; heartbeat instead."
+                (
+                    _("Job %(job)s is %(status)s and its lease runs; heartbeat instead.")
                     if job.status == JobStatus.CLAIMED
-                    else "; claim it instead."
+                    else _("Job %(job)s is %(status)s; claim it instead.")
                     if job.status == JobStatus.OPEN
-                    else "."
-                ),
+                    else _("Job %(job)s is %(status)s.")
+                )
+                % {"job": job.external_id, "status": job.status},
                 job=job.external_id,
                 job_status=job.status,
             )
@@ -160,39 +164,63 @@ def job_self_heal_carry_out(*, request: SelfHealRequest) -> str:
         policy_current(cached=True), action=request.action, resources=request.resources
     )
     job = Job.objects.select_for_update().filter(external_id=job_ref).first()
+    # Why nothing was done, read in each channel's language (core.audience.later).
+    why: str | Promise
     if not job_ref or not request.touches(job_ref):
-        why = _(
-            "the request named %(named)s, not the job %(job)s; an approval acts on what it "
-            "names only"
-        ) % {"named": request.resources_shown or _("no resource"), "job": job_ref or "-"}
+        why = later(
+            gettext_lazy(
+                "the request named %(named)s, not the job %(job)s; an approval acts on what it "
+                "names only"
+            ),
+            named=request.resources_shown or gettext_lazy("no resource"),
+            job=job_ref or "-",
+        )
     elif verdict.decision == ladder.DENIED:
-        why = _("the policy in force denies it now: %(reason)s") % {"reason": verdict.reason}
+        why = later(
+            gettext_lazy("the policy in force denies it now: %(reason)s"), reason=verdict.reason
+        )
     elif job is None:
-        why = f"no job {job_ref} is registered"
+        why = later(gettext_lazy("no job %(job)s is registered"), job=job_ref)
     elif request.action == RELEASE:
         if job.is_held_by(worker) and job.status in HELD:
             _let_go(job, worker)
             return f"released {job.external_id}"
-        why = f"{worker.name} no longer holds {job.external_id} ({job.status})"
+        why = later(
+            gettext_lazy("%(worker)s no longer holds %(job)s (%(status)s)"),
+            worker=worker.name,
+            job=job.external_id,
+            status=job.status,
+        )
     else:
         paused = Worker.objects.filter(pk=worker.pk, status=WorkerStatus.PAUSED).exists()
         if _reclaimable(job, now) and not paused:
             _take_over(job, worker, now)
             return f"reclaimed {job.external_id}"
         why = (
-            f"{worker.name} is paused"
+            later(gettext_lazy("%(worker)s is paused"), worker=worker.name)
             if paused
-            else f"{job.external_id} is {job.status} and no longer waits to be reclaimed"
+            else later(
+                gettext_lazy("%(job)s is %(status)s and no longer waits to be reclaimed"),
+                job=job.external_id,
+                status=job.status,
+            )
         )
     report_enqueue(
         source="job.self_heal_not_carried_out",
-        title=f"Approved {request.action} of {job_ref} by {worker.name} was not carried out",
+        title=later(
+            gettext_lazy("Approved %(action)s of %(job)s by %(worker)s was not carried out"),
+            action=request.action,
+            job=job_ref,
+            worker=worker.name,
+        ),
         status="normal",
         team=worker.team,
         worker=worker.name,
         task_id=job_ref,
         progress=why,
-        next_step="Nothing to do unless the job still needs recovery; the worker may ask again.",
+        next_step=gettext_lazy(
+            "Nothing to do unless the job still needs recovery; the worker may ask again."
+        ),
         dedup_key=f"job.self_heal_not_carried_out:{request.pk}",
         link=reverse("admin:repairs_selfhealrequest_change", args=[request.pk]),
     )
@@ -341,13 +369,21 @@ def _stuck_claim_record(job: Job, now: datetime) -> None:
     )
     report_enqueue(
         source="job.stuck",
-        title=f"{worker.name} is stuck on {job.external_id}: lease expired without heartbeat",
+        title=later(
+            gettext_lazy("%(worker)s is stuck on %(job)s: lease expired without heartbeat"),
+            worker=worker.name,
+            job=job.external_id,
+        ),
         status="critical" if job.priority == Job.Priority.HIGH else "warning",
         team=worker.team,
         worker=worker.name,
         task_id=job.external_id,
-        progress=job.progress or "(no progress reported)",
-        next_step=f"Stuck-claim event #{event.pk}. {RECOVERY_HINT}",
+        progress=job.progress or gettext_lazy("(no progress reported)"),
+        next_step=later(
+            gettext_lazy("Stuck-claim event #%(event)s. %(hint)s"),
+            event=event.pk,
+            hint=RECOVERY_HINT,
+        ),
         dedup_key=f"job.stuck:{job.pk}:{now.isoformat()}",
         # An outage strands many claims at once: they reach the owner as one grouped message.
         error_class=LEASE_EXPIRED,

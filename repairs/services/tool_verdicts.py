@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from core.redaction import redact, redact_clipped
 from policies import ladder
@@ -123,8 +124,10 @@ def _claimed_job(worker: Worker, external_id: str) -> Job | None:
     if external_id:
         job = jobs.filter(external_id=external_id).first()
         if job is None:
-            raise JobNotFound(f"No job {external_id} is registered.", job=external_id)
-        job_holder_required(job, worker, "asks for tool verdicts on it")
+            raise JobNotFound(
+                gettext("No job %(job)s is registered.") % {"job": external_id}, job=external_id
+            )
+        job_holder_required(job, worker, gettext_lazy("asks for tool verdicts on it"))
         return job
     held = jobs.filter(claimed_by=worker, status__in=[Job.Status.CLAIMED, Job.Status.STUCK])
     return held.order_by("-claimed_at", "-pk").first()

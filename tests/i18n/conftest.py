@@ -3,6 +3,9 @@ from django.contrib.auth.models import User
 
 from core.profiles import profile_update
 
+# The chat tests' channel, pending request and poster, for the chat answers' language.
+from tests.chat.conftest import chat_channel, pending, post  # noqa: F401
+
 
 @pytest.fixture
 def chinese_client(client):

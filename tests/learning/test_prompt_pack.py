@@ -103,7 +103,7 @@ def test_the_header_says_what_the_pack_is_when_it_was_made_and_from_how_many_les
 
     assert markdown.startswith("# Prompt pack: team alpha\n")
     assert re.search(
-        r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC by the PLS Ops Console from 5 accepted "
+        r"Generated \d{4}-\d\d-\d\d \d\d:\d\d \([\w/]+\) by the PLS Ops Console from 5 accepted "
         r"lessons of team `alpha` and the whole fleet\.",
         markdown,
     )

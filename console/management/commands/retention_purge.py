@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
+from core.clock import when
 from core.retention import kinds, retention_purge
 
 
@@ -24,5 +25,5 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(
                     f"{name}: removed {purged.removed} older than {purged.days} days "
-                    f"(before {purged.cutoff:%Y-%m-%d %H:%M} UTC)"
+                    f"(before {when(purged.cutoff)})"
                 )
