@@ -20,3 +20,9 @@ class OpsConsoleAdminConfig(AdminConfig):
     """The Django admin, installed as the PLS Ops Console."""
 
     default_site = "console.site.OpsConsoleSite"
+
+    def ready(self) -> None:
+        super().ready()  # every app's admin module, django-axes' among them
+        from console import login_guard
+
+        login_guard.register()

@@ -66,7 +66,7 @@ class ConsoleListAdmin(admin.ModelAdmin):
     ) -> forms.ModelMultipleChoiceField | None:
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
         if field is not None and db_field.related_model is Permission:
-            field.label_from_instance = permission_label  # type: ignore[method-assign]
+            field.label_from_instance = permission_label  # type: ignore[method-assign,assignment]
         return field
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:

@@ -26,6 +26,8 @@ class EventDayCount(models.Model):
 
     class Meta:
         db_table = "dashboards_event_day_counts"
+        verbose_name = _("event day count")
+        verbose_name_plural = _("event day counts")
         constraints = [
             # Also the index every reader uses: the window is a range of days.
             models.UniqueConstraint(
@@ -60,6 +62,8 @@ class OutcomeDayCount(models.Model):
 
     class Meta:
         db_table = "dashboards_outcome_day_counts"
+        verbose_name = _("outcome day count")
+        verbose_name_plural = _("outcome day counts")
         constraints = [
             models.UniqueConstraint(
                 fields=["day", "kind", "outcome"], name="outcome_day_count_one_row_per_key"
@@ -80,6 +84,8 @@ class RollupMark(models.Model):
 
     class Meta:
         db_table = "dashboards_rollup_marks"
+        verbose_name = _("rollup mark")
+        verbose_name_plural = _("rollup marks")
 
     def __str__(self) -> str:
         return f"{self.name} up to event #{self.event_id}"

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.db.models import TextChoices
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -121,7 +122,15 @@ def named_resources(*, job: str = "", target: str = "") -> tuple[str, ...]:
 def judge(policy: Policy, *, action: str, resources: Sequence[str] = (), spent: int = 0) -> Verdict:
     """The verdict on ``action`` against every resource in ``resources`` (the strictest of
     them: one protected resource denies it) for a worker that has already spent ``spent``
-    of its automatic budget for this job and error class."""
+    of its automatic budget for this job and error class.
+
+    The reason is written in the console's language (``PLS_LANGUAGE``), whoever asked: it
+    is stored with the event and read by every role, one text for all of them."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _judge(policy, action=action, resources=resources, spent=spent)
+
+
+def _judge(policy: Policy, *, action: str, resources: Sequence[str], spent: int) -> Verdict:
     if action not in KNOWN_ACTIONS:
         raise UnknownAction(action)
 

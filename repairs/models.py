@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import WebhookSigned
 from core.roles import acting_worker, has_role
+from policies.ladder import Decision
 
 
 class Gate(models.TextChoices):
@@ -330,7 +331,11 @@ class RepairEvent(models.Model):
     # also a column of its own so dashboards can count it.
     verdict = models.JSONField(null=True, blank=True, verbose_name=_("verdict"))
     decision = models.CharField(
-        max_length=20, blank=True, db_index=True, verbose_name=_("decision")
+        max_length=20,
+        blank=True,
+        db_index=True,
+        choices=Decision.choices,
+        verbose_name=_("decision"),
     )
     policy = models.ForeignKey(
         "policies.WorkerPolicy",
@@ -402,6 +407,8 @@ class RepeatCounter(models.Model):
 
     class Meta:
         db_table = "worker_repeat_counters"
+        verbose_name = _("repeat counter")
+        verbose_name_plural = _("repeat counters")
 
     def __str__(self) -> str:
         return f"{self.fingerprint}: {sum(self.counts)}"
@@ -487,6 +494,8 @@ class BudgetSpend(models.Model):
 
     class Meta:
         db_table = "worker_budget_spends"
+        verbose_name = _("budget spend")
+        verbose_name_plural = _("budget spends")
         constraints = [
             models.UniqueConstraint(
                 fields=["worker", "job_ref", "error_class", "action"], name="budget_spend_one_row"
@@ -730,7 +739,7 @@ class ToolVerdict(models.Model):
         related_name="+",
         verbose_name=_("policy"),
     )
-    verdict = models.CharField(max_length=20, verbose_name=_("verdict"))
+    verdict = models.CharField(max_length=20, choices=Decision.choices, verbose_name=_("verdict"))
     action = models.SlugField(max_length=40, verbose_name=_("action"))
     target = models.CharField(max_length=200, blank=True, verbose_name=_("target"))
     reason = models.TextField(verbose_name=_("reason"))
@@ -757,7 +766,7 @@ class ToolVerdict(models.Model):
 
     def __str__(self) -> str:
         return gettext("%(verdict)s %(tool)s (%(rule)s) for %(worker)s #%(id)s") % {
-            "verdict": self.verdict,
+            "verdict": self.get_verdict_display(),
             "tool": self.tool_name,
             "rule": self.rule,
             "worker": self.worker_id,

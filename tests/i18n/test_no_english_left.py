@@ -73,8 +73,11 @@ def chinese_client(client):
 
 
 @pytest.fixture
-def records(db) -> Fleet:
+def records(db, settings) -> Fleet:
     """One row or more of every model the console lists, in Chinese or code-like data."""
+    # A console in zh-Hant, as shipped (PLS_LANGUAGE): what the services store in words (a
+    # verdict's reason, an audit entry's object name) is written in the console's language.
+    settings.LANGUAGE_CODE = "zh-hant"
     fleet = Fleet()
     fleet.event("stuck_claim", "lease_expired", action="release")
     fleet.event("artifact_guard", "completion_blocked")
