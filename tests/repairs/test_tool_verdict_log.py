@@ -88,7 +88,7 @@ def test_the_console_home_draws_the_verdict_counts_by_decision_and_rule(verdicts
     assert tile is not None
     assert '<span class="figure">4</span>' in tile[1]
     assert "1 denied, 1 needing approval" in tile[1]
-    assert row(html, "tool-verdicts-by-decision") == "allowed 2 · needs_approval 1 · denied 1"
+    assert row(html, "tool-verdicts-by-decision") == "allowed 2 · needs approval 1 · denied 1"
     assert row(html, "tool-verdicts-by-rule") == (
         "read-only shell 2 · docker restart or stop 1 · git force push 1"
     )
@@ -99,7 +99,7 @@ def test_the_console_home_says_when_no_tool_call_was_judged(client, viewer):
 
     html = client.get("/admin/").content.decode()
 
-    assert row(html, "tool-verdicts-by-decision") == "allowed 0 · needs_approval 0 · denied 0"
+    assert row(html, "tool-verdicts-by-decision") == "allowed 0 · needs approval 0 · denied 0"
     assert "No tool call in the window." in row(html, "tool-verdicts-by-rule")
 
 
