@@ -12,6 +12,7 @@ to 127.0.0.1.
 import argparse
 import contextlib
 import http.client
+import itertools
 import json
 import os
 import resource
@@ -25,8 +26,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -518,6 +520,126 @@ class Cpu:
             "client": self.client * 1000 / count,
             "other": self.other * 1000 / count,
         }
+
+
+# --- Load ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One measured run against one path: its latencies, failures, wall time and CPU."""
+
+    name: str
+    path: str
+    latencies: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    wall_seconds: float = 0.0
+    warmed_up: int = 0
+    cpu: Cpu = field(default_factory=Cpu)
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies) / self.wall_seconds if self.wall_seconds else 0.0
+
+    def cpu_ms(self) -> dict[str, float]:
+        return self.cpu.per(len(self.latencies))
+
+
+def drive(
+    run: Run,
+    port: int,
+    headers: list[dict[str, str]],
+    body: Callable[[int], bytes],
+    *,
+    ok: int,
+    requests: int,
+    first: int,
+    duration: float,
+    rate: float | None = None,
+    key: Callable[[int], str] | None = None,
+) -> Run:
+    """Sends ``requests`` POSTs numbered from ``first``, one client thread per entry of
+    ``headers`` (a worker's token), each on its own keep-alive socket; an answer other than
+    ``ok`` counts as a failure. Flat out, or with ``rate`` each request sent at its own moment
+    of a schedule spread over the clients (the latency then counts from that moment, so a
+    late send is counted as waiting). ``key``: the Idempotency-Key of request ``i``."""
+    numbers = itertools.count(first)  # next() on it is atomic under the GIL
+    last = first + requests
+    started_at = time.monotonic()
+    stop_at = started_at + duration
+    lock = threading.Lock()
+
+    def client(own: dict[str, str]) -> None:
+        # http.client reopens the socket by itself when the server answered Connection: close.
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        try:
+            while (i := next(numbers)) < last and time.monotonic() < stop_at:
+                due = None
+                if rate:
+                    due = started_at + (i - first) / rate
+                    time.sleep(max(due - time.monotonic(), 0.0))
+                sent = {**own, "Idempotency-Key": key(i)} if key else own
+                payload = body(i)
+                begun = time.perf_counter()
+                try:
+                    conn.request("POST", run.path, body=payload, headers=sent)
+                    response = conn.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    with lock:
+                        run.failures[type(exc).__name__] += 1
+                    continue
+                elapsed = time.perf_counter() - begun
+                if due is not None:
+                    elapsed = max(elapsed, time.monotonic() - due)
+                if response.status == ok:
+                    run.latencies.append(elapsed)  # list.append is atomic
+                else:
+                    with lock:
+                        run.failures[f"HTTP {response.status}"] += 1
+        finally:
+            conn.close()
+
+    run.wall_seconds = run_threads(client, [(own,) for own in headers])
+    return run
+
+
+def measure(
+    run: Run,
+    port: int,
+    master: int,
+    headers: list[dict[str, str]],
+    body: Callable[[int], bytes],
+    *,
+    ok: int,
+    requests: int,
+    warmup: int,
+    first: int,
+    duration: float,
+    database_url: str,
+    rate: float | None = None,
+    key: Callable[[int], str] | None = None,
+) -> Run:
+    """``warmup`` unmeasured requests (every worker imports, resolves URLs and opens its
+    database connections; none for 0), then ``run``: ``drive``'s ``requests`` from
+    ``first + warmup``, with the CPU gunicorn's workers (children of ``master``) and their
+    PostgreSQL backends spent on them."""
+    load = {"ok": ok, "duration": duration, "key": key}
+    if warmup:
+        warm = drive(Run(run.name, run.path), port, headers, body, requests=warmup, first=first,
+                     **load)  # fmt: skip
+        if warm.failures:
+            raise RuntimeError(f"{run.name} failed during warm-up: {dict(warm.failures)}")
+        run.warmed_up = len(warm.latencies)
+    pids = children(master)
+    # The pools' connections are open after the warm-up: their backends are gunicorn's share
+    # of PostgreSQL (other databases on the server do not count).
+    backends = backend_pids(database_url)
+    before = Cpu.now(pids, backends)
+    drive(run, port, headers, body, requests=requests, first=first + warmup, rate=rate, **load)
+    run.cpu = Cpu.now(pids, backends) - before
+    return run
 
 
 # --- Figures ---------------------------------------------------------------------------------

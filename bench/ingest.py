@@ -36,17 +36,13 @@ flat as an outage storm goes on).
 import argparse
 import contextlib
 import http.client
-import itertools
 import json
 import os
 import secrets
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -54,22 +50,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     HOST,
     ROOT,
-    Cpu,
+    Run,
     add_gunicorn_arguments,
     add_service_arguments,
     apply_gunicorn_arguments,
-    backend_pids,
     check_database_arguments,
-    children,
     describe_gunicorn,
     free_port,
     gunicorn,
     log_path,
     manage,
+    measure,
     percentile_ms,
     register_fleet,
     report_result,
-    run_threads,
     services,
 )
 
@@ -109,24 +103,6 @@ for _ in range({calls}):
     WorkerRateThrottle().allow_request(request, None)
 print((time.process_time() - cpu) * 1e6 / {calls}, (time.perf_counter() - wall) * 1e6 / {calls})
 """
-
-
-@dataclass
-class Run:
-    name: str
-    path: str
-    latencies: list[float] = field(default_factory=list)
-    failures: Counter[str] = field(default_factory=Counter)
-    wall_seconds: float = 0.0
-    warmed_up: int = 0
-    cpu: Cpu = field(default_factory=Cpu)
-
-    @property
-    def per_second(self) -> float:
-        return len(self.latencies) / self.wall_seconds if self.wall_seconds else 0.0
-
-    def cpu_ms(self) -> dict[str, float]:
-        return self.cpu.per(len(self.latencies))
 
 
 def parse_args() -> argparse.Namespace:
@@ -194,56 +170,7 @@ def ingest_body(i: int) -> bytes:
     ).encode()
 
 
-def drive(
-    run: Run,
-    port: int,
-    headers: list[dict[str, str]],
-    body: Callable[[int], bytes],
-    *,
-    requests: int,
-    duration: float,
-    first: int,
-    keys: bool = False,
-) -> Run:
-    """Sends ``requests`` POSTs, one client thread per entry of ``headers`` (a worker's
-    token), each on its own keep-alive socket; with ``keys``, each with an Idempotency-Key of
-    its own."""
-    numbers = itertools.count(first)  # next() on it is atomic under the GIL
-    last = first + requests
-    stop_at = time.monotonic() + duration
-    lock = threading.Lock()
-
-    def client(own: dict[str, str]) -> None:
-        # http.client reopens the socket by itself when the server answered Connection: close.
-        conn = http.client.HTTPConnection(HOST, port, timeout=30)
-        try:
-            while (i := next(numbers)) < last and time.monotonic() < stop_at:
-                payload = body(i)
-                sent = {**own, "Idempotency-Key": f"bench-{i}"} if keys else own
-                started = time.perf_counter()
-                try:
-                    conn.request("POST", run.path, body=payload, headers=sent)
-                    response = conn.getresponse()
-                    response.read()
-                except (OSError, http.client.HTTPException) as exc:
-                    conn.close()
-                    with lock:
-                        run.failures[type(exc).__name__] += 1
-                    continue
-                elapsed = time.perf_counter() - started
-                if response.status == 201:
-                    run.latencies.append(elapsed)  # list.append is atomic
-                else:
-                    with lock:
-                        run.failures[f"HTTP {response.status}"] += 1
-        finally:
-            conn.close()
-
-    run.wall_seconds = run_threads(client, [(own,) for own in headers])
-    return run
-
-
-def measure(
+def measure_ingest(
     name: str,
     path: str,
     port: int,
@@ -254,38 +181,14 @@ def measure(
     requests: int,
     first: int,
 ) -> Run:
-    # Warm-up: every worker imports, resolves URLs and opens its database connections.
+    """``requests`` reports (or bare-view rows) after ``args.warmup`` unmeasured ones; with
+    ``--keys``, each report with an Idempotency-Key of its own."""
     keys = args.keys and path == INGEST_PATH
-    warm = drive(
-        Run(name, path),
-        port,
-        headers,
-        ingest_body,
-        requests=args.warmup,
-        duration=args.duration,
-        first=first,
-        keys=keys,
-    )
-    if warm.failures:
-        raise RuntimeError(f"{name} failed during warm-up: {dict(warm.failures)}")
-    pids = children(master)
-    # The pools' connections are open after the warm-up: their backends are gunicorn's share
-    # of PostgreSQL (other databases on the server do not count).
-    backends = backend_pids(args.database_url)
-    cpu_before = Cpu.now(pids, backends)
-    run = drive(
-        Run(name, path),
-        port,
-        headers,
-        ingest_body,
-        requests=requests,
-        duration=args.duration,
-        first=first + args.warmup,
-        keys=keys,
-    )
-    run.cpu = Cpu.now(pids, backends) - cpu_before
-    run.warmed_up = len(warm.latencies)
-    return run
+    return measure(
+        Run(name, path), port, master, headers, ingest_body, ok=201, requests=requests,
+        warmup=args.warmup, first=first, duration=args.duration,
+        database_url=args.database_url, key=(lambda i: f"bench-{i}") if keys else None,
+    )  # fmt: skip
 
 
 def counted_by_metrics(port: int) -> float | None:
@@ -468,13 +371,13 @@ def main() -> int:
         runs: dict[str, Run] = {}
         first = 0
         with serve(env, tmp, "off") as (master, port, log):
-            runs["ingest"] = measure(
+            runs["ingest"] = measure_ingest(
                 "ingest", INGEST_PATH, port, master, workers, args,
                 requests=args.requests, first=first,
             )  # fmt: skip
             first += args.warmup + args.requests
             metrics_count = counted_by_metrics(port)
-            runs["bare"] = measure(
+            runs["bare"] = measure_ingest(
                 "bare", BARE_PATH, port, master, [json_headers] * args.clients, args,
                 requests=args.requests, first=first,
             )  # fmt: skip
@@ -502,7 +405,7 @@ def main() -> int:
             except (RuntimeError, ValueError, IndexError) as exc:
                 print(f"WARNING: the rate limit could not be timed on its own: {exc}")
             with serve(throttle_env, tmp, "throttle") as (master, port, _):
-                runs["throttle"] = measure(
+                runs["throttle"] = measure_ingest(
                     "throttle", INGEST_PATH, port, master, workers, args,
                     requests=args.throttle_requests, first=first,
                 )  # fmt: skip

@@ -22,35 +22,29 @@ and PostgreSQL, so the figures are a floor for a server with cores of its own.
 """
 
 import argparse
-import http.client
-import itertools
 import json
 import secrets
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
-    HOST,
     ROOT,
-    Cpu,
+    Run,
     add_gunicorn_arguments,
     add_service_arguments,
     apply_gunicorn_arguments,
     check_database_arguments,
-    children,
     describe_gunicorn,
+    measure,
     percentile_ms,
     register_fleet,
     report_result,
-    run_threads,
     services,
 )
-from bench.ingest import BARE_PATH, Run, ingest_body, serve
+from bench.ingest import BARE_PATH, ingest_body, serve
 
 VERDICTS_PATH = "/api/v1/tool-verdicts"
 TARGET_RATIO = 0.6
@@ -99,62 +93,7 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def drive(
-    run: Run,
-    port: int,
-    headers: list[dict[str, str]],
-    body: Callable[[int], bytes],
-    *,
-    ok: int,
-    requests: int,
-    first: int,
-    duration: float,
-    rate: float | None = None,
-) -> Run:
-    """``requests`` POSTs, one client thread per entry of ``headers``; flat out, or with
-    ``rate`` each request sent at its own moment of a schedule spread over the clients (the
-    latency counts from that moment, so a late send is counted as waiting)."""
-    numbers = itertools.count(first)
-    last = first + requests
-    started_at = time.monotonic()
-    stop_at = started_at + duration
-    lock = threading.Lock()
-
-    def client(own: dict[str, str]) -> None:
-        conn = http.client.HTTPConnection(HOST, port, timeout=30)
-        try:
-            while (i := next(numbers)) < last and time.monotonic() < stop_at:
-                due = None
-                if rate:
-                    due = started_at + (i - first) / rate
-                    time.sleep(max(due - time.monotonic(), 0.0))
-                sent = {**own, "Idempotency-Key": f"bench-{run.name.replace(' ', '-')}-{i}"}
-                begun = time.perf_counter()
-                try:
-                    conn.request("POST", run.path, body=body(i), headers=sent)
-                    response = conn.getresponse()
-                    response.read()
-                except (OSError, http.client.HTTPException) as exc:
-                    conn.close()
-                    with lock:
-                        run.failures[type(exc).__name__] += 1
-                    continue
-                elapsed = time.perf_counter() - begun
-                if due is not None:
-                    elapsed = max(elapsed, time.monotonic() - due)
-                if response.status == ok:
-                    run.latencies.append(elapsed)
-                else:
-                    with lock:
-                        run.failures[f"HTTP {response.status}"] += 1
-        finally:
-            conn.close()
-
-    run.wall_seconds = run_threads(client, [(own,) for own in headers])
-    return run
-
-
-def measure(
+def measure_verdicts(
     name: str,
     path: str,
     port: int,
@@ -165,23 +104,17 @@ def measure(
     first: int,
     rate: float | None = None,
 ) -> Run:
+    """Tool verdicts (or bare-view rows): flat out after a warm-up, or paced at ``rate``;
+    every request keyed, as the hooks send them."""
     body, ok = (verdict_body, 200) if path == VERDICTS_PATH else (ingest_body, 201)
     requests = args.paced_requests if rate else args.requests
-    if not rate:
-        warm = drive(
-            Run(name, path), port, headers, body, ok=ok, requests=args.warmup,
-            first=first, duration=args.duration,
-        )  # fmt: skip
-        if warm.failures:
-            raise RuntimeError(f"{name} failed during warm-up: {dict(warm.failures)}")
-    pids = children(master)
-    before = Cpu.now(pids)
-    run = drive(
-        Run(name, path), port, headers, body, ok=ok, requests=requests,
-        first=first + args.warmup, duration=args.duration + requests / (rate or 1e9), rate=rate,
+    run_key = name.replace(" ", "-")
+    return measure(
+        Run(name, path), port, master, headers, body, ok=ok, requests=requests,
+        warmup=0 if rate else args.warmup, first=first,
+        duration=args.duration + requests / (rate or 1e9), database_url=args.database_url,
+        rate=rate, key=lambda i: f"bench-{run_key}-{i}",
     )  # fmt: skip
-    run.cpu = Cpu.now(pids) - before
-    return run
 
 
 def report(runs: dict[str, Run], settings: dict[str, object], args: argparse.Namespace) -> dict:
@@ -256,7 +189,7 @@ def main() -> int:
                 ("verdicts paced", VERDICTS_PATH, workers, args.rate),
                 ("bare paced", BARE_PATH, [json_headers] * args.clients, args.rate),
             ):
-                runs[name] = measure(
+                runs[name] = measure_verdicts(
                     name, path, port, master, headers, args, first=first, rate=rate
                 )
                 first += args.warmup + args.requests

@@ -16,7 +16,12 @@ from dashboards.milestones import acceptance_event_ids
 from dashboards.scorecard import MAX_DAYS
 from notifications.chat import chat_callbacks_purge
 from notifications.services import report_purge_archived
-from repairs.services.retention import repair_events_purge, tool_verdicts_purge
+from repairs.services.retention import (
+    budget_spends_purge,
+    repair_events_purge,
+    repeat_counters_purge,
+    tool_verdicts_purge,
+)
 
 
 def events_purge(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH) -> int:
@@ -45,6 +50,22 @@ KINDS = [
         "PLS_RETAIN_CHAT_CALLBACKS_DAYS",
         chat_callbacks_purge,
         "handled chat callback ids and spent link codes",
+    ),
+    # Counters with nothing left in the repeat window: no report would read their counts.
+    Kind(
+        "repeat_counters",
+        "PLS_RETAIN_REPEAT_COUNTERS_DAYS",
+        repeat_counters_purge,
+        "repeat counters whose window has passed",
+    ),
+    # A spent budget goes once its job has been quiet this long: a retry after that starts
+    # a new one. At least 30 days, so a job in progress keeps its budget.
+    Kind(
+        "budget_spends",
+        "PLS_RETAIN_BUDGET_SPENDS_DAYS",
+        budget_spends_purge,
+        "retry budgets of jobs with no report since",
+        30,
     ),
 ]
 

@@ -11,6 +11,11 @@ running, waits on the unique index (PostgreSQL holds its insert until the first 
 rolls back), then replays the committed answer, or, if the first rolled back, runs itself.
 So there is one effect, and no row is ever left "in progress" by a crashed process.
 
+What a key costs: on PostgreSQL two statements besides the transaction's BEGIN and COMMIT,
+the claim (one ``INSERT … ON CONFLICT``, which also takes over an expired key) and the
+answer (an ``UPDATE`` by id); both are in ``core.postgres``, beside their ORM twins here,
+which SQLite runs (the claim there is an insert in a savepoint).
+
 What is kept: every answer below 500 except a 400. A 400 refused the request as malformed,
 so nothing was done and the corrected request may reuse its key; a 5xx (a database outage)
 rolls the write back with it, and the retry runs again. A 4xx that recorded something (a
@@ -29,7 +34,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -38,6 +42,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core import postgres
 from core.exceptions import IdempotencyConflict
 from core.metrics import Counter, Where
 from core.models import IdempotencyKey
@@ -87,17 +92,13 @@ def idempotent(method: Method) -> Method:
         digest = request_digest(request.method or "", request.path, request.data)
         try:
             with transaction.atomic():
-                earlier = _claim(user_id, key, digest)
-                if earlier is not None:
-                    return _replay(earlier, digest)
+                claimed = _claim(user_id, key, digest)
+                if isinstance(claimed, IdempotencyKey):
+                    return _replay(claimed, digest)
                 response = _answer(method, view, request, args, kwargs)
                 if not _kept(response.status_code):
                     raise _Undone(response)
-                IdempotencyKey.objects.filter(user_id=user_id, key=key).update(
-                    status_code=response.status_code,
-                    response_body=json.dumps(response.data, cls=DjangoJSONEncoder),
-                    response_headers=_headers_of(response),
-                )
+                _keep(claimed, response)
                 return response
         except _Undone as undone:
             return undone.response
@@ -109,7 +110,7 @@ def idempotent(method: Method) -> Method:
 def idempotency_keys_purge(*, now: datetime | None = None) -> int:
     """Deletes the keys older than ``PLS_IDEMPOTENCY_KEY_TTL_HOURS``; returns how many.
     Safe to run twice, and at any time: an expired key is already treated as new."""
-    cutoff = (now or timezone.now()) - settings.PLS_IDEMPOTENCY_KEY_TTL
+    cutoff = IdempotencyKey.expiry_cutoff(now or timezone.now())
     deleted, _kinds = IdempotencyKey.objects.filter(created_at__lte=cutoff).delete()
     return deleted
 
@@ -122,27 +123,58 @@ class _Undone(Exception):
         self.response = response
 
 
-def _claim(user_id: int, key: str, digest: str) -> IdempotencyKey | None:
-    """Inserts the key's row, or returns the row of the first request with this key. On
-    PostgreSQL the insert waits while another transaction holds an uncommitted row with
-    the key; its IntegrityError means that one committed."""
+def _claim(user_id: int, key: str, digest: str) -> int | IdempotencyKey:
+    """Claims the key for this request (its row's id), or returns the row of the first
+    request with this key. On PostgreSQL the claim waits while another transaction holds an
+    uncommitted row with the key, and then finds it committed or rolled back."""
     now = timezone.now()
+    claim = postgres.idempotency_key_claim if postgres.in_use() else idempotency_key_claim_by_orm
+    claimed = claim(user_id=user_id, key=key, digest=digest, now=now)
+    if claimed is not None:
+        return claimed
+    # A live, committed row: the claim left it locked (PostgreSQL) or this transaction holds
+    # the database's write lock (SQLite), so no purge can have deleted it since.
+    return IdempotencyKey.objects.get(user_id=user_id, key=key)
+
+
+def idempotency_key_claim_by_orm(
+    *, user_id: int, key: str, digest: str, now: datetime
+) -> int | None:
+    """``core.postgres.idempotency_key_claim``'s twin: an insert in a savepoint, whose
+    IntegrityError means a committed row has the key (a new one if that row had expired)."""
     for _attempt in range(2):
         try:
             with transaction.atomic():
-                IdempotencyKey.objects.create(
+                return IdempotencyKey.objects.create(
                     user_id=user_id, key=key, request_digest=digest, created_at=now
-                )
-            return None
+                ).pk
         except IntegrityError:
             earlier = IdempotencyKey.objects.filter(user_id=user_id, key=key).first()
             if earlier is None:  # purged in between: insert again
                 continue
             if not earlier.has_expired(now):
-                return earlier
+                return None
             # Expired but not purged yet: the key is free again.
             IdempotencyKey.objects.filter(pk=earlier.pk).delete()
     raise IdempotencyConflict(str(_("This Idempotency-Key is in use; retry shortly.")))
+
+
+def _keep(pk: int, response: Response) -> None:
+    """Keeps the answer on the claimed key's row, in the write's own transaction."""
+    keep = postgres.idempotency_key_answer if postgres.in_use() else idempotency_key_answer_by_orm
+    keep(
+        pk=pk,
+        status_code=response.status_code,
+        body=json.dumps(response.data, cls=DjangoJSONEncoder),
+        headers=json.dumps(_headers_of(response)),
+    )
+
+
+def idempotency_key_answer_by_orm(*, pk: int, status_code: int, body: str, headers: str) -> None:
+    """``core.postgres.idempotency_key_answer``'s twin."""
+    IdempotencyKey.objects.filter(pk=pk).update(
+        status_code=status_code, response_body=body, response_headers=json.loads(headers)
+    )
 
 
 def _answer(method: Method, view: View, request: Request, args: Any, kwargs: Any) -> Response:

@@ -80,9 +80,13 @@ class IdempotencyKey(models.Model):
     def __str__(self) -> str:
         return f"{self.key} ({self.status_code or gettext('in progress')})"
 
+    @staticmethod
+    def expiry_cutoff(now: datetime) -> datetime:
+        """Keys created at or before this moment have expired by ``now``."""
+        return now - settings.PLS_IDEMPOTENCY_KEY_TTL
+
     def has_expired(self, now: datetime) -> bool:
-        ttl = settings.PLS_IDEMPOTENCY_KEY_TTL
-        return self.created_at <= now - ttl
+        return self.created_at <= self.expiry_cutoff(now)
 
 
 class WebhookSigned(models.Model):

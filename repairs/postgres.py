@@ -270,3 +270,26 @@ def _instances(readers: list[_Reader], row: tuple) -> list[models.Model]:
                 values[index] = convert(values[index], column, connection)
         instances.append(model.from_db(connection.alias, names, values))
     return instances
+
+
+# The job a worker holds, read on every tool verdict: the ORM composing this one-row query
+# spent about 0.5 ms of CPU per call, ten times what sending it by hand costs (measured in one
+# process, 2026-12-04).
+_HELD_FIELDS = ["id", "external_id", "claimed_by_id", "claimed_at"]
+_HELD_COLUMNS = ", ".join(connection.ops.quote_name(name) for name in _HELD_FIELDS)
+_HELD = f"""
+SELECT {_HELD_COLUMNS}
+FROM {_JOBS}
+WHERE claimed_by_id = %s AND status IN (%s, %s)
+ORDER BY claimed_at DESC, id DESC
+LIMIT 1
+"""  # noqa: S608 - names from the model, every value a parameter
+
+
+def job_held_by(worker_id: int) -> Job | None:
+    """The job the worker holds (claimed or stuck; the newest claim), with only its id,
+    external id, holder and claim time loaded."""
+    with connection.cursor() as cursor:
+        cursor.execute(_HELD, [worker_id, Job.Status.CLAIMED, Job.Status.STUCK])
+        row = cursor.fetchone()
+    return None if row is None else Job.from_db(connection.alias, _HELD_FIELDS, row)

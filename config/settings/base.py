@@ -662,6 +662,12 @@ PLS_RETAIN_CHECK_BODIES_DAYS = env.int("PLS_RETAIN_CHECK_BODIES_DAYS", default=3
 PLS_RETAIN_VERDICTS_DAYS = env.int("PLS_RETAIN_VERDICTS_DAYS", default=90)
 # The ids of handled chat callbacks (kept against replays) and spent chat link codes.
 PLS_RETAIN_CHAT_CALLBACKS_DAYS = env.int("PLS_RETAIN_CHAT_CALLBACKS_DAYS", default=30)
+# Ingest's per-fingerprint repeat counters, this many days after their repeat window passed
+# (a counter that old counts nothing; deleting it changes no report's count).
+PLS_RETAIN_REPEAT_COUNTERS_DAYS = env.int("PLS_RETAIN_REPEAT_COUNTERS_DAYS", default=1)
+# A worker's spent retry budget for a job and error class, once no report about them came
+# for this many days (at least 30); a later retry starts a new budget.
+PLS_RETAIN_BUDGET_SPENDS_DAYS = env.int("PLS_RETAIN_BUDGET_SPENDS_DAYS", default=365)
 # Rows removed per transaction: each batch's locks are held for one short statement.
 PLS_RETENTION_BATCH = env.int("PLS_RETENTION_BATCH", default=1000)
 CELERY_BEAT_SCHEDULE.update(

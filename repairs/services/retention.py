@@ -1,10 +1,14 @@
-"""Repair events age out (retention's ``events`` kind), except the ones other records stand on."""
+"""Repair records age out: events (retention's ``events`` kind, except the ones other records
+stand on), tool verdicts, and the counters and budgets ingest keeps beside them."""
 
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef
+
 from core.retention import DEFAULT_BATCH, delete_in_batches
-from repairs.models import RepairEvent, ToolVerdict
+from repairs.models import BudgetSpend, RepairEvent, RepeatCounter, ToolVerdict
 
 
 def repair_events_purge(
@@ -30,4 +34,33 @@ def tool_verdicts_purge(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH) ->
     """Deletes tool-call verdicts given before ``cutoff``; returns how many. The self-heal
     requests they opened, and the events those stand on, are kept for ever."""
     due = ToolVerdict.objects.filter(created_at__lt=cutoff)
+    return delete_in_batches(due, batch_size=batch_size)
+
+
+def repeat_counters_purge(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH) -> int:
+    """Deletes the fingerprints' repeat counters whose every bucket had left the repeat
+    window by ``cutoff``; returns how many.
+
+    Nothing a report reads goes with them: a report received after ``cutoff`` shifts such a
+    counter by the whole window, to zeros, and counts from there as it would on a new one.
+    ``PLS_REPEAT_BUCKETS`` is the window's length in buckets, as reports count it."""
+    buckets = settings.PLS_REPEAT_BUCKETS
+    ended = (F("newest") + buckets) * F("bucket_seconds")
+    due = RepeatCounter.objects.alias(ended=ended).filter(ended__lte=int(cutoff.timestamp()))
+    return delete_in_batches(due, batch_size=batch_size)
+
+
+def budget_spends_purge(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH) -> int:
+    """Deletes the retry budgets spent on jobs the worker reported nothing about (with that
+    error class and action) since ``cutoff``; returns how many. The worker's next retry of
+    such a job starts a new budget, as it did when the budget was counted from the events
+    and those events had aged out."""
+    recent = RepairEvent.objects.filter(
+        worker=OuterRef("worker"),
+        job_ref=OuterRef("job_ref"),
+        error_class=OuterRef("error_class"),
+        action=OuterRef("action"),
+        occurred_at__gte=cutoff,
+    )
+    due = BudgetSpend.objects.filter(~Exists(recent))
     return delete_in_batches(due, batch_size=batch_size)

@@ -24,6 +24,7 @@ from policies import ladder
 from policies.models import WorkerPolicy
 from policies.selectors import policy_current
 from policies.tool_rules import ToolReading, read_call, subject_of
+from repairs import postgres
 from repairs.evidence import fingerprint
 from repairs.exceptions import JobNotFound
 from repairs.models import Gate, Job, RepairEvent, SelfHealRequest, ToolVerdict, Worker, WorkerToken
@@ -120,16 +121,26 @@ def tool_verdict_give(
 def _claimed_job(worker: Worker, external_id: str) -> Job | None:
     """The job the call is for: the one named (it must exist and the worker must hold it),
     else the one the worker holds (the newest claim), else None."""
-    jobs = Job.objects.only("pk", "external_id", "claimed_by_id", "claimed_at")
     if external_id:
-        job = jobs.filter(external_id=external_id).first()
+        job = _HELD_JOB_FIELDS.filter(external_id=external_id).first()
         if job is None:
             raise JobNotFound(
                 gettext("No job %(job)s is registered.") % {"job": external_id}, job=external_id
             )
         job_holder_required(job, worker, gettext_lazy("asks for tool verdicts on it"))
         return job
-    held = jobs.filter(claimed_by=worker, status__in=[Job.Status.CLAIMED, Job.Status.STUCK])
+    held_by = postgres.job_held_by if postgres.in_use() else job_held_by_orm
+    return held_by(worker.pk)
+
+
+_HELD_JOB_FIELDS = Job.objects.only("pk", "external_id", "claimed_by_id", "claimed_at")
+
+
+def job_held_by_orm(worker_id: int) -> Job | None:
+    """``repairs.postgres.job_held_by``'s twin, used on SQLite."""
+    held = _HELD_JOB_FIELDS.filter(
+        claimed_by_id=worker_id, status__in=[Job.Status.CLAIMED, Job.Status.STUCK]
+    )
     return held.order_by("-claimed_at", "-pk").first()
 
 

@@ -23,6 +23,7 @@ from repairs.models import (
 from repairs.services import worker_token_revoke
 from repairs.services.events import repair_event_report_by_orm
 from repairs.services.jobs import job_claim_next_by_orm
+from repairs.services.tool_verdicts import job_held_by_orm
 from repairs.services.workers import _digest, worker_token_find_by_orm
 from tests.factories import JobFactory, WorkerFactory, issue_token
 
@@ -230,6 +231,40 @@ def test_claim_next_takes_nothing_for_a_paused_worker_or_from_an_empty_queue(que
     assert paused == [(None, "paused"), (None, "paused")]
     assert empty == [(None, "idle"), (None, "idle")]
     assert not Job.objects.filter(claimed_by=queue).exists()
+
+
+# --- The job a worker holds (every tool verdict) ------------------------------------------------
+
+
+def test_the_held_job_is_the_one_its_orm_twin_finds():
+    holder, other, idle = WorkerFactory(), WorkerFactory(), WorkerFactory()
+    now = timezone.now()
+    JobFactory(
+        external_id="H-OLD",
+        status="claimed",
+        claimed_by=holder,
+        claimed_at=now - timedelta(hours=2),
+    )
+    JobFactory(
+        external_id="H-STUCK",
+        status="stuck",
+        claimed_by=holder,
+        claimed_at=now - timedelta(hours=1),
+    )
+    JobFactory(external_id="H-DONE", status="completed", claimed_by=holder, claimed_at=now)
+    JobFactory(external_id="O-1", status="claimed", claimed_by=other, claimed_at=now)
+
+    def held(find, worker):
+        job = find(worker.pk)
+        return None if job is None else (job.pk, job.external_id, job.claimed_by_id, job.claimed_at)
+
+    for worker, expected in ((holder, "H-STUCK"), (other, "O-1"), (idle, None)):
+        raw, orm = both(
+            lambda worker=worker: held(postgres.job_held_by, worker),
+            lambda worker=worker: held(job_held_by_orm, worker),
+        )
+        assert raw == orm
+        assert (raw[1] if raw else None) == expected
 
 
 # --- The token lookup --------------------------------------------------------------------------

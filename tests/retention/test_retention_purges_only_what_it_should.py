@@ -170,7 +170,15 @@ def test_the_beat_task_reports_what_it_removed(records):
     result = retention_task.apply().get()
 
     # Nothing is old yet: every kind looked and removed nothing.
-    assert set(result) == {"events", "reports", "check_bodies", "verdicts", "chat_callbacks"}
+    assert set(result) == {
+        "events",
+        "reports",
+        "check_bodies",
+        "verdicts",
+        "chat_callbacks",
+        "repeat_counters",
+        "budget_spends",
+    }
     assert {kind["removed"] for kind in result.values()} == {0}
     assert result["events"]["days"] == 365
 
