@@ -107,4 +107,4 @@ def row(html: str, row_id: str) -> str:
     """The text of the scorecard breakdown's row ``row_id``."""
     found = re.search(rf'<tr id="{row_id}"><th[^>]*>[^<]*</th><td>(.*?)</td></tr>', html, re.S)
     assert found is not None, row_id
-    return found[1]
+    return re.sub(r"<[^>]+>", "", found[1])
