@@ -7,6 +7,7 @@ markup. Colours come from the admin's CSS variables where the admin has one, so 
 follow its light and dark themes.
 """
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import date
 
@@ -45,13 +46,19 @@ def _short(label: str) -> str:
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
+def _text_px(label: str) -> float:
+    """About how wide ``label`` is at 12 px: 6.5 px a Latin character, 12 px a wide one
+    (Chinese, full-width punctuation)."""
+    return sum(12 if unicodedata.east_asian_width(ch) in "WF" else 6.5 for ch in label)
+
+
 def bar_chart(
     items: Sequence[tuple[str, int]], *, label: str, width: int = 420, unit: str = ""
 ) -> SafeString:
     """Horizontal bars, one per (label, value), scaled to the largest value."""
     row, value_room = 22, 56
-    # About 6.5 px per character at 12 px: room for the longest label shown.
-    gutter = min(max((len(_short(name)) for name, _ in items), default=8) * 6.5 + 12, 200)
+    # Room for the longest label shown (at most 200 px).
+    gutter = min(max((_text_px(_short(name)) for name, _ in items), default=52) + 12, 200)
     gutter = round(max(gutter, 60))
     height = max(len(items), 1) * row + 4
     peak = max((value for _, value in items), default=0) or 1

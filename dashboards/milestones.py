@@ -270,7 +270,7 @@ def milestones(acceptance: list[Check] | None = None) -> list[Milestone]:
                     _("Approval matrix decided"),
                     matrix is not None and matrix[2] in DECIDED,
                     change_page(Proposal(pk=matrix[0])) if matrix else "",
-                    _("question %(status)s") % {"status": matrix[2]}
+                    _("question %(status)s") % {"status": Proposal.Status(matrix[2]).label}
                     if matrix
                     else _("question missing"),
                     matrix[4] if matrix and matrix[2] in DECIDED else None,

@@ -4,7 +4,7 @@ that prove them exist, never before."""
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dashboards.milestones import d7_acceptance, milestones
 from dashboards.services import event_rollup_advance
@@ -132,6 +132,16 @@ def test_d14_needs_the_approval_matrix_decided_and_an_automatic_proposal(owner, 
 
     proposal_decide(proposal=matrix, user=owner, decision="adopt", rationale="as proposed")
     assert tracker()["D14"] == [True, True]
+
+
+def test_the_approval_matrix_check_names_the_questions_state_in_words(owner):
+    matrix = Proposal.objects.get(question_key="approval_matrix")
+    proposal_decide(proposal=matrix, user=owner, decision="adopt", rationale="as proposed")
+
+    with translation.override("zh-hant"):
+        check = next(m for m in milestones() if m.key == "D14").checks[0]
+
+    assert check.detail.endswith("已採用")  # the label, never the code "adopted"
 
 
 def test_d30_needs_a_weekly_learning_review_sent_and_a_prompt_pack_exported(db):
