@@ -9,15 +9,21 @@ The channel is the door: ``console`` (the admin site), ``api`` (``/api/``), ``ch
 linked chat identity) or ``command`` (a management command or a shell on the server).
 ``AuditChannelMiddleware`` sets it per request, so services need not be told; a caller that
 knows better passes ``via`` (the chat integration does). It is stored as a ``[channel]``
-prefix of the change message, which Django shows as it is.
+prefix of the change message.
+
+What an entry says is a ``Said``: a msgid and its parameters, stored apart (as JSON after the
+prefix) so that each reader reads the entry in their own language; ``message_of`` renders it.
+Entries written before kept their English text and are shown as they are.
 
 Audit rows are never edited, and retention never purges them.
 """
 
+import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
@@ -26,6 +32,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 CONSOLE = "console"
 API = "api"
@@ -33,11 +41,64 @@ CHAT = "chat"
 COMMAND = "command"
 CHANNELS = (CONSOLE, API, CHAT, COMMAND)
 
-__all__ = ["ADDITION", "CHANGE", "CHANNELS", "DELETION", "audit_record", "audit_via"]
+__all__ = [
+    "ADDITION",
+    "CHANGE",
+    "CHANNELS",
+    "DELETION",
+    "Said",
+    "audit_record",
+    "audit_via",
+    "label_said",
+    "said",
+]
 
 _via: ContextVar[str] = ContextVar("pls_audit_via", default=COMMAND)
 _PREFIX = re.compile(r"^\[(" + "|".join(CHANNELS) + r")\] ")
 _REPR_CHARS = 200  # LogEntry.object_repr's max_length
+
+
+@dataclass(frozen=True)
+class Said:
+    """What an audit entry says: ``msgid`` (marked with ``gettext_noop`` where it is
+    written) and its parameters, each a plain value or another ``Said`` (a part of the
+    sentence that is itself translated). Rendered in the active language by ``str()``."""
+
+    msgid: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        text = gettext(self.msgid)
+        if not self.params:
+            return text
+        return text % {name: str(value) for name, value in self.params.items()}
+
+    def stored(self) -> dict[str, Any]:
+        params = {
+            name: value.stored() if isinstance(value, Said) else value
+            for name, value in self.params.items()
+        }
+        return {"msgid": self.msgid, "params": params}
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> "Said":
+        params = {
+            name: cls.from_stored(value) if isinstance(value, dict) else value
+            for name, value in data.get("params", {}).items()
+        }
+        return cls(data["msgid"], params)
+
+
+def label_said(label: Any) -> Said:
+    """A choice's label (a ``gettext_lazy`` text) as a part of an audit sentence, read in
+    each reader's language."""
+    with translation.override(None):
+        return Said(str(label))
+
+
+def said(msgid: str, /, **params: Any) -> Said:
+    """``Said(msgid, params)``; mark ``msgid`` with ``gettext_noop`` at the call."""
+    return Said(msgid, params)
 
 
 def current_via() -> str:
@@ -62,7 +123,7 @@ def audit_record(
     user: Any,
     obj: Model | type[Model] | QuerySet,
     action_flag: int,
-    message: str,
+    message: Said,
     via: str | None = None,
 ) -> list[LogEntry]:
     """Writes the audit rows of one change a person made, in the caller's transaction.
@@ -77,7 +138,7 @@ def audit_record(
     via = via or current_via()
     if via not in CHANNELS:
         raise ValueError(f"unknown audit channel {via!r}; one of {', '.join(CHANNELS)}")
-    text = f"[{via}] {message}"
+    text = f"[{via}] " + json.dumps(message.stored(), ensure_ascii=False, default=str)
     if isinstance(obj, QuerySet):
         rows: list[tuple[ContentType, str | None, str]] = [
             (ContentType.objects.get_for_model(row), str(row.pk), str(row)) for row in obj
@@ -117,18 +178,41 @@ def channel_of(entry: LogEntry) -> str:
     return match.group(1) if match else CONSOLE
 
 
+def _said_of(entry: LogEntry) -> tuple[bool, Said | None, str]:
+    """Whether ``audit_record`` wrote the entry, what it says (None for an entry written
+    before messages were stored as a ``Said``) and the text after the prefix."""
+    raw = entry.change_message or ""
+    match = _PREFIX.match(raw)
+    if not match:
+        return False, None, raw
+    text = raw[match.end() :]
+    if text.startswith("{"):
+        try:
+            return True, Said.from_stored(json.loads(text)), text
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass
+    return True, None, text
+
+
 def written_in_english(entry: LogEntry) -> bool:
-    """Whether the entry's message is one ``audit_record`` wrote: a record kept as it was
-    written, in English (like a log line, the same text for every reader and for search).
-    The admin's own entries are Django's structured messages, read in the reader's
-    language."""
-    return bool(_PREFIX.match(entry.change_message or ""))
+    """Whether the entry keeps the English text it was written in: one ``audit_record``
+    wrote before messages were stored as a ``Said``, shown as it was written."""
+    ours, message, _text = _said_of(entry)
+    return ours and message is None
 
 
 def message_of(entry: LogEntry) -> str:
-    """The entry's message without its channel prefix, as Django would show it."""
-    text = entry.get_change_message()
-    return _PREFIX.sub("", text, count=1)
+    """The entry's message in the active language, without its channel prefix; the admin's
+    own entries as Django shows them."""
+    ours, message, text = _said_of(entry)
+    if not ours:
+        return entry.get_change_message()
+    if message is None:
+        return text
+    try:
+        return str(message)
+    except (KeyError, ValueError, TypeError):  # a translation that lost a placeholder
+        return message.msgid % {name: str(v) for name, v in message.params.items()}
 
 
 def channel_filter(via: str) -> Q:

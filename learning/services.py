@@ -20,8 +20,9 @@ from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
-from core.audit import CHANGE, audit_record
+from core.audit import CHANGE, Said, audit_record, said
 from core.exceptions import Conflict, NotAllowed, TransitionNotAllowed
 from core.redaction import redact
 from core.roles import acting_worker, acts_as_decider
@@ -169,7 +170,7 @@ def _review(
     return locked
 
 
-def _reviewed(locked: LearningMemoryUpdate, by: User, fields: list[str], message: str) -> None:
+def _reviewed(locked: LearningMemoryUpdate, by: User, fields: list[str], message: Said) -> None:
     locked.reviewed_by, locked.reviewed_at = by, timezone.now()
     locked.save(update_fields=[*fields, "reviewed_by", "reviewed_at"])
     audit_record(user=by, obj=locked, action_flag=CHANGE, message=message)
@@ -185,7 +186,7 @@ def learning_update_accept(*, update: LearningMemoryUpdate, by: User) -> Learnin
             _("Learning update #%(id)s is %(review)s; it cannot be accepted."),
         )
         locked.review = Review.ACCEPTED
-        _reviewed(locked, by, ["review"], "Accepted into the prompt pack.")
+        _reviewed(locked, by, ["review"], said(gettext_noop("Accepted into the prompt pack.")))
     return locked
 
 
@@ -200,7 +201,7 @@ def learning_update_retire(*, update: LearningMemoryUpdate, by: User) -> Learnin
             _("Learning update #%(id)s is %(review)s; it cannot be retired."),
         )
         locked.review = Review.RETIRED
-        _reviewed(locked, by, ["review"], "Retired from the prompt pack.")
+        _reviewed(locked, by, ["review"], said(gettext_noop("Retired from the prompt pack.")))
     return locked
 
 
@@ -244,7 +245,10 @@ def learning_update_edit(
                     locked,
                     by,
                     fields,
-                    f"Edited {', '.join(f for f in fields if f != 'lesson_digest')}.",
+                    said(
+                        gettext_noop("Edited %(fields)s."),
+                        fields=", ".join(f for f in fields if f != "lesson_digest"),
+                    ),
                 )
         except IntegrityError:
             _unique_or_refuse(locked)  # a twin committed meanwhile: say which
@@ -269,7 +273,12 @@ def learning_update_share(*, update: LearningMemoryUpdate, by: User) -> Learning
         _unique_or_refuse(locked)
         try:
             with transaction.atomic():
-                _reviewed(locked, by, ["team"], f"Shared fleet-wide (was team {team}).")
+                _reviewed(
+                    locked,
+                    by,
+                    ["team"],
+                    said(gettext_noop("Shared fleet-wide (was team %(team)s)."), team=team),
+                )
         except IntegrityError:
             _unique_or_refuse(locked)
             raise

@@ -15,9 +15,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
-from core.audit import ADDITION, CHAT, DELETION, audit_record
+from core.audit import ADDITION, CHAT, DELETION, audit_record, said
 from core.retention import DEFAULT_BATCH, delete_in_batches
 from notifications.models import Channel, ChatCallbackSeen, ChatIdentity, ChatLinkCode
 
@@ -80,7 +80,11 @@ def chat_identity_link(
             user=link_code.user,
             obj=identity,
             action_flag=ADDITION,
-            message=f"Linked chat identity {identity.described} through channel {channel.name}.",
+            message=said(
+                gettext_noop("Linked chat identity %(identity)s through channel %(channel)s."),
+                identity=identity.described,
+                channel=channel.name,
+            ),
             via=CHAT,
         )
     return identity
@@ -93,7 +97,11 @@ def chat_identity_unlink(*, identity: ChatIdentity, by: AbstractBaseUser) -> Non
             user=by,
             obj=identity,
             action_flag=DELETION,
-            message=f"Unlinked chat identity {identity.described} from {identity.user}.",
+            message=said(
+                gettext_noop("Unlinked chat identity %(identity)s from %(user)s."),
+                identity=identity.described,
+                user=str(identity.user),
+            ),
         )
         identity.delete()
 

@@ -17,9 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core.audience import later, speaking_to
-from core.audit import ADDITION, CHANGE, DELETION, audit_record
+from core.audit import ADDITION, CHANGE, DELETION, Said, audit_record, said
 from core.clock import local_date
 from core.logs import current_request_id
 from core.models import WEBHOOK_SECRET_FIELDS
@@ -354,27 +355,38 @@ def channel_webhook_secret_rotate(*, channel: Channel, overlap: timedelta | None
     return secret
 
 
-def _channel_change(before: Channel | None, after: Channel) -> str:
+def _channel_change(before: Channel | None, after: Channel) -> Said:
     if before is None:
-        return f"Added the {after.kind} channel {after.name}."
+        return said(
+            gettext_noop("Added the %(kind)s channel %(name)s."), kind=after.kind, name=after.name
+        )
     changed = [
         field.name
         for field in Channel._meta.concrete_fields
         if field.name not in ("failure_streak", "retry_at", "paused_until", "updated_at")
         and getattr(before, field.attname) != getattr(after, field.attname)
     ]
-    parts = [f"Changed {', '.join(changed)}." if changed else "Saved unchanged."]
-    if "muted_until" in changed:
-        parts.append(
-            f"Muted until {after.muted_until.isoformat()}." if after.muted_until else "Unmuted."
-        )
-    return " ".join(parts)
+    saved = (
+        said(gettext_noop("Changed %(fields)s."), fields=", ".join(changed))
+        if changed
+        else said(gettext_noop("Saved unchanged."))
+    )
+    if "muted_until" not in changed:
+        return saved
+    muted = (
+        said(gettext_noop("Muted until %(until)s."), until=after.muted_until.isoformat())
+        if after.muted_until
+        else said(gettext_noop("Unmuted."))
+    )
+    return said(gettext_noop("%(saved)s %(muted)s"), saved=saved, muted=muted)
 
 
 def channel_send_test(*, channel: Channel, by: AbstractBaseUser | None = None) -> list[OwnerReport]:
     """Queues a test report for this channel only. It goes through the outbox like any
     report, so it proves the whole path (and waits behind the channel's older reports)."""
-    audit_record(user=by, obj=channel, action_flag=CHANGE, message="Sent a test report.")
+    audit_record(
+        user=by, obj=channel, action_flag=CHANGE, message=said(gettext_noop("Sent a test report."))
+    )
     return report_enqueue(
         source="channel.test",
         title=f"Test report for channel {channel.name}",
@@ -399,7 +411,7 @@ def report_replay_failed(*, report_ids: Iterable[int], by: AbstractBaseUser | No
             user=by,
             obj=OwnerReport.objects.filter(pk__in=replaying),
             action_flag=CHANGE,
-            message="Replayed (back in the outbox, in its original place).",
+            message=said(gettext_noop("Replayed (back in the outbox, in its original place).")),
         )
         Channel.objects.filter(pk__in=channel_ids).update(failure_streak=0, retry_at=None)
         request_drain_on_commit(channel_ids)
@@ -451,8 +463,11 @@ def report_purge_archived(
                 user=by,
                 obj=OwnerReport,
                 action_flag=DELETION,
-                message=f"Purged {purged} archived report(s) raised before "
-                f"{cutoff.isoformat(timespec='seconds')}.",
+                message=said(
+                    gettext_noop("Purged %(count)s archived report(s) raised before %(cutoff)s."),
+                    count=purged,
+                    cutoff=cutoff.isoformat(timespec="seconds"),
+                ),
             )
     return purged
 

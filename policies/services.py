@@ -7,10 +7,10 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from core.audience import later
-from core.audit import ADDITION, CHANGE, audit_record
+from core.audit import ADDITION, CHANGE, audit_record, said
 from core.exceptions import NotAllowed
 from core.roles import PLS_OWNER, acts_as_decider, has_role
 from notifications.models import DecisionKind
@@ -33,6 +33,16 @@ from policies.models import (
 from policies.selectors import policy_forget
 
 Decision = PolicyDecision.Decision
+
+# What a decision's audit entry says, by the decision and whether it made a policy version.
+_DECIDED: dict[tuple[str, bool], str] = {
+    (Decision.ADOPT, True): gettext_noop("Adopted, policy %(versions)s: %(rationale)s"),
+    (Decision.ADOPT, False): gettext_noop("Adopted: %(rationale)s"),
+    (Decision.REJECT, True): gettext_noop("Rejected, policy %(versions)s: %(rationale)s"),
+    (Decision.REJECT, False): gettext_noop("Rejected: %(rationale)s"),
+    (Decision.DEFER, True): gettext_noop("Deferred, policy %(versions)s: %(rationale)s"),
+    (Decision.DEFER, False): gettext_noop("Deferred: %(rationale)s"),
+}
 OWNER_ONLY = gettext_lazy("Only the PLS owner changes the worker policy.")
 
 
@@ -151,8 +161,12 @@ def policy_change(
         user=user,
         obj=decision.policy_after or policy,
         action_flag=ADDITION,
-        message=f"Changed the worker policy {_versions(decision)} "
-        f"({', '.join(sorted(decision.changes))}): {rationale}",
+        message=said(
+            gettext_noop("Changed the worker policy %(versions)s (%(fields)s): %(rationale)s"),
+            versions=_versions(decision),
+            fields=", ".join(sorted(decision.changes)),
+            rationale=rationale,
+        ),
     )
     return decision
 
@@ -266,9 +280,7 @@ def proposal_decide(
         user=user,
         obj=record.proposal or proposal,
         action_flag=CHANGE,
-        message=f"Decided {decision}"
-        + (f", policy {versions}" if versions else "")
-        + f": {rationale}",
+        message=said(_DECIDED[decision, bool(versions)], versions=versions, rationale=rationale),
     )
     return record
 

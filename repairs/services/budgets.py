@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from core.audience import later
-from core.audit import CHANGE, audit_record
+from core.audit import CHANGE, audit_record, label_said, said
 from core.clock import console_zone, local_month, zone_label
 from core.exceptions import DomainError, NotAllowed
 from core.money import money
@@ -131,7 +132,10 @@ def worker_pause(*, worker: Worker, reason: str, by: User) -> bool:
             return False
         _pause(locked, reason or f"Paused by {by.get_username()}.", by=by.get_username())
         audit_record(
-            user=by, obj=locked, action_flag=CHANGE, message=f"Paused: {locked.paused_reason}"
+            user=by,
+            obj=locked,
+            action_flag=CHANGE,
+            message=said(gettext_noop("Paused: %(reason)s"), reason=locked.paused_reason),
         )
     return True
 
@@ -148,7 +152,15 @@ def worker_resume(*, worker: Worker, by: User) -> bool:
         locked.status = WorkerStatus.RUNNING if holds_work else WorkerStatus.IDLE
         locked.paused_reason = ""
         locked.save(update_fields=["status", "paused_reason"])
-        audit_record(user=by, obj=locked, action_flag=CHANGE, message=f"Resumed ({locked.status}).")
+        audit_record(
+            user=by,
+            obj=locked,
+            action_flag=CHANGE,
+            message=said(
+                gettext_noop("Resumed (%(status)s)."),
+                status=label_said(WorkerStatus(locked.status).label),
+            ),
+        )
         report_enqueue(
             source="worker.resumed",
             title=later(

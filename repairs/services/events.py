@@ -11,10 +11,10 @@ from django.db.models import CharField, F, Model
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from core.audience import later, when_read
-from core.audit import CHANGE, audit_record
+from core.audit import CHANGE, audit_record, said
 from core.redaction import redact, redact_clipped
 from notifications.models import DecisionKind
 from notifications.services import report_enqueue
@@ -39,6 +39,12 @@ from repairs.models import (
     WorkerToken,
 )
 from repairs.services.lessons import repair_lesson_record
+
+# What the audit entry of a marked outcome says.
+_MARKED: dict[str, str] = {
+    Outcome.RESOLVED: gettext_noop("Marked resolved."),
+    Outcome.FAILED: gettext_noop("Marked failed."),
+}
 
 
 @dataclass(frozen=True)
@@ -420,7 +426,7 @@ def repair_event_resolve(
                 outcome=event.outcome,
             )
         event.outcome, event.resolved_at, event.resolved_by = outcome, now, by
-        audit_record(user=by, obj=event, action_flag=CHANGE, message=f"Marked {outcome}.")
+        audit_record(user=by, obj=event, action_flag=CHANGE, message=said(_MARKED[outcome]))
         if outcome == Outcome.RESOLVED:
             repair_lesson_record(
                 event=event, lesson=lesson, fix=fix, next_round_priority=next_round_priority

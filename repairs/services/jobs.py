@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
-from core.audit import ADDITION, audit_record
+from core.audit import ADDITION, audit_record, said
 from core.clock import when
 from core.redaction import redact_clipped
 from repairs import postgres
@@ -68,7 +68,10 @@ def job_create(
         with transaction.atomic():
             job = Job.objects.create(external_id=external_id, title=title, priority=priority)
             audit_record(
-                user=by, obj=job, action_flag=ADDITION, message=f"Registered job {external_id}."
+                user=by,
+                obj=job,
+                action_flag=ADDITION,
+                message=said(gettext_noop("Registered job %(job)s."), job=external_id),
             )
             return job
     except IntegrityError:

@@ -8,12 +8,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from core import broker
 from core.audience import later
-from core.audit import CHANGE, audit_record
+from core.audit import CHANGE, Said, audit_record, said
 from core.exceptions import NotAllowed
 from core.http import BlockedAddress, post_json
 from notifications.services import report_enqueue
@@ -61,8 +61,7 @@ def self_heal_request_decide(
                 user=user,
                 obj=locked,
                 action_flag=CHANGE,
-                message=f"{'Approved' if approve else 'Rejected'} {locked.action}"
-                f"{_resources_on(locked)} for {locked.worker}" + (f": {note}" if note else "."),
+                message=_decision_said(locked, approve=approve, note=note),
             )
             if approve:
                 # An approved release or reclaim happens now, with the approval: the worker
@@ -146,8 +145,23 @@ def _settle(request: SelfHealRequest, status: str, now: datetime) -> None:
         transaction.on_commit(lambda: broker.publish(self_heal_callback_send, [[request.pk]]))
 
 
-def _resources_on(request: SelfHealRequest) -> str:
-    return f" on {request.resources_shown}" if request.resources else ""
+_DECIDED = {  # (approved, with a note) → what the audit entry says
+    (True, True): gettext_noop("Approved %(what)s for %(worker)s: %(note)s"),
+    (True, False): gettext_noop("Approved %(what)s for %(worker)s."),
+    (False, True): gettext_noop("Rejected %(what)s for %(worker)s: %(note)s"),
+    (False, False): gettext_noop("Rejected %(what)s for %(worker)s."),
+}
+
+
+def _decision_said(request: SelfHealRequest, *, approve: bool, note: str) -> Said:
+    what: str | Said = request.action
+    if request.resources:
+        what = said(
+            gettext_noop("%(action)s on %(resources)s"),
+            action=request.action,
+            resources=request.resources_shown,
+        )
+    return said(_DECIDED[approve, bool(note)], what=what, worker=str(request.worker), note=note)
 
 
 def _what(request: SelfHealRequest) -> str | Promise:

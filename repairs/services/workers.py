@@ -9,8 +9,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from core.audit import ADDITION, CHANGE, audit_record
+from core.audit import ADDITION, CHANGE, audit_record, said
 from core.models import WEBHOOK_SECRET_FIELDS
 from core.roles import WORKER
 from repairs import postgres
@@ -67,8 +68,14 @@ def worker_token_issue(
         user=issued_by,
         obj=token,
         action_flag=ADDITION,
-        message=f"Issued a token for {worker.name} ({token.prefix}…"
-        + (f", {label})." if label else ")."),
+        message=said(
+            gettext_noop("Issued a token for %(worker)s (%(prefix)s…, %(label)s).")
+            if label
+            else gettext_noop("Issued a token for %(worker)s (%(prefix)s…)."),
+            worker=worker.name,
+            prefix=token.prefix,
+            label=label,
+        ),
     )
     return token, raw
 
@@ -84,7 +91,11 @@ def worker_token_revoke(*, token: WorkerToken, revoked_by: User | None = None) -
             user=revoked_by,
             obj=token,
             action_flag=CHANGE,
-            message=f"Revoked the token {token.prefix}… of {token.worker.name}.",
+            message=said(
+                gettext_noop("Revoked the token %(prefix)s… of %(worker)s."),
+                prefix=token.prefix,
+                worker=token.worker.name,
+            ),
         )
     return bool(updated)
 

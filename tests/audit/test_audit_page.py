@@ -8,7 +8,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from core.audit import API, CONSOLE, audit_record
+from core.audit import API, CONSOLE, audit_record, said
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,12 +22,12 @@ def trail(owner, reviewer, worker):
     """Three entries: the owner paused a worker in the console, the reviewer did something
     through the API, and a month-old one."""
     paused = audit_record(
-        user=owner, obj=worker, action_flag=CHANGE, message="Paused: keys", via=CONSOLE
+        user=owner, obj=worker, action_flag=CHANGE, message=said("Paused: keys"), via=CONSOLE
     )[0]
     approved = audit_record(
-        user=reviewer, obj=worker.user, action_flag=CHANGE, message="Approved", via=API
+        user=reviewer, obj=worker.user, action_flag=CHANGE, message=said("Approved"), via=API
     )[0]
-    old = audit_record(user=owner, obj=worker, action_flag=CHANGE, message="Old", via=API)[0]
+    old = audit_record(user=owner, obj=worker, action_flag=CHANGE, message=said("Old"), via=API)[0]
     LogEntry.objects.filter(pk=old.pk).update(action_time=timezone.now() - timedelta(days=30))
     return {"paused": paused, "approved": approved, "old": old}
 

@@ -7,6 +7,7 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit import message_of
 from learning.models import LearningMemoryUpdate
 from notifications.models import Channel, OwnerReport
 from policies.models import PolicyDecision, Proposal, WorkerPolicy
@@ -77,7 +78,7 @@ def test_deciding_a_proposal_is_audited(client, owner, audited):
     )
 
     assert audited(question) == [
-        (owner.username, "console", "Decided defer: next week, with the numbers")
+        (owner.username, "console", "Deferred: next week, with the numbers")
     ]
 
 
@@ -110,7 +111,7 @@ def test_pausing_and_resuming_a_worker_is_audited(client, owner, worker, audited
 
     assert audited(worker) == [
         (owner.username, "console", "Paused: rotating its keys"),
-        (owner.username, "console", "Resumed (idle)."),
+        (owner.username, "console", "Resumed (Idle)."),
     ]
 
 
@@ -177,7 +178,7 @@ def test_replaying_and_purging_reports_is_audited(client, owner, audited):
     ]
     purge = LogEntry.objects.get(object_id__isnull=True, user=owner)
     assert purge.content_type.model == "ownerreport"
-    assert purge.get_change_message().startswith("[console] Purged 0 archived report(s)")
+    assert message_of(purge).startswith("Purged 0 archived report(s)")
 
 
 def test_reviewing_a_lesson_is_audited(client, owner, audited):

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
+from core.audit import channel_of, message_of
 from notifications.drain import outbox_drain_channel
 from notifications.models import ChatIdentity
 from policies.models import PolicyDecision, Proposal
@@ -70,8 +71,9 @@ def test_the_audit_trail_says_the_decision_came_through_chat(channel, pending, r
     send(post, channel, press(f"sh:{pending.pk}:a"))
 
     entry = LogEntry.objects.filter(user=reviewer, object_id=str(pending.pk)).latest("pk")
-    assert entry.change_message.startswith("[chat] Approved release")
-    assert "telegram @louis" in entry.change_message
+    assert channel_of(entry) == "chat"
+    assert message_of(entry).startswith("Approved release")
+    assert "telegram @louis" in message_of(entry)
 
 
 def test_a_linked_person_without_the_role_is_refused(

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from artifacts.models import ArtifactGateCheck
 from console.tasks import retention_purge as retention_task
-from core.audit import audit_record
+from core.audit import audit_record, said
 from core.retention import retention_purge
 from learning.models import LearningMemoryUpdate
 from notifications.models import OwnerReport
@@ -47,7 +47,7 @@ def records(worker, worker_client, reviewer, owner):
     taught = RepairEvent.objects.get(pk=ids[-1])
     LearningUpdateFactory(event=taught)
     policy_set(max_auto_retries=2)
-    audit_record(user=owner, obj=heal, action_flag=CHANGE, message="looked at it")
+    audit_record(user=owner, obj=heal, action_flag=CHANGE, message=said("looked at it"))
     channel = ChannelFactory()
     reports = {
         state: OwnerReport.objects.create(
