@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -28,7 +28,7 @@ from artifacts.selectors import (
     artifact_checks_unsent,
 )
 from core import broker
-from core.audience import later
+from core.audience import later, speaking_to
 from core.exceptions import DomainError
 from core.retention import DEFAULT_BATCH, update_in_batches
 from core.roles import PLS_OWNER
@@ -190,7 +190,7 @@ def artifact_guard_job_complete(*, job: Job, worker: Worker) -> Job:
             return job_complete(job=locked, worker=worker)
         # The event's message is in the console's language whoever asked, so that repeats
         # share one fingerprint; the 409 is in the caller's.
-        with translation.override(settings.LANGUAGE_CODE):
+        with speaking_to():
             recorded = _guard_refusal(locked, worker, latest) or refusal
     # After the lock is released: nothing was changed, and the record of the refusal must
     # outlive the 409.

@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.db.models import TextChoices
-from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.audience import speaking_to
 from core.redaction import redact
 from core.roles import RISK_REVIEWER
 from policies.models import L2_ACTIONS, NO_APPROVAL
@@ -126,7 +126,7 @@ def judge(policy: Policy, *, action: str, resources: Sequence[str] = (), spent: 
 
     The reason is written in the console's language (``PLS_LANGUAGE``), whoever asked: it
     is stored with the event and read by every role, one text for all of them."""
-    with translation.override(settings.LANGUAGE_CODE):
+    with speaking_to():  # the console's language and zone
         return _judge(policy, action=action, resources=resources, spent=spent)
 
 
