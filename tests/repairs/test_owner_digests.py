@@ -32,11 +32,13 @@ def test_the_daily_scorecard_counts_the_days_events_and_what_waits(worker_client
 def test_the_daily_scorecard_is_keyed_by_day_so_a_second_run_is_a_duplicate():
     from django.utils import timezone
 
+    from core.clock import local_date
+
     digest_enqueue(name="daily_scorecard")
     digest_enqueue(name="daily_scorecard")
 
     keys = list(OwnerReport.objects.values_list("dedup_key", flat=True))
-    assert keys == [f"digest.daily_scorecard:{timezone.now():%Y-%m-%d}"] * 2
+    assert keys == [f"digest.daily_scorecard:{local_date(timezone.now()):%Y-%m-%d}"] * 2
 
 
 def test_the_weekly_review_lists_friction_and_top_error_classes(worker_client):
