@@ -6,9 +6,15 @@ they answer alike. A statement stays only while a benchmark shows it pays (READM
 Benchmarks).
 """
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any, NamedTuple, Self
 
+import psycopg
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
+from psycopg.abc import Params, QueryNoTemplate
 
 from core.models import IdempotencyKey
 
@@ -16,6 +22,53 @@ from core.models import IdempotencyKey
 def in_use() -> bool:
     """Whether the default database is PostgreSQL, where these statements run."""
     return connection.vendor == "postgresql"
+
+
+class _Shown(NamedTuple):
+    query: bytes
+
+
+class _Prepared(psycopg.Cursor):
+    """A cursor binding its parameters on the server and running each statement prepared."""
+
+    # psycopg overloads execute() for template strings, which this cursor is never given.
+    def execute(  # type: ignore[override]
+        self,
+        query: QueryNoTemplate,
+        params: Params | None = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> Self:
+        super().execute(query, params, prepare=True, binary=binary)
+        if connection.queries_logged:
+            # Django's query log (DEBUG, tests) reads the statement psycopg last sent, which a
+            # prepared run leaves out: it shows the statement with its values instead, as the
+            # log shows those of Django's own cursors.
+            shown = psycopg.ClientCursor(self._conn).mogrify(query, params)
+            self._query = _Shown(shown.encode())  # type: ignore[assignment]
+        return self
+
+
+@contextlib.contextmanager
+def prepared_cursor() -> Iterator[CursorWrapper]:
+    """A cursor whose statements run prepared: PostgreSQL parses and plans each one once per
+    connection (the pool keeps connections, so about once per process), and each later run
+    sends only its parameters, bound on the server. With prepared statements off
+    (``PLS_DB_PREPARED_STATEMENTS=false``) the statements run unprepared.
+
+    For the hottest statements only: a prepared statement's parameters need types PostgreSQL
+    can infer (a cast where it cannot), and each one keeps a plan in every connection. The
+    cursor is Django's otherwise (as ``connection.cursor()`` makes it): execute wrappers, the
+    query log and error translation apply.
+    """
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw: Any = _Prepared(connection.connection)  # django-stubs expect a wrapper here
+    logged = connection.queries_logged
+    wrapped = connection.make_debug_cursor(raw) if logged else connection.make_cursor(raw)
+    with wrapped as cursor:
+        yield cursor
 
 
 _KEYS = connection.ops.quote_name(IdempotencyKey._meta.db_table)
@@ -49,7 +102,7 @@ def idempotency_key_claim(*, user_id: int, key: str, digest: str, now: datetime)
         "now": now,
         "expired_at": expired_at,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_CLAIM, params)
         row = cursor.fetchone()
     return None if row is None else row[0]
@@ -62,5 +115,5 @@ UPDATE {_KEYS} SET status_code = %s, response_body = %s, response_headers = %s W
 
 def idempotency_key_answer(*, pk: int, status_code: int, body: str, headers: str) -> None:
     """Keeps the answer on the claimed key's row (``headers`` as JSON)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_ANSWER, [status_code, body, headers, pk])

@@ -16,6 +16,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.db import connection, models
 
+from core.postgres import prepared_cursor
 from policies.models import Proposal
 from repairs.models import (
     BudgetSpend,
@@ -190,7 +191,7 @@ def repair_event_report(
             action=event.action,
             budget=budget,
         )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         event.pk, spent, event.repeat_count, event.proposal_id, event.job_id = cursor.fetchone()
     event.verdict = verdicts[spent]
@@ -204,7 +205,7 @@ def worker_token_find(digest: str) -> WorkerToken | None:
     and building the objects than the database spent answering (profiled). Only the query's
     text is kept, never a token."""
     sql, readers = _token_lookup()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [digest])
         row = cursor.fetchone()
     if row is None:
@@ -289,7 +290,7 @@ LIMIT 1
 def job_held_by(worker_id: int) -> Job | None:
     """The job the worker holds (claimed or stuck; the newest claim), with only its id,
     external id, holder and claim time loaded."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_HELD, [worker_id, Job.Status.CLAIMED, Job.Status.STUCK])
         row = cursor.fetchone()
     return None if row is None else Job.from_db(connection.alias, _HELD_FIELDS, row)

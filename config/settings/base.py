@@ -116,6 +116,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # down is reported promptly instead of holding the request.
         "timeout": env.float("PLS_DB_POOL_TIMEOUT", default=2.0),
     }
+    # Ingest's hot statements run prepared (core.postgres.prepared_cursor): parsed and
+    # planned once per connection. Django's own cursors bind on the client and never prepare,
+    # whatever this says. Off (PLS_DB_PREPARED_STATEMENTS=false) for a pooler that cannot
+    # keep prepared statements per client; those statements then run unprepared.
+    if env.bool("PLS_DB_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the Celery worker writes; the busy timeout makes
     # a writer wait for the lock instead of failing at once.

@@ -31,7 +31,9 @@ def test_the_rollup_files_events_under_their_local_day(fleet):
     fleet.event("friction", "approval_wait", at=datetime(2026, 12, 4, 15, 59, tzinfo=UTC))
     fleet.event("friction", "approval_wait", at=datetime(2026, 12, 4, 16, 1, tzinfo=UTC))
 
-    event_rollup_advance(now=NOW + timedelta(minutes=5))
+    # The events are received now, whatever they say they occurred at: the run comes after
+    # they settle.
+    event_rollup_advance(now=fleet.now + timedelta(minutes=5))
 
     assert dict(EventDayCount.objects.values_list("day", "count")) == {
         date(2026, 12, 4): 1,

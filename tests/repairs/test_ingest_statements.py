@@ -2,10 +2,11 @@
 process sends, BEGIN and COMMIT included.
 
 libpq's trace of the connection records each message the client sends; a statement
-is a simple-protocol ``Query`` (Django binds parameters on the client, so every statement
-goes so, BEGIN and COMMIT too) or, with server-side binding, an extended-protocol
-``Execute``. The rate limiter's Redis calls and anything
-else off PostgreSQL are not counted.
+is a simple-protocol ``Query`` (Django binds parameters on the client, so its statements go
+so, BEGIN and COMMIT too) or an extended-protocol ``Execute`` of a statement prepared by a
+``Parse`` (``core.postgres.prepared_cursor``: the hot statements, prepared once per
+connection). The rate limiter's Redis calls and anything else off PostgreSQL are not
+counted.
 """
 
 import re
@@ -25,7 +26,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-_SENT = re.compile(r'^F\s+\d+\s+(?:Query\s+"\s*(\w+)|(Execute)\b)', re.MULTILINE)
+# A message the client sent: its type, then (for Query, Parse and Bind) what it names.
+_MESSAGE = re.compile(r'^F\t\d+\t(\w+)\t? ?(?:"([^"]*)"(?: "\s*(\w+))?)?', re.MULTILINE)
 
 
 class Wire:
@@ -50,14 +52,24 @@ class Wire:
         self._traced.append(pgconn)
 
     def stop(self) -> list[str]:
-        """The statements sent, as the first word of each (``EXECUTE`` for one sent by the
-        extended protocol)."""
+        """The statements run, as the first word of each (a prepared one's from its
+        ``Parse``, whether that was sent now or earlier on the connection)."""
         connection_created.disconnect(self.follow)
         for pgconn in self._traced:
             pgconn.untrace()
         self._file.close()
-        trace = self.path.read_text()
-        return [(query or execute).upper() for query, execute in _SENT.findall(trace)]
+        prepared: dict[str, str] = {}
+        bound, sent = "", []
+        for kind, name, word in _MESSAGE.findall(self.path.read_text()):
+            if kind == "Query":
+                sent.append(name.split()[0].upper())
+            elif kind == "Parse":
+                prepared[name] = word.upper()
+            elif kind == "Bind":
+                bound = prepared.get(word, "?")  # Bind names its portal, then its statement
+            elif kind == "Execute":
+                sent.append(bound)
+        return sent
 
 
 @pytest.fixture
