@@ -366,7 +366,11 @@ def celery_worker(
     queues: str | None = None,
 ) -> Iterator[subprocess.Popen]:
     """One ``celery worker`` as docker-compose runs it (no mingle, gossip or heartbeat: one
-    worker has nobody to talk to); warm shutdown at the end, so running tasks finish."""
+    worker has nobody to talk to); warm shutdown at the end, so running tasks finish. Its
+    database pool is sized as the Helm chart sizes it: a connection per thread of a threads
+    pool, one per child process of a prefork pool."""
+    connections = concurrency if pool == "threads" else 1
+    env = {**env, "PLS_DB_POOL_MIN_SIZE": "1", "PLS_DB_POOL_MAX_SIZE": str(connections)}
     command = [sys.executable, "-m", "celery", "-A", "config", "worker"]
     if queues:
         command += ["-Q", queues]

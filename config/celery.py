@@ -27,9 +27,21 @@ _queue_depths_on_metrics()
 def _metrics_to_the_database(**kwargs: object) -> None:
     # `celery worker` runs apart from the web (another container in production): its share
     # of the shared metrics goes to the database, where /metrics reads it (core.metrics).
-    from core.metrics import count_in_database
+    # It holds them until each task ends, and writes them in one transaction then.
+    from core.metrics import count_in_database, hold_until_flushed
 
     count_in_database()
+    hold_until_flushed()
+
+
+@task_postrun.connect
+def _metrics_written(task=None, **kwargs: object) -> None:  # type: ignore[no-untyped-def]
+    # A task run in place (``apply()``) ends inside its caller's work, which flushes later.
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from core.metrics import flush
+
+    flush()
 
 
 @task_prerun.connect

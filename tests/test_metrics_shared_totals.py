@@ -170,3 +170,26 @@ def test_the_metrics_page_passes_promtool(client, worker_client, reviewer, sessi
     )
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_celery_worker_holds_its_shares_and_writes_them_once_after_each_task(
+    client, worker, monkeypatch, django_capture_on_commit_callbacks
+):
+    from repairs.services.stuck_claims import job_stuck_claims_detect
+
+    monkeypatch.setattr(core.metrics, "_in_database", False)
+    monkeypatch.setattr(core.metrics, "_held", None)
+    core.metrics.count_in_database()  # as config/celery.py does in `celery worker`
+    core.metrics.hold_until_flushed()
+    for _ in range(2):
+        held_job(worker)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert job_stuck_claims_detect(now=timezone.now() + timedelta(days=1)) == 1
+    stuck = {"sample": "pls_repair_events_total", "labels": '{"gate":"stuck_claim"}'}
+
+    assert not MetricTotal.objects.filter(**stuck).exists()  # held, not written yet
+    core.metrics.flush()  # what the end of a task does
+
+    assert MetricTotal.objects.get(**stuck).value == 2
+    core.metrics.flush()  # nothing left to write twice
+    assert MetricTotal.objects.get(**stuck).value == 2
