@@ -81,7 +81,36 @@ def ingest_rows(r: dict) -> list[Row]:
             "",
             None,
         ),
+        Row(
+            "Ingest against the bare view: CPU per report (gunicorn + its PostgreSQL backends); "
+            "throughput",
+            f"{r['cpu_ratio']:.2f}x ({r['cpu_per_report_ms']['ingest']:.2f} ms against "
+            f"{r['cpu_per_report_ms']['bare']:.2f} ms); {r['ratio']:.2f}",
+            "CPU ≤ 2x; throughput ≥ 0.5",
+            r["cpu_ratio"] <= 2 and r["ratio"] >= 0.5,
+        ),
     ]
+    per_report = r.get("per_report")
+    if per_report:
+        statements, storm = per_report["statements"], per_report["storm"]
+        first, later = (sum(storm[part].values()) for part in ("first", "later"))
+        rows += [
+            Row(
+                "Statements per report on PostgreSQL (`BEGIN` and `COMMIT` included)",
+                f"{statements['common']:.2f} for a common report (allowed, counted on an open "
+                f"proposal); {statements['mix']:.2f} for this bench's mix; bare view "
+                f"{statements['bare']:.2f}",
+                "≤ 4 for a common report",
+                statements["common"] <= 4,
+            ),
+            Row(
+                "One fingerprint's storm, CPU per report (one process + its backend)",
+                f"reports 2-201 {first:.2f} ms; reports "
+                f"{storm['history'] + 1:,}-{storm['history'] + 200:,} {later:.2f} ms",
+                "flat (within 15 %)",
+                later <= first * 1.15,
+            ),
+        ]
     if r.get("throttle_alone_us"):
         cpu_us, wall_us = r["throttle_alone_us"]
         rows.append(
