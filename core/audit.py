@@ -68,7 +68,10 @@ class Said:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        text = gettext(self.msgid)
+        return self._filled(gettext(self.msgid))
+
+    def _filled(self, text: str) -> str:
+        """``text`` (the msgid or its translation) with the parameters put in."""
         if not self.params:
             return text
         return text % {name: str(value) for name, value in self.params.items()}
@@ -212,7 +215,7 @@ def message_of(entry: LogEntry) -> str:
     try:
         return str(message)
     except (KeyError, ValueError, TypeError):  # a translation that lost a placeholder
-        return message.msgid % {name: str(v) for name, v in message.params.items()}
+        return message._filled(message.msgid)
 
 
 def channel_filter(via: str) -> Q:
