@@ -125,12 +125,11 @@ def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
     becomes gthread, as gunicorn decides."""
     import json
 
-    from django.conf import settings
-    from django.utils import translation
     from django.utils.translation import gettext as _
     from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
     from gunicorn.util import write_nonblock
 
+    from core.audience import speaking_to
     from core.problems import PROBLEM_CONTENT_TYPE, problem
 
     as_html = worker.handle_error
@@ -138,7 +137,7 @@ def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
 
     def handle_error(req, client, addr, exc) -> None:  # type: ignore[no-untyped-def]
         # The thread's language may be the last request's; these answers take the console's.
-        with translation.override(settings.LANGUAGE_CODE):
+        with speaking_to():
             if isinstance(exc, LimitRequestLine):
                 status, reason, slug = 414, "URI Too Long", "request-line-too-long"
                 title = _("Request line too long")
