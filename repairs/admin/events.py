@@ -11,6 +11,7 @@ from core.admin import ExportableAdmin, ReadOnlyAdmin, SerializerForm, admin_lin
 from core.roles import PLS_OWNER, has_role
 from repairs.api.events import RepairEventOutput, RepairOutcomeInput
 from repairs.models import Outcome, RepairEvent, SelfHealRequest
+from repairs.search import events_matching
 from repairs.selectors import repair_event_list
 from repairs.services import repair_event_resolve
 
@@ -80,6 +81,13 @@ class RepairEventAdmin(ExportableAdmin, ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RepairEvent]:
         return repair_event_list(user=request.user)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[RepairEvent], search_term: str
+    ) -> tuple[QuerySet[RepairEvent], bool]:
+        # search_fields names what the box searches; repairs.search matches it as the index
+        # can answer (one text of the class, job and message, or a whole fingerprint).
+        return events_matching(queryset, search_term), False
 
     def has_resolve_permission(self, request: HttpRequest) -> bool:
         return has_role(request.user, PLS_OWNER)

@@ -19,6 +19,7 @@ from core.pagination import NewestFirst
 from core.permissions import RolePermissions, requires
 from policies import ladder
 from repairs.models import Gate, Outcome, RepairEvent, SelfHealRequest
+from repairs.search import events_matching
 from repairs.selectors import (
     repair_event_list,
     worker_for_user,
@@ -257,10 +258,18 @@ class RepairEventFilter(django_filters.FilterSet):
     worker = django_filters.CharFilter(field_name="worker__name")
     job = django_filters.CharFilter(field_name="job_ref")
     since = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    q = django_filters.CharFilter(
+        method="search",
+        help_text="Words of the error class, job or message, each a substring in any language "
+        "(Chinese too), or a whole fingerprint; every word must match",
+    )
 
     class Meta:
         model = RepairEvent
-        fields = ["gate", "error_class", "worker", "job", "since"]
+        fields = ["gate", "error_class", "worker", "job", "since", "q"]
+
+    def search(self, events, name: str, value: str):  # type: ignore[no-untyped-def]
+        return events_matching(events, value)
 
 
 class RepairEventListCreateApi(ExportableList):

@@ -3,13 +3,14 @@ on PostgreSQL by the pg_trgm indexes (words of three characters or more); Englis
 keeps its full-text matching beside it (tests/learning/test_search.py)."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.urls import reverse
 
 from learning.models import LearningMemoryUpdate
 from learning.search import SEARCH_INDEX, TRIGRAM_INDEXES, lessons_matching
 from tests.factories import LearningUpdateFactory
 from tests.learning.conftest import UPDATES
+from tests.plans import plan_without_seq_scans
 
 pytestmark = pytest.mark.django_db
 
@@ -63,17 +64,9 @@ def test_the_console_search_box_finds_a_chinese_word(client, viewer, lessons):
     assert {update.pk for update in page.context["cl"].result_list} == {lessons["heal"].pk}
 
 
-def _plan(q: str) -> str:
-    query = lessons_matching(LearningMemoryUpdate.objects.all(), q)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # A few rows would be scanned anyway; forbidding that shows the indexes can answer.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        return query.explain()
-
-
 @pytest.mark.postgres
 def test_postgres_answers_a_chinese_word_from_the_trigram_indexes(lessons):
-    plan = _plan("自修復")
+    plan = plan_without_seq_scans(lessons_matching(LearningMemoryUpdate.objects.all(), "自修復"))
 
     assert all(index in plan for index in TRIGRAM_INDEXES), plan
     assert SEARCH_INDEX in plan  # and English full-text, in the same bitmap
