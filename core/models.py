@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.secrets import SealedField, opened
+
 
 class MetricTotal(models.Model):
     """One Prometheus sample kept in the database (``core.metrics``): a counter's total, or a
@@ -97,8 +99,8 @@ class WebhookSigned(models.Model):
     message (the spec's space-separated signatures), so a receiver can switch at leisure;
     after it only the new one does."""
 
-    webhook_secret = models.TextField(blank=True, editable=False)
-    webhook_secret_previous = models.TextField(blank=True, editable=False)
+    webhook_secret = SealedField(blank=True, editable=False)
+    webhook_secret_previous = SealedField(blank=True, editable=False)
     webhook_secret_previous_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -106,25 +108,23 @@ class WebhookSigned(models.Model):
 
     def webhook_secrets(self, now: datetime) -> list[str]:
         """The secrets that sign a message sent at ``now``, the current one first."""
-        from core.secrets import unseal
-
-        signing = [unseal(self.webhook_secret)] if self.webhook_secret else []
+        current, previous = opened(self.webhook_secret), opened(self.webhook_secret_previous)
+        signing = [current] if current else []
         until = self.webhook_secret_previous_until
-        if self.webhook_secret_previous and until is not None and now < until:
-            signing.append(unseal(self.webhook_secret_previous))
+        if previous and until is not None and now < until:
+            signing.append(previous)
         return signing
 
     def webhook_secret_rotate(self, now: datetime, overlap: timedelta) -> str:
         """Sets a new secret (the caller saves) and returns it: the only time it is seen.
         The old one keeps signing for ``overlap``; without an overlap it stops at once."""
-        from core.secrets import seal
         from core.webhooks import secret_generate
 
         secret = secret_generate()
         keep = bool(self.webhook_secret) and overlap > timedelta(0)
         self.webhook_secret_previous = self.webhook_secret if keep else ""
         self.webhook_secret_previous_until = now + overlap if keep else None
-        self.webhook_secret = seal(secret)
+        self.webhook_secret = secret
         return secret
 
 

@@ -1,20 +1,36 @@
-"""Secrets the product must send but never show again (webhook and callback signing
-secrets), sealed at rest with Fernet under keys from the environment.
+"""Secrets the product must send but never show again, sealed at rest with Fernet under keys
+from the environment: webhook and callback signing secrets, a channel's webhook URL, bot token
+and legacy signing key, and the secret a chat provider signs its callbacks with.
+
+A ``SealedField`` column holds the secret sealed; the model's attribute holds it in clear, so
+code reads and sets it as any text. Sealing is randomised, so a sealed column cannot be
+filtered on, except for being blank (a blank secret is stored blank).
 
 ``PLS_SECRET_ENCRYPTION_KEYS`` lists Fernet keys, comma-separated: the first seals, every one
 opens (MultiFernet), so a key is rotated by putting a new one first, running
 ``manage.py reseal_secrets``, then dropping the old one. Unset, one key is derived from
 ``SECRET_KEY``: the database alone still reads nothing, but rotating ``SECRET_KEY`` would
 then lose the secrets, so production sets its own keys.
+
+A secret that no configured key opens (a key dropped before resealing) reads as ``Unopened``:
+blank, so nothing is ever sent with a wrong secret, and written back exactly as it was, so
+putting the key back restores it.
 """
 
 import base64
 import hashlib
-from collections.abc import Callable
+import logging
 from functools import cache
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.db import models
+
+logger = logging.getLogger(__name__)
+
+
+_UNREADABLE = "A stored secret cannot be opened with PLS_SECRET_ENCRYPTION_KEYS."
 
 
 class SecretUnreadable(Exception):
@@ -31,21 +47,10 @@ def seal(secret: str) -> str:
 
 
 def unseal(sealed: str) -> str:
-    return _opened(_fernet(_keys()).decrypt, sealed)
-
-
-def reseal(sealed: str) -> str:
-    """The secret sealed again under the first key (for rotating the keys)."""
-    return _opened(_fernet(_keys()).rotate, sealed)
-
-
-def _opened(open_with: Callable[[bytes], bytes], sealed: str) -> str:
     try:
-        return open_with(sealed.encode()).decode()
+        return _fernet(_keys()).decrypt(sealed.encode()).decode()
     except InvalidToken:
-        raise SecretUnreadable(
-            "A stored secret cannot be opened with PLS_SECRET_ENCRYPTION_KEYS."
-        ) from None
+        raise SecretUnreadable(_UNREADABLE) from None
 
 
 def _keys() -> tuple[str, ...]:
@@ -59,3 +64,51 @@ def _keys() -> tuple[str, ...]:
 @cache
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key.encode()) for key in keys])
+
+
+class Unopened(str):
+    """A sealed secret no configured key opens. It reads as blank, and ``sealed`` keeps what
+    the column holds, which ``SealedField`` writes back unchanged."""
+
+    sealed: str
+
+    def __new__(cls, sealed: str) -> "Unopened":
+        unopened = super().__new__(cls, "")
+        unopened.sealed = sealed
+        return unopened
+
+
+class SealedField(models.TextField):
+    """Text sealed in its column (``seal``) and in clear on the model (``unseal``)."""
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
+        if not value:
+            return value
+        try:
+            return unseal(value)
+        except SecretUnreadable:
+            logger.error(
+                "%s of a %s row cannot be opened with PLS_SECRET_ENCRYPTION_KEYS",
+                self.name,
+                self.model._meta.label,
+            )
+            return Unopened(value)
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if isinstance(value, Unopened):
+            return value.sealed
+        return seal(value) if value else value
+
+
+def opened(secret: str) -> str:
+    """``secret``, or ``SecretUnreadable`` when it is ``Unopened``: for what must not go out
+    without it (a signature left off would look like a message with no secret to sign)."""
+    if isinstance(secret, Unopened):
+        raise SecretUnreadable(_UNREADABLE)
+    return secret
+
+
+def sealed_fields(model: type[models.Model]) -> list[str]:
+    """The names of ``model``'s sealed columns."""
+    return [field.name for field in model._meta.concrete_fields if isinstance(field, SealedField)]

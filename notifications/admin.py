@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import secrets_shown_once
+from core.secrets import Unopened
 from notifications.chat import chat_identity_unlink
 from notifications.models import Channel, ChatIdentity, OwnerReport
 from notifications.services import (
@@ -81,6 +82,11 @@ class ChannelForm(forms.ModelForm):
                 field.help_text = gettext("Set. Leave blank to keep it. %(help)s") % {
                     "help": field.help_text
                 }
+            elif isinstance(getattr(self.instance, name, ""), Unopened):
+                field.help_text = gettext(
+                    "Stored, but sealed under a key PLS_SECRET_ENCRYPTION_KEYS no longer "
+                    "holds: enter it again. %(help)s"
+                ) % {"help": field.help_text}
             field.initial = ""
 
         if self.instance.interaction_secret:
@@ -97,7 +103,7 @@ class ChannelForm(forms.ModelForm):
     def save(self, commit: bool = True) -> Channel:
         secret = self.cleaned_data.get("new_interaction_secret")
         if secret:
-            self.instance.interaction_secret_set(secret)
+            self.instance.interaction_secret = secret
         return super().save(commit=commit)
 
 

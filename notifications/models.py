@@ -16,6 +16,7 @@ from core.audience import language_valid, time_zone_valid
 from core.clock import when
 from core.models import WebhookSigned
 from core.roles import ROLES
+from core.secrets import SealedField, Unopened, sealed_fields
 
 
 class Status(models.TextChoices):
@@ -45,7 +46,8 @@ class ChannelQuerySet(models.QuerySet):
 
 
 class Channel(WebhookSigned):
-    """Where an owner receives reports. Secrets are stored to be sent, never to be shown.
+    """Where an owner receives reports. Secrets are stored to be sent, never to be shown,
+    and sealed in their columns (``core.secrets.SealedField``).
 
     A generic webhook signs its deliveries the Standard Webhooks way with a secret of its
     own (``WebhookSigned``: generated, shown once, sealed, rotatable); ``legacy_signature``
@@ -59,7 +61,8 @@ class Channel(WebhookSigned):
         WEBHOOK = "webhook", _("Generic webhook (Standard Webhooks signatures)")
         EMAIL = "email", _("Email")
 
-    # Fields that hold credentials: write-only in the console, never rendered or logged.
+    # Fields that hold credentials the owner enters: write-only in the console, never
+    # rendered or logged, sealed at rest.
     SECRET_FIELDS = ("url", "token", "signing_secret")
 
     name = models.SlugField(_("name"), max_length=64, unique=True)
@@ -112,19 +115,19 @@ class Channel(WebhookSigned):
         ),
     )
 
-    url = models.CharField(
+    url = SealedField(
         _("URL"),
         max_length=500,
         blank=True,
         help_text=_("Discord / Slack / generic webhook URL (secret)."),
     )
-    token = models.CharField(
+    token = SealedField(
         _("token"),
         max_length=500,
         blank=True,
         help_text=_("Telegram bot token or LINE channel access token."),
     )
-    signing_secret = models.CharField(
+    signing_secret = SealedField(
         _("signing secret"),
         max_length=200,
         blank=True,
@@ -153,7 +156,7 @@ class Channel(WebhookSigned):
     # Telegram webhook secret token, the Slack signing secret or the LINE channel secret is
     # sealed (core.secrets) and never shown back; Discord signs with its application's key
     # pair, whose public half is not secret.
-    interaction_secret = models.TextField(_("interaction secret"), blank=True, editable=False)
+    interaction_secret = SealedField(_("interaction secret"), blank=True, editable=False)
     interaction_public_key = models.CharField(
         _("interaction public key"),
         max_length=64,
@@ -292,16 +295,10 @@ class Channel(WebhookSigned):
             return bool(self.interaction_public_key)
         return self.kind in CHAT_KINDS and bool(self.interaction_secret)
 
-    def interaction_secret_set(self, secret: str) -> None:
-        """Seals ``secret`` (the caller saves); blank clears it."""
-        from core.secrets import seal
-
-        self.interaction_secret = seal(secret) if secret else ""
-
-    def interaction_secret_value(self) -> str:
-        from core.secrets import unseal
-
-        return unseal(self.interaction_secret) if self.interaction_secret else ""
+    def unopened_secrets(self) -> list[str]:
+        """The sealed fields no configured key opens (``core.secrets.Unopened``)."""
+        fields = sealed_fields(Channel)
+        return [name for name in fields if isinstance(getattr(self, name), Unopened)]
 
     def is_muted(self, now=None) -> bool:
         return self.muted_until is not None and self.muted_until > (now or timezone.now())

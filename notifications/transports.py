@@ -407,5 +407,19 @@ TRANSPORTS: dict[str, type[Transport]] = {
 }
 
 
+class SecretsUnopened(Transport):
+    """A channel whose sealed secrets no configured key opens: nothing is sent without them,
+    and its reports wait (backing off, then to the fallback) until the key is back or the
+    owner enters the secrets again."""
+
+    def send(self, message: Message) -> str | None:
+        raise TransportError(
+            f"{', '.join(self.channel.unopened_secrets())} cannot be opened with "
+            "PLS_SECRET_ENCRYPTION_KEYS: put back the key it was sealed with, or enter it again"
+        )
+
+
 def transport_for(channel: Channel) -> Transport:
+    if channel.unopened_secrets():
+        return SecretsUnopened(channel)
     return TRANSPORTS[channel.kind](channel)

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext
 
+from core.secrets import opened
 from notifications.models import Channel
 
 
@@ -110,7 +111,7 @@ class Provider:
         raise NotImplementedError
 
     def secret(self) -> bytes:
-        return self.channel.interaction_secret_value().encode()
+        return opened(self.channel.interaction_secret).encode()
 
 
 class Telegram(Provider):

@@ -45,7 +45,7 @@ def chat_channel(db, httpserver: HTTPServer) -> Callable[..., Channel]:
         defaults.update(fields)
         channel = ChannelFactory(**defaults)
         if kind != "discord":
-            channel.interaction_secret_set(SECRET)
+            channel.interaction_secret = SECRET
             channel.save()
         return channel
 

@@ -119,7 +119,7 @@ def test_without_a_verifiable_secret_reports_carry_no_buttons(
     chat_channel, httpserver, worker_client
 ):
     channel = chat_channel("telegram")
-    channel.interaction_secret_set("")
+    channel.interaction_secret = ""
     channel.save()
     httpserver.expect_request(f"{API}/sendMessage").respond_with_json({"ok": True})
     worker_client.post("/api/v1/worker-repair-events", event_body(action="release"), format="json")
@@ -132,7 +132,7 @@ def test_without_a_verifiable_secret_reports_carry_no_buttons(
 
 def test_a_channel_taking_no_interactions_answers_404(chat_channel, post):
     channel = chat_channel("telegram")
-    channel.interaction_secret_set("")
+    channel.interaction_secret = ""
     channel.save()
 
     response = post(channel, b"{}", "application/json")

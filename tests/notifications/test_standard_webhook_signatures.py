@@ -7,14 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import standardwebhooks.webhooks as verifier_module
-from django.db import connection
 from django.urls import reverse
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from core.secrets import unseal
 from notifications.models import Channel
 from notifications.services import channel_webhook_secret_rotate, report_enqueue
 from tests.notifications.conftest import answer, drain
+from tests.sealed import stored_row
 
 pytestmark = pytest.mark.django_db
 
@@ -122,13 +121,11 @@ def test_the_secret_is_stored_sealed(make_channel):
     channel = make_channel("hook")
     secret = channel_webhook_secret_rotate(channel=channel)
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM notifications_channel WHERE id = %s", [channel.pk])
-        row = " ".join(str(value) for value in cursor.fetchone())
+    row = stored_row(channel)
     assert secret not in row
     assert secret.removeprefix("whsec_") not in row
     channel.refresh_from_db()
-    assert unseal(channel.webhook_secret) == secret
+    assert channel.webhook_secret == secret
 
 
 def test_the_console_shows_a_new_channels_secret_once(client, owner, httpserver):
@@ -147,7 +144,7 @@ def test_the_console_shows_a_new_channels_secret_once(client, owner, httpserver)
 
     assert page.status_code == 200
     channel = Channel.objects.get(name="receiver")
-    secret = unseal(channel.webhook_secret)
+    secret = channel.webhook_secret
     assert secret in page.content.decode()
     assert not channel.legacy_signature
     edit = client.get(reverse("admin:notifications_channel_change", args=[channel.pk]))
@@ -165,8 +162,8 @@ def test_the_console_rotates_a_secret_and_shows_the_new_one(client, owner, make_
     )
 
     channel.refresh_from_db()
-    new = unseal(channel.webhook_secret)
+    new = channel.webhook_secret
     assert new != old
     assert new in page.content.decode()
     assert old not in page.content.decode()
-    assert unseal(channel.webhook_secret_previous) == old
+    assert channel.webhook_secret_previous == old

@@ -69,7 +69,7 @@ def _path(route: str, records) -> str:
     }
     if route in SIGNED_BY_PROVIDER:
         channel = ChannelFactory(kind="telegram", token="t", target="1")
-        channel.interaction_secret_set("telegram-secret-token")
+        channel.interaction_secret = "telegram-secret-token"
         channel.save()
         ids["api/v1/channels/"] = channel.pk
     path = route.replace("<str:external_id>", alpha.job)

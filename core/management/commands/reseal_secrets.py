@@ -1,28 +1,38 @@
 from django.apps import apps
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from core.models import WEBHOOK_SECRET_FIELDS, WebhookSigned
-from core.secrets import reseal
+from core.secrets import Unopened, sealed_fields
 
 
 class Command(BaseCommand):
     help = (
-        "Seals every stored signing secret again under the first of PLS_SECRET_ENCRYPTION_KEYS, "
-        "so the other keys can be dropped."
+        "Seals every stored secret again under the first of PLS_SECRET_ENCRYPTION_KEYS, so the "
+        "other keys can be dropped."
     )
 
     def handle(self, *args: object, **options: object) -> None:
-        sealed_fields = [name for name in WEBHOOK_SECRET_FIELDS if not name.endswith("_until")]
+        unopened = 0
         for model in apps.get_models():
-            if not issubclass(model, WebhookSigned):
+            fields = sealed_fields(model)
+            if not fields:
                 continue
             count = 0
             with transaction.atomic():
-                for row in model._default_manager.select_for_update().only("pk", *sealed_fields):
-                    for name in sealed_fields:
-                        if getattr(row, name):
-                            setattr(row, name, reseal(getattr(row, name)))
-                    row.save(update_fields=sealed_fields)
+                # Read, each opened by whichever key sealed it; saved, each sealed by the first.
+                for row in model._default_manager.select_for_update().only("pk", *fields):
+                    row.save(update_fields=fields)
                     count += 1
+                    shut = [name for name in fields if isinstance(getattr(row, name), Unopened)]
+                    if shut:
+                        unopened += 1
+                        self.stderr.write(
+                            f"{model._meta.label} #{row.pk}: {', '.join(shut)} opened by no "
+                            "key, kept as stored"
+                        )
             self.stdout.write(f"{model._meta.label}: {count} row(s) resealed")
+        if unopened:
+            raise CommandError(
+                f"{unopened} row(s) hold secrets no key in PLS_SECRET_ENCRYPTION_KEYS opens: "
+                "keep the key that sealed them until they are entered again"
+            )

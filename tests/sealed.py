@@ -1,0 +1,13 @@
+"""What a row's columns hold in the database, past the model's fields (a ``SealedField``
+reads in clear): to show that a secret is stored sealed."""
+
+from django.db import connection
+from django.db.models import Model
+
+
+def stored_row(row: Model) -> str:
+    """Every column of ``row`` as stored, as one text."""
+    table = connection.ops.quote_name(row._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table} WHERE id = %s", [row.pk])  # noqa: S608 - the model's table, the id a parameter
+        return " ".join(str(value) for value in cursor.fetchone())
