@@ -111,10 +111,13 @@ def _starts_word(head: str) -> str:
 # alone; also behind an opening quote: '"password": "[REDACTED:…]"').
 _NOT_YET = r"(?![\"']?\[REDACTED)"
 # A value runs to its closing quote, past escaped quotes ("pa\"ss" in JSON), or unquoted to
-# whitespace or a quote. JSON inside a JSON string quotes with \". Never empty.
+# whitespace or a quote. JSON inside a JSON string quotes with \". Never empty. An unquoted
+# value that is itself a header ("AUTH_HEADER=X-Api-Key: <key>") runs on to the header's own
+# value, which is the secret (possessive: no backtracking when it is not a header).
 _VALUE = (
     r"(?P<secret>\"(?:[^\"\\\n]|\\.)+\"|'(?:[^'\\\n]|\\.)+'"
-    r"|\\\"(?:(?!\\\")[^\n])+\\\"|\\'(?:(?!\\')[^\n])+\\'|[\"']?[^\s\"']+)"
+    r"|\\\"(?:(?!\\\")[^\n])+\\\"|\\'(?:(?!\\')[^\n])+\\'"
+    r"|(?:[A-Za-z][\w-]*+:[ \t]++(?=[^\s\"']))?+[\"']?[^\s\"']+)"
 )
 # The rest of a key after its word (DB_PASSWORD_FILE, token.value), possessive and bounded:
 # in a word that repeats the word ("tokentoken…"), each occurrence looks a few characters

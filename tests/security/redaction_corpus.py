@@ -267,6 +267,8 @@ SAMPLES: list[Sample] = [
     _after("assigned_secret", "credentials: ", fake(ALNUM, 32)),
     _after("assigned_secret", '{"auths": {"ghcr.io": {"auth": "', fake(B64, 32) + "=", '"}}}'),
     _after("assigned_secret", 'body: "{\\"password\\": ', '\\"' + fake(ALNUM, 12) + '\\"', '}"'),
+    # A secret assigned a whole header: the header's own value is the secret.
+    _after("assigned_secret", "SECRET_HEADER=x-api-key: ", fake(ALNUM, 32)),
 ]
 
 # Text a worker sends that carries no secret, near the shapes above: kept as it is.
