@@ -17,7 +17,6 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models
 
 from core.postgres import prepared_cursor
-from core.secrets import SealedField
 from policies.models import Proposal
 from repairs.models import (
     BudgetSpend,
@@ -231,9 +230,7 @@ _token_lookup_built: list[tuple[str, list[_Reader]]] = []
 
 def _token_lookup() -> tuple[str, list[_Reader]]:
     """The token query, built once from the models (so a field added to any of them is read
-    too), with what turns its raw values into field values. Sealed fields (the worker's
-    callback secrets) are left deferred: opening them costs 13 µs each, and only a callback
-    needs them."""
+    too), with what turns its raw values into field values."""
     if _token_lookup_built:
         return _token_lookup_built[0]
     qn = connection.ops.quote_name
@@ -241,7 +238,7 @@ def _token_lookup() -> tuple[str, list[_Reader]]:
     columns: list[str] = []
     readers: list[_Reader] = []
     for model, alias in ((WorkerToken, "t"), (Worker, "w"), (user_model, "u")):
-        fields = [f for f in model._meta.concrete_fields if not isinstance(f, SealedField)]
+        fields = list(model._meta.concrete_fields)
         columns += [f"{alias}.{qn(field.column)}" for field in fields]
         # Django's converters are what the ORM would apply to each raw value (none for
         # today's fields on PostgreSQL; a JSON field added to one of the models needs its own).

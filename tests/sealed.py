@@ -5,9 +5,10 @@ from django.db import connection
 from django.db.models import Model
 
 
-def stored_row(row: Model) -> str:
-    """Every column of ``row`` as stored, as one text."""
+def stored_row(row: Model, *columns: str) -> str:
+    """The ``columns`` of ``row`` (every one by default) as stored, as one text."""
     table = connection.ops.quote_name(row._meta.db_table)
+    read = ", ".join(connection.ops.quote_name(name) for name in columns) or "*"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {table} WHERE id = %s", [row.pk])  # noqa: S608 - the model's table, the id a parameter
+        cursor.execute(f"SELECT {read} FROM {table} WHERE id = %s", [row.pk])  # noqa: S608 - the model's table, the id a parameter
         return " ".join(str(value) for value in cursor.fetchone())

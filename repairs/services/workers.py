@@ -14,7 +14,6 @@ from django.utils.translation import gettext_noop
 from core.audit import ADDITION, CHANGE, audit_record, said
 from core.models import WEBHOOK_SECRET_FIELDS
 from core.roles import WORKER
-from core.secrets import sealed_fields
 from repairs import postgres
 from repairs.models import Worker, WorkerToken
 
@@ -126,7 +125,6 @@ def worker_token_find_by_orm(digest: str) -> WorkerToken | None:
     its worker and its user, in one query."""
     return (
         WorkerToken.objects.select_related("worker__user")
-        .defer(*(f"worker__{name}" for name in sealed_fields(Worker)))
         .filter(digest=digest, revoked_at__isnull=True)
         .first()
     )

@@ -100,3 +100,18 @@ def test_routing_a_report_opens_no_credential(settings, make_channel, caplog):
 
     assert report.channel.name == "hook"
     assert not [r for r in caplog.records if r.name == "core.secrets"]
+
+
+def test_saving_a_channel_writes_the_secrets_it_did_not_read_back_unchanged(make_channel):
+    channel = make_channel("hook", signing_secret="legacy-hmac-key-do-not-leak")
+    before = stored_row(channel, "url", "signing_secret")
+    loaded = Channel.objects.get(pk=channel.pk)
+
+    loaded.save()
+
+    # Not sealed again: the same text, byte for byte.
+    assert stored_row(channel, "url", "signing_secret") == before
+    loaded.url = "https://hooks.example.com/new"
+    loaded.save()
+    assert stored_row(channel, "url", "signing_secret") != before
+    assert Channel.objects.get(pk=channel.pk).url == "https://hooks.example.com/new"

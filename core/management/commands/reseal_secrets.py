@@ -19,11 +19,12 @@ class Command(BaseCommand):
                 continue
             count = 0
             with transaction.atomic():
-                # Read, each opened by whichever key sealed it; saved, each sealed by the first.
                 for row in model._default_manager.select_for_update().only("pk", *fields):
+                    # Read, each is opened by whichever key sealed it; saved, each is sealed
+                    # by the first (one no key opens is written back as it was).
+                    shut = [name for name in fields if isinstance(getattr(row, name), Unopened)]
                     row.save(update_fields=fields)
                     count += 1
-                    shut = [name for name in fields if isinstance(getattr(row, name), Unopened)]
                     if shut:
                         unopened += 1
                         self.stderr.write(
