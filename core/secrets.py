@@ -107,7 +107,7 @@ class _OpenedOnRead(DeferredAttribute):
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         value = super().__get__(instance, cls)
         if isinstance(value, _Stored):
-            value = cast(SealedField, self.field).opened(value.sealed)
+            value = cast(SealedField, self.field).open_stored(value.sealed)
             instance.__dict__[self.field.attname] = value
         return value
 
@@ -124,7 +124,7 @@ class SealedField(models.TextField):
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         return _Stored(value) if value else value
 
-    def opened(self, sealed: str) -> str:
+    def open_stored(self, sealed: str) -> str:
         try:
             return unseal(sealed)
         except SecretUnreadable:
