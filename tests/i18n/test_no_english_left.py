@@ -8,7 +8,7 @@ The records the pages show are made here with Chinese or code-like data (``JOB-3
 import contextlib
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import User
@@ -118,15 +118,12 @@ def records(db, settings) -> Fleet:
     LogEntry.objects.log_actions(
         user_id=owner.pk, queryset=[worker], action_flag=CHANGE, change_message="[]"
     )
+    login = {"username": "owner-7", "ip_address": "127.0.0.1", "user_agent": "curl/8.5"}
     AccessAttempt.objects.create(
-        username="owner-7",
-        ip_address="127.0.0.1",
-        user_agent="curl/8.5",
-        path_info="/admin/login/",
-        get_data="",
-        post_data="",
-        failures_since_start=1,
+        **login, path_info="/admin/login/", get_data="", post_data="", failures_since_start=1
     )
+    AccessLog.objects.create(**login, path_info="/admin/login/")
+    AccessFailureLog.objects.create(**login, path_info="/admin/login/", locked_out=True)
     return fleet
 
 

@@ -99,10 +99,6 @@ ALLOWED_NAMES = (
     "General Information",
     # the README's section a help text points to, by its heading (the README is English)
     "Approving from chat",
-    # django-axes names a login attempt with a fixed English f-string (AccessAttempt.__str__:
-    # "Attempted Access: <time>"), which no catalogue reaches; Django repeats it in each
-    # row's checkbox label and the page's title.
-    "Attempted Access",
 )
 
 # Elements whose text is not prose for a person to read.
