@@ -108,10 +108,11 @@ class WebhookSigned(models.Model):
 
     def webhook_secrets(self, now: datetime) -> list[str]:
         """The secrets that sign a message sent at ``now``, the current one first."""
-        current, previous = opened(self.webhook_secret), opened(self.webhook_secret_previous)
+        current = opened(self.webhook_secret)
         signing = [current] if current else []
         until = self.webhook_secret_previous_until
-        if previous and until is not None and now < until:
+        # The previous secret is opened only inside its window: after it, it signs nothing.
+        if until is not None and now < until and (previous := opened(self.webhook_secret_previous)):
             signing.append(previous)
         return signing
 

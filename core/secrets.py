@@ -140,11 +140,9 @@ class SealedField(models.TextField):
         return model_instance.__dict__.get(self.attname)
 
     def get_prep_value(self, value: Any) -> Any:
-        if isinstance(value, _Stored):  # never read: written back as it was
+        if isinstance(value, (_Stored, Unopened)):  # never read, or read but not opened
             return value.sealed
         value = super().get_prep_value(value)
-        if isinstance(value, Unopened):
-            return value.sealed
         return seal(value) if value else value
 
 

@@ -6,7 +6,7 @@ what finds a Chinese word: Chinese is written without spaces, so "自修復" sit
 run of characters that no word-based index sees as a word.
 
 The three columns are searched as one text, ``UPPER(error_class || ' ' || job_ref || ' ' ||
-message)`` (``SEARCHED``), which on PostgreSQL one pg_trgm GIN index answers
+message)`` (``_Searched``), which on PostgreSQL one pg_trgm GIN index answers
 (``SEARCH_INDEX``, migration 0016 spells the expression out; tests/repairs read the plan). One
 index and not one per column: the events table is the one every worker writes to, and each
 index is paid for on every report. A fingerprint is looked up whole, by the btree index ingest

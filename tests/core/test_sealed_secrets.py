@@ -2,10 +2,13 @@
 README says: a new key first, ``reseal_secrets``, then the old key dropped."""
 
 import io
+from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.secrets import SecretUnreadable, Unopened, generate_key, opened
@@ -75,3 +78,20 @@ def test_a_worker_s_report_opens_none_of_its_secrets(settings, caplog):
 
     assert answer.status_code == 201
     assert not [r for r in caplog.records if r.name == "core.secrets"]
+
+
+def test_a_previous_secret_past_its_window_is_not_opened(settings):
+    channel = ChannelFactory()
+    secret = channel_webhook_secret_rotate(channel=channel)
+    foreign = Fernet(generate_key().encode()).encrypt(b"whsec_old").decode()
+    now = timezone.now()
+    Channel.objects.filter(pk=channel.pk).update(
+        webhook_secret_previous=Unopened(foreign),  # written as it is: sealed by no key here
+        webhook_secret_previous_until=now - timedelta(seconds=1),
+    )
+    channel = Channel.objects.get(pk=channel.pk)
+
+    assert channel.webhook_secrets(now) == [secret]
+    assert channel.unopened_secrets() == []
+    with pytest.raises(SecretUnreadable):  # inside the window it would sign: refused
+        channel.webhook_secrets(now - timedelta(seconds=2))
